@@ -1,0 +1,58 @@
+# The only extern block of cmaxfam: the C core's public header (src/cmaxfam.h).
+from libc.stdint cimport uint8_t
+
+cdef extern from "cmaxfam.h" nogil:
+    ctypedef enum cmf_status:
+        CMF_OK
+        CMF_ENOMEM
+        CMF_EINVAL
+
+    ctypedef struct cmf_geom:
+        Py_ssize_t n_outer
+        Py_ssize_t n
+        Py_ssize_t n_inner
+
+    ctypedef struct cmf_arr:
+        void *p
+        Py_ssize_t so
+        Py_ssize_t sa
+        Py_ssize_t si
+
+    cmf_status cmf_softmax_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
+    cmf_status cmf_softmax_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
+    cmf_status cmf_log_softmax_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
+    cmf_status cmf_log_softmax_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
+    cmf_status cmf_softmax_vjp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_softmax_vjp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_softmax_jvp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_softmax_jvp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_log_softmax_vjp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr mask, cmf_arr r)
+    cmf_status cmf_log_softmax_vjp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr mask, cmf_arr r)
+    cmf_status cmf_log_softmax_jvp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr mask, cmf_arr r)
+    cmf_status cmf_log_softmax_jvp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr mask, cmf_arr r)
+    cmf_status cmf_argmax_f32(const cmf_geom *g, cmf_arr x, cmf_arr mask, cmf_arr idx, cmf_arr code)
+    cmf_status cmf_argmax_f64(const cmf_geom *g, cmf_arr x, cmf_arr mask, cmf_arr idx, cmf_arr code)
+    cmf_status cmf_logsumexp_f32(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask, cmf_arr lse, cmf_arr sign)
+    cmf_status cmf_logsumexp_f64(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask, cmf_arr lse, cmf_arr sign)
+    cmf_status cmf_logsumexp_vjp_f32(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask, cmf_arr lse, cmf_arr sign, cmf_arr v, cmf_arr r)
+    cmf_status cmf_logsumexp_vjp_f64(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask, cmf_arr lse, cmf_arr sign, cmf_arr v, cmf_arr r)
+    cmf_status cmf_logsumexp_jvp_f32(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask, cmf_arr lse, cmf_arr sign, cmf_arr v, cmf_arr r)
+    cmf_status cmf_logsumexp_jvp_f64(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask, cmf_arr lse, cmf_arr sign, cmf_arr v, cmf_arr r)
+    cmf_status cmf_softmax_mean_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f)
+    cmf_status cmf_softmax_mean_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f)
+    cmf_status cmf_softmax_mean_vjp_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f, cmf_arr v, cmf_arr r)
+    cmf_status cmf_softmax_mean_vjp_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f, cmf_arr v, cmf_arr r)
+    cmf_status cmf_softmax_mean_jvp_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f, cmf_arr v, cmf_arr r)
+    cmf_status cmf_softmax_mean_jvp_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f, cmf_arr v, cmf_arr r)
+    cmf_status cmf_sigmoid_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y)
+    cmf_status cmf_sigmoid_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y)
+    cmf_status cmf_log_sigmoid_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y)
+    cmf_status cmf_log_sigmoid_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y)
+    cmf_status cmf_softplus_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y)
+    cmf_status cmf_softplus_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y)
+    cmf_status cmf_sigmoid_vjp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_sigmoid_vjp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_log_sigmoid_vjp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_log_sigmoid_vjp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_softplus_vjp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+    cmf_status cmf_softplus_vjp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)

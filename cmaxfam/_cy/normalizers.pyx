@@ -1,0 +1,66 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible=True
+"""Compiled entry points of the normalisers (softmax, log_softmax, argmax).
+
+Private: every argument is a 3-D (outer, n, inner) view prepared and validated by the
+Python layer (cmaxfam._plumbing); the kernels run with the GIL released.
+"""
+from cmaxfam._cy.kernels cimport *
+from cmaxfam._cy._common cimport floating, view, absent, geom, check
+
+
+def softmax_slices(const floating[:, :, :] x, floating[:, :, :] out, const double[:, :, :] t,
+                   const unsigned char[:, :, :] mask=None, bint log=False):
+    cdef cmf_geom g = geom(x.shape)
+    cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
+    cdef cmf_arr ya = view(&out[0, 0, 0], out.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_log_softmax_f32(&g, xa, ta, ma, ya) if log else cmf_softmax_f32(&g, xa, ta, ma, ya)
+        else:
+            st = cmf_log_softmax_f64(&g, xa, ta, ma, ya) if log else cmf_softmax_f64(&g, xa, ta, ma, ya)
+    check(st)
+
+
+def softmax_d_slices(const floating[:, :, :] y, const floating[:, :, :] v, floating[:, :, :] out,
+                     const double[:, :, :] t, const unsigned char[:, :, :] mask=None,
+                     bint log=False, bint jvp=False):
+    """vjp (jvp=False) or jvp of softmax / log_softmax (log=True) from the forward output."""
+    cdef cmf_geom g = geom(y.shape)
+    cdef cmf_arr ya = view(&y[0, 0, 0], y.strides, sizeof(floating))
+    cdef cmf_arr va = view(&v[0, 0, 0], v.strides, sizeof(floating))
+    cdef cmf_arr ra = view(&out[0, 0, 0], out.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            if log:
+                st = cmf_log_softmax_jvp_f32(&g, ya, va, ta, ma, ra) if jvp else cmf_log_softmax_vjp_f32(&g, ya, va, ta, ma, ra)
+            else:
+                st = cmf_softmax_jvp_f32(&g, ya, va, ta, ra) if jvp else cmf_softmax_vjp_f32(&g, ya, va, ta, ra)
+        else:
+            if log:
+                st = cmf_log_softmax_jvp_f64(&g, ya, va, ta, ma, ra) if jvp else cmf_log_softmax_vjp_f64(&g, ya, va, ta, ma, ra)
+            else:
+                st = cmf_softmax_jvp_f64(&g, ya, va, ta, ra) if jvp else cmf_softmax_vjp_f64(&g, ya, va, ta, ra)
+    check(st)
+
+
+def argmax_slices(const floating[:, :, :] x, double[:, :, :] idx, double[:, :, :] code,
+                  const unsigned char[:, :, :] mask=None):
+    cdef cmf_geom g = geom(x.shape)
+    cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
+    cdef cmf_arr ia = view(&idx[0, 0, 0], idx.strides, sizeof(double))
+    cdef cmf_arr ca = view(&code[0, 0, 0], code.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_argmax_f32(&g, xa, ma, ia, ca)
+        else:
+            st = cmf_argmax_f64(&g, xa, ma, ia, ca)
+    check(st)

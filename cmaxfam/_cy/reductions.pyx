@@ -1,0 +1,100 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible=True
+"""Compiled entry points of the reductions (logsumexp, softmax_mean) and their derivatives.
+
+Private: 3-D (outer, n, inner) views from cmaxfam._plumbing; per-slice arrays are float64
+views of the same shape whose axis stride is ignored.  The GIL is released in the kernels.
+"""
+from cmaxfam._cy.kernels cimport *
+from cmaxfam._cy._common cimport floating, view, absent, geom, check
+
+
+def logsumexp_slices(const floating[:, :, :] x, const floating[:, :, :] b, const double[:, :, :] t,
+                     const unsigned char[:, :, :] mask, double[:, :, :] lse, double[:, :, :] sign):
+    cdef cmf_geom g = geom(x.shape)
+    cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
+    cdef cmf_arr ba = absent() if b is None else view(&b[0, 0, 0], b.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_arr la = view(&lse[0, 0, 0], lse.strides, sizeof(double))
+    cdef cmf_arr sa = view(&sign[0, 0, 0], sign.strides, sizeof(double))
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_logsumexp_f32(&g, xa, ba, ta, ma, la, sa)
+        else:
+            st = cmf_logsumexp_f64(&g, xa, ba, ta, ma, la, sa)
+    check(st)
+
+
+def logsumexp_d_slices(const floating[:, :, :] x, const floating[:, :, :] b, const double[:, :, :] t,
+                       const unsigned char[:, :, :] mask, const double[:, :, :] lse,
+                       const double[:, :, :] sign, const floating[:, :, :] v_slice,
+                       const double[:, :, :] v_scalar, floating[:, :, :] r_slice,
+                       double[:, :, :] r_scalar):
+    """vjp (v_scalar -> r_slice) when r_slice is given, else jvp (v_slice -> r_scalar)."""
+    cdef cmf_geom g = geom(x.shape)
+    cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
+    cdef cmf_arr ba = absent() if b is None else view(&b[0, 0, 0], b.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_arr la = view(&lse[0, 0, 0], lse.strides, sizeof(double))
+    cdef cmf_arr sa = view(&sign[0, 0, 0], sign.strides, sizeof(double))
+    cdef bint vjp = r_slice is not None
+    cdef cmf_arr va, ra
+    if vjp:
+        va = view(&v_scalar[0, 0, 0], v_scalar.strides, sizeof(double))
+        ra = view(&r_slice[0, 0, 0], r_slice.strides, sizeof(floating))
+    else:
+        va = view(&v_slice[0, 0, 0], v_slice.strides, sizeof(floating))
+        ra = view(&r_scalar[0, 0, 0], r_scalar.strides, sizeof(double))
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_logsumexp_vjp_f32(&g, xa, ba, ta, ma, la, sa, va, ra) if vjp else cmf_logsumexp_jvp_f32(&g, xa, ba, ta, ma, la, sa, va, ra)
+        else:
+            st = cmf_logsumexp_vjp_f64(&g, xa, ba, ta, ma, la, sa, va, ra) if vjp else cmf_logsumexp_jvp_f64(&g, xa, ba, ta, ma, la, sa, va, ra)
+    check(st)
+
+
+def softmax_mean_slices(const floating[:, :, :] x, const double[:, :, :] t,
+                        const unsigned char[:, :, :] mask, double[:, :, :] f):
+    cdef cmf_geom g = geom(x.shape)
+    cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_arr fa = view(&f[0, 0, 0], f.strides, sizeof(double))
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_softmax_mean_f32(&g, xa, ta, ma, fa)
+        else:
+            st = cmf_softmax_mean_f64(&g, xa, ta, ma, fa)
+    check(st)
+
+
+def softmax_mean_d_slices(const floating[:, :, :] x, const double[:, :, :] t,
+                          const unsigned char[:, :, :] mask, const double[:, :, :] f,
+                          const floating[:, :, :] v_slice, const double[:, :, :] v_scalar,
+                          floating[:, :, :] r_slice, double[:, :, :] r_scalar):
+    """vjp (v_scalar -> r_slice) when r_slice is given, else jvp (v_slice -> r_scalar)."""
+    cdef cmf_geom g = geom(x.shape)
+    cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_arr fa = view(&f[0, 0, 0], f.strides, sizeof(double))
+    cdef bint vjp = r_slice is not None
+    cdef cmf_arr va, ra
+    if vjp:
+        va = view(&v_scalar[0, 0, 0], v_scalar.strides, sizeof(double))
+        ra = view(&r_slice[0, 0, 0], r_slice.strides, sizeof(floating))
+    else:
+        va = view(&v_slice[0, 0, 0], v_slice.strides, sizeof(floating))
+        ra = view(&r_scalar[0, 0, 0], r_scalar.strides, sizeof(double))
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_softmax_mean_vjp_f32(&g, xa, ta, ma, fa, va, ra) if vjp else cmf_softmax_mean_jvp_f32(&g, xa, ta, ma, fa, va, ra)
+        else:
+            st = cmf_softmax_mean_vjp_f64(&g, xa, ta, ma, fa, va, ra) if vjp else cmf_softmax_mean_jvp_f64(&g, xa, ta, ma, fa, va, ra)
+    check(st)

@@ -1,0 +1,168 @@
+"""dtype/axis plumbing between the public functions and the compiled kernels.
+
+The kernels see every array as (n_outer, n, n_inner) with element strides (see
+src/cmaxfam.h).  This module turns N-d arrays of any layout into such 3-D *views*
+(no copies), handles reductions over several axes, and allocates results.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._validation import normalize_axes
+
+
+class AxisPlan:
+    """How a call reduces ``shape`` along ``axis`` (an int, a tuple or None).
+
+    Several axes are moved to the end and flattened into one ("work" arrays); a single
+    axis is used in place.
+    """
+
+    def __init__(self, shape, axis, *, allow_multiple):
+        self.shape = tuple(shape)
+        self.axes = normalize_axes(axis, len(self.shape), allow_multiple=allow_multiple)
+        self.keep_shape = tuple(1 if d in self.axes else s for d, s in enumerate(self.shape))
+        self.red_shape = tuple(s for d, s in enumerate(self.shape) if d not in self.axes)
+        self.single = len(self.axes) == 1
+        if self.single:
+            self.axis = self.axes[0]
+            self.work_shape = self.shape
+        else:
+            self.axis = len(self.red_shape)
+            self.work_shape = self.red_shape + (math.prod(self.shape[a] for a in self.axes),)
+        self.n = self.work_shape[self.axis]
+
+    @property
+    def work_keep_shape(self):
+        return self.work_shape[: self.axis] + (1,) + self.work_shape[self.axis + 1:]
+
+    def to_work(self, a):
+        """An array of ``shape`` as the work array (a view when possible)."""
+        if self.single or a is None:
+            return a
+        k = len(self.axes)
+        return np.moveaxis(a, self.axes, range(-k, 0)).reshape(self.work_shape)
+
+    def keep_to_work(self, a):
+        """A keepdims-shaped array as the work keepdims shape."""
+        if self.single or a is None:
+            return a
+        return a.reshape(self.work_keep_shape)
+
+    def from_work(self, a):
+        """A work-shaped result back to ``shape``."""
+        if self.single:
+            return a
+        k = len(self.axes)
+        moved = self.red_shape + tuple(self.shape[d] for d in self.axes)
+        return np.moveaxis(a.reshape(moved), range(-k, 0), self.axes)
+
+
+def kernel_ready(a):
+    """``a`` if the kernels can read it in place (aligned: strides divide the itemsize),
+    else an aligned copy."""
+    if a is None or a.flags.aligned:
+        return a
+    return np.array(a, order="C")
+
+
+def per_slice(a, shape, axis):
+    """A keepdims-shaped array seen with ``shape`` (stride 0 along ``axis``); writeable
+    when ``a`` is (the kernels write each slice's value once)."""
+    strides = list(a.strides)
+    strides[axis] = 0
+    return as_strided(a, shape=shape, strides=strides, writeable=a.flags.writeable)
+
+
+def _merge(shape, strides_list, dims):
+    """Merge consecutive dims whose strides allow it in every array.  Returns a list of
+    (size, [stride per array]) groups, outermost first."""
+    groups = []
+    for d in dims:
+        if shape[d] == 1:
+            continue
+        st = [s[d] for s in strides_list]
+        if groups:
+            size, gst = groups[-1]
+            if all(g == s * shape[d] for g, s in zip(gst, st)):
+                groups[-1] = (size * shape[d], st)
+                continue
+        groups.append((shape[d], st))
+    return groups
+
+
+def slice_views(axis, arrays):
+    """3-D (outer, n, inner) views of same-shape arrays reduced along ``axis``.
+
+    ``arrays`` may contain None.  Returns a list of tuples (one per chunk; one chunk unless
+    the non-reduced dimensions cannot be merged without a copy, when the outer ones are
+    iterated here).
+    """
+    live = [a for a in arrays if a is not None]
+    shape = live[0].shape
+    strides_list = [a.strides for a in live]
+    pre = _merge(shape, strides_list, range(axis))
+    post = _merge(shape, strides_list, range(axis + 1, len(shape)))
+    if len(pre) > 1 or len(post) > 1:
+        # Split on the outermost dimension that is not the reduced axis and recurse.
+        d = 0 if axis != 0 else 1
+        out = []
+        for i in range(shape[d]):
+            sub = [None if a is None else a[(slice(None),) * d + (i,)] for a in arrays]
+            out.extend(slice_views(axis - (d < axis), sub))
+        return out
+    n = shape[axis]
+    O, so = pre[0] if pre else (1, [0] * len(live))
+    I, si = post[0] if post else (1, [0] * len(live))
+    views = []
+    j = 0
+    for a in arrays:
+        if a is None:
+            views.append(None)
+            continue
+        views.append(as_strided(a, shape=(O, n, I), strides=(so[j], a.strides[axis], si[j]),
+                                writeable=a.flags.writeable))
+        j += 1
+    return [tuple(views)]
+
+
+def mask_u8(where):
+    """The boolean mask as uint8 (what the kernels read)."""
+    return None if where is None else where.view(np.uint8)
+
+
+def result_array(out, shape, compute_dtype, result_dtype, inputs=(), inplace_ok=()):
+    """Where the kernel should write: ``out`` itself when possible, else a fresh array.
+
+    A fresh array is used when no ``out`` was given, when ``out`` needs a dtype conversion
+    (float16 results), when it is misaligned, or when it overlaps an input other than in
+    the exact same layout (``inplace_ok`` lists the inputs that may be ``out`` itself).
+    Returns ``(target, needs_copy)``.
+    """
+    if out is None:
+        return np.empty(shape, dtype=compute_dtype), False
+    if out.dtype != compute_dtype or not out.flags.aligned:
+        return np.empty(shape, dtype=compute_dtype), True
+    for k, a in enumerate(inputs):
+        if a is None or not np.may_share_memory(out, a):
+            continue
+        same = (k in inplace_ok and a.dtype == out.dtype
+                and a.__array_interface__["data"][0] == out.__array_interface__["data"][0]
+                and a.strides == out.strides)
+        if not same:
+            return np.empty(shape, dtype=compute_dtype), True
+    return out, False
+
+
+def finish(target, out, needs_copy, result_dtype):
+    """Deliver a result: into ``out`` (copying/casting if needed) or as a new array."""
+    if out is not None:
+        if needs_copy:
+            np.copyto(out, target, casting="unsafe")
+        return out
+    if target.dtype != result_dtype:
+        return target.astype(result_dtype)
+    return target

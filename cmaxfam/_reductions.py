@@ -1,0 +1,257 @@
+"""The reductions: logsumexp ("good softmax") and softmax_mean ("bad softmax"), with
+their VJPs and JVPs."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _plumbing as P
+from ._cy import reductions as _k
+from ._validation import as_float_array, check_out, check_same_shape, check_where, slice_param
+
+__all__ = ["logsumexp", "logsumexp_vjp", "logsumexp_jvp",
+           "softmax_mean", "softmax_mean_vjp", "softmax_mean_jvp"]
+
+
+def _scalar_out(res, keep, plan, keepdims, out, rdt):
+    """Deliver a per-slice float64 result (keepdims-shaped) as the public result."""
+    shaped = res if keepdims else res.reshape(plan.red_shape)
+    if out is not None:
+        np.copyto(out, shaped, casting="unsafe")
+        return out
+    shaped = shaped.astype(rdt)
+    return shaped[()] if shaped.ndim == 0 else shaped
+
+
+def _with_b(x, b):
+    a, rdt = as_float_array(x, "a")
+    if b is None:
+        return a, None, rdt
+    bb, brdt = as_float_array(b, "b")
+    dt = np.promote_types(a.dtype, bb.dtype)
+    try:
+        bb = np.broadcast_to(bb, a.shape)
+    except ValueError:
+        raise ValueError(f"b of shape {bb.shape} does not broadcast to the input's shape {a.shape}") from None
+    return a.astype(dt, copy=False), bb.astype(dt, copy=False), np.promote_types(rdt, brdt)
+
+
+def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperature=1.0,
+              where=None, out=None):
+    r"""Log of the sum of exponentials along an axis, with optional weights and temperature.
+
+    .. math:: \operatorname{lse}(x) = t \log \sum_i b_i \exp(x_i / t)
+
+    Takes the arguments of :func:`scipy.special.logsumexp` (``axis``, ``b``, ``keepdims``,
+    ``return_sign``) and agrees with it; the default axis is the last one.
+
+    Parameters
+    ----------
+    a : array_like
+        Input.
+    axis : int, tuple of ints or None, optional
+        Axis or axes to reduce (default -1; None reduces all).
+    b : array_like, optional
+        Weights broadcastable to ``a``; may be negative (see ``return_sign``); entries with
+        ``b == 0`` are ignored, even when ``a`` is inf or NaN there.
+    keepdims : bool, optional
+        Keep the reduced axes with length 1.
+    return_sign : bool, optional
+        Also return the sign of the sum; the value is then ``log|sum|``.  Without it, a
+        negative sum gives NaN.
+    temperature : float or array_like, keyword-only
+        Positive and finite, broadcastable to the slices.
+    where : array_like of bool, keyword-only
+        Entries to include.
+    out : ndarray, keyword-only
+        Output for the value.
+
+    Returns
+    -------
+    res : ndarray or scalar
+    sgn : ndarray or scalar
+        Only with ``return_sign``: +1, -1, or 0 for an empty/zero sum.
+
+    Notes
+    -----
+    The entries equal to the maximum ``m`` are summed apart (``c``) from the others
+    (``s``): ``lse = m + t (log c + log1p(s / c))``, which keeps tiny terms (scipy
+    gh-18295).  Special values: NaN gives NaN; +inf gives +inf; a slice of only -inf, an
+    empty slice, or a fully excluded one gives -inf.
+
+    Examples
+    --------
+    >>> import cmaxfam as cmf
+    >>> float(cmf.logsumexp([1.0, 2.0, 3.0, 4.0]).round(4))
+    4.4402
+    >>> float(cmf.logsumexp([0.0, -40.0]))
+    4.248354255291589e-18
+    """
+    x, bb, rdt = _with_b(a, b)
+    plan = P.AxisPlan(x.shape, axis, allow_multiple=True)
+    t = slice_param(temperature, plan, "temperature")
+    w = check_where(where, x.shape)
+    check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
+    lse = np.full(plan.keep_shape, -np.inf)
+    sgn = np.zeros(plan.keep_shape)
+    if x.size:
+        ws, wk = plan.work_shape, plan.work_keep_shape
+        ax = plan.axis
+        for xv, bv, tv, mv, lv, sv in P.slice_views(ax, [
+                P.kernel_ready(plan.to_work(x)), P.kernel_ready(plan.to_work(bb)),
+                P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w)),
+                P.per_slice(lse.reshape(wk), ws, ax), P.per_slice(sgn.reshape(wk), ws, ax)]):
+            _k.logsumexp_slices(xv, bv, tv, mv, lv, sv)
+    if not return_sign:
+        lse = np.where(sgn < 0, np.nan, lse)
+        return _scalar_out(lse, True, plan, keepdims, out, rdt)
+    sign = sgn if keepdims else sgn.reshape(plan.red_shape)
+    sign = sign.astype(rdt)
+    return _scalar_out(lse, True, plan, keepdims, out, rdt), (sign[()] if sign.ndim == 0 else sign)
+
+
+def _per_slice_input(v, plan, name):
+    return slice_param(v, plan, name, positive=False, finite=False)
+
+
+def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp):
+    xx, bb, rdt = _with_b(x, b)
+    plan = P.AxisPlan(xx.shape, axis, allow_multiple=True)
+    t = slice_param(temperature, plan, "temperature")
+    w = check_where(where, xx.shape)
+    L = _per_slice_input(lse, plan, "lse")
+    S = np.ones(plan.keep_shape) if sign is None else _per_slice_input(sign, plan, "sign")
+    if jvp:
+        va, vrdt = as_float_array(v, "dx")
+        check_same_shape(va, xx.shape, "dx")
+        va = va.astype(xx.dtype, copy=False)
+        rdt = np.promote_types(rdt, vrdt)
+        check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
+    else:
+        V = _per_slice_input(v, plan, "g")
+        check_out(out, xx.shape, rdt)
+    ws, wk, ax = plan.work_shape, plan.work_keep_shape, plan.axis
+    common = [P.kernel_ready(plan.to_work(xx)), P.kernel_ready(plan.to_work(bb)),
+              P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w)),
+              P.per_slice(plan.keep_to_work(L), ws, ax), P.per_slice(plan.keep_to_work(S), ws, ax)]
+    if jvp:
+        res = np.zeros(plan.keep_shape)
+        if xx.size:
+            for xv, bv, tv, mv, lv, sv, vv, rv in P.slice_views(ax, common + [
+                    P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)]):
+                _k.logsumexp_d_slices(xv, bv, tv, mv, lv, sv, vv, None, None, rv)
+        return _scalar_out(res, True, plan, keepdims, out, rdt)
+    if xx.size == 0:
+        return out if out is not None else np.empty(xx.shape, dtype=rdt)
+    if plan.single:
+        target, copy = P.result_array(out, xx.shape, xx.dtype, rdt, inputs=(xx, bb), inplace_ok=(0, 1))
+    else:
+        target, copy = np.empty(ws, dtype=xx.dtype), out is not None
+    for xv, bv, tv, mv, lv, sv, gv, rv in P.slice_views(ax, common + [
+            P.per_slice(plan.keep_to_work(V), ws, ax), target]):
+        _k.logsumexp_d_slices(xv, bv, tv, mv, lv, sv, None, gv, rv, None)
+    return P.finish(plan.from_work(target), out, copy, rdt)
+
+
+def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, where=None, out=None):
+    r"""Vector-Jacobian product of :func:`logsumexp`.
+
+    ``d lse / d a_i = sign * b_i * exp((a_i - lse) / t)`` (the softmax); ``lse`` (and
+    ``sign`` when ``b`` has negative entries) are what :func:`logsumexp` returned, and
+    ``g`` is the cotangent of ``lse`` (reduced shape, or keepdims shape).
+
+    Examples
+    --------
+    >>> import cmaxfam as cmf
+    >>> x = [1.0, 2.0, 3.0]
+    >>> cmf.logsumexp_vjp(x, cmf.logsumexp(x), 1.0).round(3)
+    array([0.09 , 0.245, 0.665])
+    """
+    return _lse_d(a, lse, g, axis, b, sign, temperature, where, False, out, False)
+
+
+def logsumexp_jvp(a, lse, dx, axis=-1, *, b=None, sign=None, temperature=1.0, where=None,
+                  keepdims=False, out=None):
+    r"""Jacobian-vector product of :func:`logsumexp`: ``<softmax, dx>`` per slice."""
+    return _lse_d(a, lse, dx, axis, b, sign, temperature, where, keepdims, out, True)
+
+
+def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None):
+    r"""The softmax-weighted mean ("bad softmax" of the seeds): ``<x, softmax(x / t)>``.
+
+    A smooth lower bound of ``max x`` (while ``logsumexp`` is an upper bound).  Terms with
+    probability 0 contribute 0 (never ``0 * -inf``).  Special values: NaN gives NaN; +inf
+    entries give +inf; a slice of only -inf, an empty or a fully excluded slice gives -inf.
+
+    Examples
+    --------
+    >>> import cmaxfam as cmf
+    >>> float(cmf.softmax_mean([1.0, 2.0, 3.0, 4.0]).round(4))
+    3.4703
+    """
+    a, rdt = as_float_array(x)
+    plan = P.AxisPlan(a.shape, axis, allow_multiple=True)
+    t = slice_param(temperature, plan, "temperature")
+    w = check_where(where, a.shape)
+    check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
+    f = np.full(plan.keep_shape, -np.inf)
+    if a.size:
+        ws, wk, ax = plan.work_shape, plan.work_keep_shape, plan.axis
+        for xv, tv, mv, fv in P.slice_views(ax, [
+                P.kernel_ready(plan.to_work(a)), P.per_slice(plan.keep_to_work(t), ws, ax),
+                P.mask_u8(plan.to_work(w)), P.per_slice(f.reshape(wk), ws, ax)]):
+            _k.softmax_mean_slices(xv, tv, mv, fv)
+    return _scalar_out(f, True, plan, keepdims, out, rdt)
+
+
+def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp):
+    a, rdt = as_float_array(x)
+    plan = P.AxisPlan(a.shape, axis, allow_multiple=True)
+    t = slice_param(temperature, plan, "temperature")
+    w = check_where(where, a.shape)
+    F = _per_slice_input(f, plan, "f")
+    ws, wk, ax = plan.work_shape, plan.work_keep_shape, plan.axis
+    common = [P.kernel_ready(plan.to_work(a)), P.per_slice(plan.keep_to_work(t), ws, ax),
+              P.mask_u8(plan.to_work(w)), P.per_slice(plan.keep_to_work(F), ws, ax)]
+    if jvp:
+        va, vrdt = as_float_array(v, "dx")
+        check_same_shape(va, a.shape, "dx")
+        va = va.astype(a.dtype, copy=False)
+        rdt = np.promote_types(rdt, vrdt)
+        check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
+        res = np.zeros(plan.keep_shape)
+        if a.size:
+            for xv, tv, mv, fv, vv, rv in P.slice_views(ax, common + [
+                    P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)]):
+                _k.softmax_mean_d_slices(xv, tv, mv, fv, vv, None, None, rv)
+        return _scalar_out(res, True, plan, keepdims, out, rdt)
+    V = _per_slice_input(v, plan, "g")
+    check_out(out, a.shape, rdt)
+    if a.size == 0:
+        return out if out is not None else np.empty(a.shape, dtype=rdt)
+    if plan.single:
+        target, copy = P.result_array(out, a.shape, a.dtype, rdt, inputs=(a,))
+    else:
+        target, copy = np.empty(ws, dtype=a.dtype), out is not None
+    for xv, tv, mv, fv, gv, rv in P.slice_views(ax, common + [
+            P.per_slice(plan.keep_to_work(V), ws, ax), target]):
+        _k.softmax_mean_d_slices(xv, tv, mv, fv, None, gv, rv, None)
+    return P.finish(plan.from_work(target), out, copy, rdt)
+
+
+def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None):
+    r"""Vector-Jacobian product of :func:`softmax_mean` from the input ``x``, its value
+    ``f`` and the cotangent ``g``: ``g * p_i * (1 + (x_i - f) / t)``, ``p = softmax(x/t)``.
+
+    Examples
+    --------
+    >>> import cmaxfam as cmf
+    >>> x = [1.0, 2.0]
+    >>> cmf.softmax_mean_vjp(x, cmf.softmax_mean(x), 1.0).round(4)
+    array([0.0734, 0.9266])
+    """
+    return _sm_d(x, f, g, axis, temperature, where, False, out, False)
+
+
+def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None):
+    r"""Jacobian-vector product of :func:`softmax_mean`: ``sum_i p_i (1 + (x_i - f)/t) dx_i``."""
+    return _sm_d(x, f, dx, axis, temperature, where, keepdims, out, True)

@@ -1,0 +1,137 @@
+"""Validation of every public argument, in one place.
+
+Every check runs before anything is computed or written: a call that fails raises here
+and leaves ``out`` untouched.  Wrong types raise ``TypeError``; wrong values raise
+``ValueError`` naming the parameter; bad axes raise ``numpy.exceptions.AxisError``.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+from numpy.exceptions import AxisError
+
+__all__ = [
+    "as_float_array",
+    "normalize_axes",
+    "check_where",
+    "check_out",
+    "check_same_shape",
+    "slice_param",
+    "AxisError",
+]
+
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+
+
+def as_float_array(x, name="x"):
+    """Return ``(array, result_dtype)``: the array in its compute dtype.
+
+    float32/float64 are used as they are; float16 is computed in float32 and returned as
+    float16; integers and bools become float64.  Anything else is a ``TypeError``.
+    """
+    a = np.asarray(x)
+    dt = a.dtype
+    if dt == _F32 or dt == _F64:
+        return a, dt
+    if dt == _F16:
+        return a.astype(_F32), dt
+    if dt.kind in "biu":
+        return a.astype(_F64), _F64
+    raise TypeError(
+        f"{name} must be a real floating-point (float16, float32, float64), integer or bool "
+        f"array; got dtype {dt}"
+    )
+
+
+def normalize_axes(axis, ndim, *, allow_multiple):
+    """Return the reduced axes as a sorted tuple of non-negative ints."""
+    if axis is None:
+        if not allow_multiple:
+            raise TypeError("axis must be an integer for this function")
+        return tuple(range(ndim))
+    if isinstance(axis, tuple):
+        if not allow_multiple:
+            raise TypeError("axis must be an integer for this function, not a tuple")
+        axes = tuple(_one_axis(a, ndim) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"axis contains a repeated axis: {axis}")
+        return tuple(sorted(axes))
+    return (_one_axis(axis, ndim),)
+
+
+def _one_axis(axis, ndim):
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer, a tuple of integers or None; got {axis!r}") from None
+    if not -ndim <= a < ndim:
+        raise AxisError(a, ndim)
+    return a % ndim
+
+
+def check_where(where, shape):
+    """``where`` as a boolean array broadcast to ``shape`` (or None)."""
+    if where is None:
+        return None
+    w = np.asarray(where)
+    if w.dtype != np.bool_:
+        raise TypeError(f"where must be a boolean array; got dtype {w.dtype}")
+    try:
+        return np.broadcast_to(w, shape)
+    except ValueError:
+        raise ValueError(f"where of shape {w.shape} does not broadcast to the input's shape {shape}") from None
+
+
+def check_out(out, shape, dtype, name="out"):
+    """``out`` must be a writeable ndarray of exactly the result's shape and dtype."""
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray; got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} has dtype {out.dtype}, but the result has dtype {dtype}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {out.shape}, but the result has shape {tuple(shape)}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    return out
+
+
+def check_same_shape(a, shape, name):
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {a.shape}; expected {tuple(shape)}")
+    return a
+
+
+def slice_param(value, plan, name, *, positive=True, finite=True):
+    """A per-slice parameter (temperature, ...) as a float64 array of the keepdims shape.
+
+    Accepts a scalar, an array broadcastable to the slices' shape (the input's shape
+    without the reduced axes), or an array of the input's ndim whose reduced axes have
+    length 1 (the keepdims shape).
+    """
+    v = np.asarray(value)
+    if v.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number or an array of real numbers; got dtype {v.dtype}")
+    v = v.astype(np.float64, copy=False)
+    bad = ~np.isfinite(v) if finite else np.isnan(v)
+    if positive:
+        bad |= ~(v > 0)
+    if bad.any():
+        what = "positive and finite" if (positive and finite) else "finite" if finite else "positive"
+        raise ValueError(f"{name} must be {what}; got {v if v.ndim == 0 else v[bad].ravel()[:3]}")
+    if v.ndim == 0:
+        return np.broadcast_to(v, plan.keep_shape)
+    if v.ndim == len(plan.shape) and all(v.shape[a] == 1 for a in plan.axes):
+        try:
+            return np.broadcast_to(v, plan.keep_shape)
+        except ValueError:
+            pass
+    try:
+        r = np.broadcast_to(v, plan.red_shape)
+    except ValueError:
+        raise ValueError(
+            f"{name} of shape {v.shape} does not broadcast to the slices' shape {plan.red_shape}"
+        ) from None
+    return np.expand_dims(r, plan.axes)

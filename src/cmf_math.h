@@ -1,0 +1,154 @@
+/* cmf_math.h: branch-free polynomial elementary functions for the hot loops.
+ *
+ * Everything here is `static inline`, uses no libm and no global state, and is written
+ * so that GCC/Clang vectorise the loops that call it (selects instead of branches, bit
+ * casts through memcpy, integer shifts instead of float->int conversions, which are
+ * undefined for NaN).  NaN propagates through every function.
+ *
+ *   cmf_expm_f32/f64(x)   exp(x) for x <= 0 (x may be -inf or NaN).  Results below the
+ *                         smallest normal number are flushed to 0.  f32: XNNPACK's
+ *                         rr2-p5 (<= 2 ULP); f64: Cody-Waite + degree-12 Taylor (<= 2 ULP).
+ *   cmf_log1pu_f32/f64(u) log(1 + u) for u in [0, 1] (atanh series, <= 2 ULP).
+ *   cmf_expm1m_f32/f64(x) expm1(x) for x <= 0.
+ */
+#ifndef CMF_MATH_H
+#define CMF_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline uint32_t cmf_bits_f32(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+static inline float cmf_from_bits_f32(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
+static inline uint64_t cmf_bits_f64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+static inline double cmf_from_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+
+/* exp(x), x <= 0. */
+static inline float cmf_expm_f32(float x)
+{
+    const float magic = 0x1.8000FEp23f;          /* 1.5*2^23 + 127: round and bias */
+    const float log2e = 0x1.715476p+0f;
+    const float mln2_hi = -0x1.62E400p-1f;
+    const float mln2_lo = -0x1.7F7D1Cp-20f;
+    const float c5 = 0x1.0F9F9Cp-7f, c4 = 0x1.573A1Ap-5f, c3 = 0x1.555A80p-3f;
+    const float c2 = 0x1.FFFDC6p-2f, c1 = 0x1.FFFFF6p-1f;
+    const float cutoff = -0x1.5D589Ep6f;         /* below: result is not a normal float */
+    float n = x * log2e + magic;
+    float s = cmf_from_bits_f32(cmf_bits_f32(n) << 23);  /* 2^round(x log2e) */
+    n -= magic;
+    float t = n * mln2_hi + x;
+    t = n * mln2_lo + t;
+    float p = c5 * t + c4;
+    p = p * t + c3;
+    p = p * t + c2;
+    p = p * t + c1;
+    t *= s;
+    float f = t * p + s;
+    return x < cutoff ? 0.0f : f;
+}
+
+static inline double cmf_expm_f64(double x)
+{
+    const double magic = 0x1.8p52 + 1023.0;
+    const double log2e = 0x1.71547652b82fep+0;
+    const double mln2_hi = -0x1.62e42fefa3800p-1;  /* 40 significant bits: n*hi exact */
+    const double mln2_lo = -0x1.ef35793c76730p-45;
+    const double cutoff = -0x1.6232bdd7abcd2p9;    /* log(DBL_MIN) */
+    double n = x * log2e + magic;
+    double s = cmf_from_bits_f64(cmf_bits_f64(n) << 52);
+    n -= magic;
+    double t = n * mln2_hi + x;
+    t = n * mln2_lo + t;
+    /* exp(t) - 1 on |t| <= ln2/2, Taylor to degree 12 (truncation < 2e-17). */
+    double p = 1.0 / 479001600.0;
+    p = p * t + 1.0 / 39916800.0;
+    p = p * t + 1.0 / 3628800.0;
+    p = p * t + 1.0 / 362880.0;
+    p = p * t + 1.0 / 40320.0;
+    p = p * t + 1.0 / 5040.0;
+    p = p * t + 1.0 / 720.0;
+    p = p * t + 1.0 / 120.0;
+    p = p * t + 1.0 / 24.0;
+    p = p * t + 1.0 / 6.0;
+    p = p * t + 0.5;
+    p = p * t + 1.0;
+    t *= s;
+    double f = t * p + s;
+    return x < cutoff ? 0.0 : f;
+}
+
+/* log(1+u) for u in [0, 1]: log1p(u) = 2 atanh(u / (2 + u)); for u > sqrt(2) - 1 use
+ * log1p(u) = log 2 + log1p((u - 1) / 2) so that |s| <= 0.1716. */
+static inline float cmf_log1pu_f32(float u)
+{
+    int big = u > 0.41421356f;
+    float v = big ? (u - 1.0f) * 0.5f : u;
+    float s = v / (2.0f + v);
+    float s2 = s * s;
+    float p = 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    float r = 2.0f * s + 2.0f * s * s2 * p;
+    return big ? r + 0x1.62e430p-1f : r;
+}
+
+static inline double cmf_log1pu_f64(double u)
+{
+    int big = u > 0.41421356237309503;
+    double v = big ? (u - 1.0) * 0.5 : u;
+    double s = v / (2.0 + v);
+    double s2 = s * s;
+    double p = 1.0 / 23.0;
+    p = p * s2 + 1.0 / 21.0;
+    p = p * s2 + 1.0 / 19.0;
+    p = p * s2 + 1.0 / 17.0;
+    p = p * s2 + 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    double r = 2.0 * s + 2.0 * s * s2 * p;
+    return big ? r + 0x1.62e42fefa39efp-1 : r;
+}
+
+/* expm1(x) for x <= 0: Taylor series near 0, exp(x) - 1 below -0.5. */
+static inline float cmf_expm1m_f32(float x)
+{
+    float p = 1.0f / 362880.0f;
+    p = p * x + 1.0f / 40320.0f;
+    p = p * x + 1.0f / 5040.0f;
+    p = p * x + 1.0f / 720.0f;
+    p = p * x + 1.0f / 120.0f;
+    p = p * x + 1.0f / 24.0f;
+    p = p * x + 1.0f / 6.0f;
+    p = p * x + 0.5f;
+    float small = x + x * x * p;
+    float large = cmf_expm_f32(x) - 1.0f;
+    return x > -0.5f ? small : large;
+}
+
+static inline double cmf_expm1m_f64(double x)
+{
+    double p = 1.0 / 1307674368000.0;        /* 1/15! */
+    p = p * x + 1.0 / 87178291200.0;
+    p = p * x + 1.0 / 6227020800.0;
+    p = p * x + 1.0 / 479001600.0;
+    p = p * x + 1.0 / 39916800.0;
+    p = p * x + 1.0 / 3628800.0;
+    p = p * x + 1.0 / 362880.0;
+    p = p * x + 1.0 / 40320.0;
+    p = p * x + 1.0 / 5040.0;
+    p = p * x + 1.0 / 720.0;
+    p = p * x + 1.0 / 120.0;
+    p = p * x + 1.0 / 24.0;
+    p = p * x + 1.0 / 6.0;
+    p = p * x + 0.5;
+    double small = x + x * x * p;
+    double large = cmf_expm_f64(x) - 1.0;
+    return x > -0.5 ? small : large;
+}
+
+#endif

@@ -1,0 +1,50 @@
+/* Template machinery: a kernel family is written once in a *.tmpl.c file in terms of
+ *   T        the element type (float or double)
+ *   SFX      the name suffix (f32 or f64)
+ *   FN(op)   the public name   cmf_<op>_<SFX>
+ *   S(op)    a file-static name <op>_<SFX>
+ *   EXPM(x)  exp(x) for x <= 0, LOG1PU(u), EXPM1M(x) (cmf_math.h)
+ *   T_MAX    the largest finite T
+ * and kernels.c includes it once per type (the PyWavelets pattern). */
+#ifndef CMF_TEMPLATE_H
+#define CMF_TEMPLATE_H
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmaxfam.h"
+#include "cmf_math.h"
+
+#if defined(_MSC_VER)
+#define CMF_RESTRICT __restrict
+#else
+#define CMF_RESTRICT __restrict__
+#endif
+
+#define CMF_CAT_(a, b) a##b
+#define CMF_CAT(a, b) CMF_CAT_(a, b)
+#define CMF_CAT3(a, b, c) CMF_CAT(CMF_CAT(a, b), c)
+
+/* lanes of the vectorisable reductions (a multiple of every SIMD width) */
+#define CMF_LANES 16
+/* slices per tile for the column (lanes = slices) kernels */
+#define CMF_COLS 64
+
+#endif
+
+/* ---- per-type part: re-read on every inclusion ---- */
+#undef FN
+#undef S
+#undef EXPM
+#undef LOG1PU
+#undef EXPM1M
+#if !defined(T) || !defined(SFX)
+#error "define T and SFX before including a template"
+#endif
+#define FN(op) CMF_CAT3(cmf_, op, CMF_CAT(_, SFX))
+#define S(op) CMF_CAT3(op, _, SFX)
+#define EXPM(x) CMF_CAT(cmf_expm_, SFX)(x)
+#define LOG1PU(x) CMF_CAT(cmf_log1pu_, SFX)(x)
+#define EXPM1M(x) CMF_CAT(cmf_expm1m_, SFX)(x)

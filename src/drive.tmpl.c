@@ -1,0 +1,147 @@
+/* drive.tmpl.c: the generic slice driver.
+ *
+ * A row kernel sees one slice at a time, contiguous, through a S(row) record.  The
+ * driver walks every slice of the (n_outer, n, n_inner) geometry.  Slice arrays whose
+ * axis stride is 1 are passed in place; any other layout (axis stride != 1: a non-last
+ * axis, negative or non-unit strides) is staged: CMF_COLS slices at a time are gathered
+ * into a small contiguous tile, computed there, and scattered back.  Memory per call is
+ * O(CMF_COLS * n) per staged array, never the size of the input.
+ */
+
+typedef struct {
+    ptrdiff_t n;             /* slice length */
+    const T *in[3];          /* contiguous slice inputs (NULL if absent) */
+    T *out[1];               /* contiguous slice output */
+    const uint8_t *mask;     /* contiguous mask or NULL */
+    T *scratch;              /* n elements of scratch (when requested) */
+    T it;                    /* 1 / temperature, clamped to T_MAX */
+    double t;                /* temperature */
+    double sin[3];           /* per-slice scalar inputs */
+    double sout[2];          /* per-slice scalar outputs */
+} S(row);
+
+typedef void (*S(rowfn))(S(row) *r);
+
+/* Describes one call of the driver. */
+typedef struct {
+    int nin;                 /* number of slice inputs */
+    cmf_arr in[3];
+    int nout;                /* 0 or 1 slice output */
+    cmf_arr out;
+    cmf_arr mask;            /* p == NULL: no mask */
+    cmf_arr t;               /* per-slice temperature (float64) */
+    int nsin, nsout;
+    cmf_arr sin[3], sout[2]; /* per-slice scalars (float64) */
+    int scratch;             /* the row kernel wants r->scratch */
+} S(call);
+
+static T S(inv_temperature)(double t)
+{
+    double it = 1.0 / t;
+    return it > (double)T_MAX ? T_MAX : (T)it;
+}
+
+static void S(gather)(ptrdiff_t n, ptrdiff_t nb, const T *const *base, ptrdiff_t sa, T *tile)
+{
+    for (ptrdiff_t j = 0; j < nb; j++) {
+        const T *src = base[j];
+        T *dst = tile + j * n;
+        for (ptrdiff_t k = 0; k < n; k++) dst[k] = src[k * sa];
+    }
+}
+
+static void S(scatter)(ptrdiff_t n, ptrdiff_t nb, T *const *base, ptrdiff_t sa, const T *tile)
+{
+    for (ptrdiff_t j = 0; j < nb; j++) {
+        T *dst = base[j];
+        const T *src = tile + j * n;
+        for (ptrdiff_t k = 0; k < n; k++) dst[k * sa] = src[k];
+    }
+}
+
+static void S(gather_mask)(ptrdiff_t n, ptrdiff_t nb, const uint8_t *const *base, ptrdiff_t sa,
+                           uint8_t *tile)
+{
+    for (ptrdiff_t j = 0; j < nb; j++) {
+        const uint8_t *src = base[j];
+        uint8_t *dst = tile + j * n;
+        for (ptrdiff_t k = 0; k < n; k++) dst[k] = src[k * sa];
+    }
+}
+
+static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
+{
+    const ptrdiff_t n = g->n, nslices = g->n_outer * g->n_inner;
+    if (n < 0 || g->n_outer < 0 || g->n_inner < 0) return CMF_EINVAL;
+    if (nslices == 0) return CMF_OK;
+
+    int stage_in[3] = {0, 0, 0}, stage_out = 0, stage_mask = 0, any = 0;
+    for (int a = 0; a < c->nin; a++) any |= stage_in[a] = (c->in[a].p && c->in[a].sa != 1 && n > 1);
+    if (c->nout) any |= stage_out = (c->out.sa != 1 && n > 1);
+    if (c->mask.p) any |= stage_mask = (c->mask.sa != 1 && n > 1);
+    const ptrdiff_t B = any ? CMF_COLS : 1;
+
+    /* one allocation for every tile and the scratch row */
+    size_t nt = (size_t)(stage_in[0] + stage_in[1] + stage_in[2] + stage_out);
+    size_t bytes = nt * (size_t)(B * n) * sizeof(T) + (c->scratch ? (size_t)n * sizeof(T) : 0)
+                   + (stage_mask ? (size_t)(B * n) : 0) + 1;
+    char *buf = (char *)malloc(bytes);
+    if (!buf) return CMF_ENOMEM;
+    T *tile_in[3] = {NULL, NULL, NULL}, *tile_out = NULL, *scratch = NULL;
+    uint8_t *tile_mask = NULL;
+    {
+        T *q = (T *)buf;
+        for (int a = 0; a < c->nin; a++)
+            if (stage_in[a]) { tile_in[a] = q; q += B * n; }
+        if (stage_out) { tile_out = q; q += B * n; }
+        if (c->scratch) { scratch = q; q += n; }
+        tile_mask = (uint8_t *)q;
+    }
+
+    const T *in_base[3][CMF_COLS];
+    T *out_base[CMF_COLS];
+    const uint8_t *mask_base[CMF_COLS];
+    ptrdiff_t oo[CMF_COLS], ii[CMF_COLS];
+    S(row) r;
+    memset(&r, 0, sizeof r);
+    r.n = n;
+    r.scratch = scratch;
+
+    for (ptrdiff_t q0 = 0; q0 < nslices; q0 += B) {
+        ptrdiff_t nb = nslices - q0 < B ? nslices - q0 : B;
+        for (ptrdiff_t j = 0; j < nb; j++) {
+            ptrdiff_t q = q0 + j;
+            ptrdiff_t o = q / g->n_inner, i = q % g->n_inner;
+            oo[j] = o; ii[j] = i;
+            for (int a = 0; a < c->nin; a++)
+                in_base[a][j] = c->in[a].p ? (const T *)c->in[a].p + o * c->in[a].so + i * c->in[a].si
+                                           : NULL;
+            if (c->nout) out_base[j] = (T *)c->out.p + o * c->out.so + i * c->out.si;
+            if (c->mask.p)
+                mask_base[j] = (const uint8_t *)c->mask.p + o * c->mask.so + i * c->mask.si;
+        }
+        for (int a = 0; a < c->nin; a++)
+            if (stage_in[a]) S(gather)(n, nb, in_base[a], c->in[a].sa, tile_in[a]);
+        if (stage_mask) S(gather_mask)(n, nb, mask_base, c->mask.sa, tile_mask);
+
+        for (ptrdiff_t j = 0; j < nb; j++) {
+            ptrdiff_t o = oo[j], i = ii[j];
+            for (int a = 0; a < 3; a++)
+                r.in[a] = a < c->nin ? (stage_in[a] ? tile_in[a] + j * n : in_base[a][j]) : NULL;
+            if (c->nout) r.out[0] = stage_out ? tile_out + j * n : out_base[j];
+            r.mask = c->mask.p ? (stage_mask ? tile_mask + j * n : mask_base[j]) : NULL;
+            r.t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
+            r.it = S(inv_temperature)(r.t);
+            for (int a = 0; a < c->nsin; a++)
+                r.sin[a] = c->sin[a].p ? ((const double *)c->sin[a].p)[o * c->sin[a].so + i * c->sin[a].si]
+                                       : 1.0;
+            fn(&r);
+            for (int a = 0; a < c->nsout; a++)
+                if (c->sout[a].p)
+                    ((double *)c->sout[a].p)[o * c->sout[a].so + i * c->sout[a].si] = r.sout[a];
+        }
+        if (stage_out) S(scatter)(n, nb, out_base, c->out.sa, tile_out);
+    }
+    free(buf);
+    return CMF_OK;
+}

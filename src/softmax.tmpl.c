@@ -1,0 +1,686 @@
+/* softmax.tmpl.c: softmax, log_softmax, argmax, logsumexp, softmax_mean and their
+ * derivatives, written once for T = float / double (see cmf_template.h).
+ *
+ * Special values (SPEC section 3), decided here once:
+ *   - masked entries (mask == 0) are ignored: probability 0 (log: -inf);
+ *   - NaN among the unmasked entries makes every unmasked output NaN;
+ *   - +inf entries share the mass equally, finite entries get 0;
+ *   - unmasked entries all -inf: NaN (normalisers), -inf (logsumexp, softmax_mean);
+ *   - every entry masked (or n == 0): zeros (softmax), -inf (log_softmax, logsumexp,
+ *     softmax_mean).
+ * The max is taken ignoring NaN, so a NaN reaches the output through the sum of exps
+ * without a test in the hot loops; non-finite maxima take a scalar path.
+ */
+
+#define NINF ((T)-INFINITY)
+
+static int S(is_finite)(T v) { return v - v == 0; }
+
+/* ---------- contiguous single-slice building blocks (vectorisable) ---------- */
+
+static T S(max_row)(ptrdiff_t n, const T *CMF_RESTRICT x, const uint8_t *CMF_RESTRICT mk)
+{
+    T acc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) acc[j] = NINF;
+    ptrdiff_t k = 0;
+    if (mk) {
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T v = mk[k + j] ? x[k + j] : NINF;
+                acc[j] = v > acc[j] ? v : acc[j];
+            }
+    } else {
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T v = x[k + j];
+                acc[j] = v > acc[j] ? v : acc[j];
+            }
+    }
+    T m = NINF;
+    for (int j = 0; j < CMF_LANES; j++) m = acc[j] > m ? acc[j] : m;
+    for (; k < n; k++) {
+        T v = (!mk || mk[k]) ? x[k] : NINF;
+        m = v > m ? v : m;
+    }
+    return m;
+}
+
+/* y = exp((x - m) * it) (0 where masked); returns the sum (in double). y may be NULL. */
+static double S(expsum_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RESTRICT mk, T m, T it)
+{
+    double acc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+    ptrdiff_t k = 0;
+#define CMF_BODY(K, J)                                        \
+    {                                                         \
+        T e = EXPM((x[K] - m) * it);                          \
+        if (mk) e = mk[K] ? e : (T)0;                         \
+        if (y) y[K] = e;                                      \
+        acc[J] += (double)e;                                  \
+    }
+    if (y && mk) {
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T e = EXPM((x[k + j] - m) * it);
+                e = mk[k + j] ? e : (T)0;
+                y[k + j] = e;
+                acc[j] += (double)e;
+            }
+    } else if (y) {
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T e = EXPM((x[k + j] - m) * it);
+                y[k + j] = e;
+                acc[j] += (double)e;
+            }
+    } else if (mk) {
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T e = EXPM((x[k + j] - m) * it);
+                acc[j] += mk[k + j] ? (double)e : 0.0;
+            }
+    } else {
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) acc[j] += (double)EXPM((x[k + j] - m) * it);
+    }
+    for (; k < n; k++) CMF_BODY(k, 0)
+#undef CMF_BODY
+    double s = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) s += acc[j];
+    return s;
+}
+
+/* Any slice whose maximum is not finite, or that is fully masked: scalar, strided. */
+static void S(softmax_special)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrdiff_t sy,
+                               const uint8_t *mk, ptrdiff_t sm, T m, int lg)
+{
+    ptrdiff_t live = 0, ninf = 0;
+    int nan = 0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        if (mk && !mk[k * sm]) continue;
+        T v = x[k * sx];
+        live++;
+        nan |= v != v;
+        ninf += v == (T)INFINITY;
+    }
+    const T zero = lg ? NINF : (T)0;
+    T hit;
+    if (live == 0) hit = zero;                       /* fully masked */
+    else if (nan || m == NINF) hit = (T)NAN;         /* NaN, or all -inf */
+    else hit = lg ? (T)(-logl((long double)ninf)) : (T)(1.0 / (double)ninf);
+    for (ptrdiff_t k = 0; k < n; k++) {
+        T v = x[k * sx];
+        int on = !mk || mk[k * sm];
+        T out;
+        if (!on) out = zero;
+        else if (live == 0 || nan || m == NINF) out = hit;
+        else out = v == (T)INFINITY ? hit : zero;
+        y[k * sy] = out;
+    }
+}
+
+static void S(softmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RESTRICT mk, T it, int lg)
+{
+    T m = S(max_row)(n, x, mk);
+    if (!S(is_finite)(m)) {
+        S(softmax_special)(n, x, 1, y, 1, mk, 1, m, lg);
+        return;
+    }
+    if (!lg) {
+        double s = S(expsum_row)(n, x, y, mk, m, it);
+        T r = (T)(1.0 / s);
+        ptrdiff_t k = 0;
+        if (mk)
+            for (; k < n; k++) y[k] = mk[k] ? y[k] * r : (T)0;
+        else
+            for (; k < n; k++) y[k] *= r;
+    } else {
+        double s = S(expsum_row)(n, x, NULL, mk, m, it);
+        T ls = (T)log(s);
+        if (mk)
+            for (ptrdiff_t k = 0; k < n; k++) y[k] = mk[k] ? (x[k] - m) * it - ls : NINF;
+        else
+            for (ptrdiff_t k = 0; k < n; k++) y[k] = (x[k] - m) * it - ls;
+    }
+}
+
+/* ---------- column kernel: B <= CMF_COLS slices side by side (lane j = slice j) ----------
+ * element k of slice j is x[k * ldx + j].  Used directly on a C-contiguous array reduced
+ * along a non-last axis, and on tiles gathered from short or strided slices. */
+static void S(softmax_strided)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrdiff_t sy,
+                               const uint8_t *mk, ptrdiff_t sm, T it, int lg)
+{
+    T m = NINF;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        T v = (!mk || mk[k * sm]) ? x[k * sx] : NINF;
+        m = v > m ? v : m;
+    }
+    if (!S(is_finite)(m)) {
+        S(softmax_special)(n, x, sx, y, sy, mk, sm, m, lg);
+        return;
+    }
+    double s = 0.0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        T e = EXPM((x[k * sx] - m) * it);
+        if (mk && !mk[k * sm]) e = 0;
+        s += (double)e;
+    }
+    T r = (T)(1.0 / s), ls = (T)log(s);
+    for (ptrdiff_t k = 0; k < n; k++) {
+        int on = !mk || mk[k * sm];
+        T z = (x[k * sx] - m) * it;
+        y[k * sy] = lg ? (on ? z - ls : NINF) : (on ? EXPM(z) * r : (T)0);
+    }
+}
+
+static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
+                            ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *it, int lg)
+{
+    T m[CMF_COLS], r[CMF_COLS];
+    double s[CMF_COLS];
+    for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const T *xk = x + k * ldx;
+        if (mk) {
+            const uint8_t *mkk = mk + k * ldm;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                T v = mkk[j] ? xk[j] : NINF;
+                m[j] = v > m[j] ? v : m[j];
+            }
+        } else {
+            for (ptrdiff_t j = 0; j < B; j++) m[j] = xk[j] > m[j] ? xk[j] : m[j];
+        }
+    }
+    int special = 0;
+    for (ptrdiff_t j = 0; j < B; j++) special |= !S(is_finite)(m[j]);
+    if (special) { /* rare: every lane on its own, reading each lane before writing it */
+        for (ptrdiff_t j = 0; j < B; j++)
+            S(softmax_strided)(n, x + j, ldx, y + j, ldy, mk ? mk + j : NULL, ldm, it[j], lg);
+        return;
+    }
+    for (ptrdiff_t j = 0; j < B; j++) s[j] = 0.0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const T *xk = x + k * ldx;
+        T *yk = y + k * ldy;
+        const uint8_t *mkk = mk ? mk + k * ldm : NULL;
+        if (lg) {
+            if (mkk)
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    T e = EXPM((xk[j] - m[j]) * it[j]);
+                    s[j] += mkk[j] ? (double)e : 0.0;
+                }
+            else
+                for (ptrdiff_t j = 0; j < B; j++) s[j] += (double)EXPM((xk[j] - m[j]) * it[j]);
+        } else {
+            if (mkk)
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    T e = EXPM((xk[j] - m[j]) * it[j]);
+                    e = mkk[j] ? e : (T)0;
+                    yk[j] = e;
+                    s[j] += (double)e;
+                }
+            else
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    T e = EXPM((xk[j] - m[j]) * it[j]);
+                    yk[j] = e;
+                    s[j] += (double)e;
+                }
+        }
+    }
+    for (ptrdiff_t j = 0; j < B; j++) r[j] = lg ? (T)log(s[j]) : (T)(1.0 / s[j]);
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const T *xk = x + k * ldx;
+        T *yk = y + k * ldy;
+        const uint8_t *mkk = mk ? mk + k * ldm : NULL;
+        if (lg) {
+            if (mkk)
+                for (ptrdiff_t j = 0; j < B; j++) yk[j] = mkk[j] ? (xk[j] - m[j]) * it[j] - r[j] : NINF;
+            else
+                for (ptrdiff_t j = 0; j < B; j++) yk[j] = (xk[j] - m[j]) * it[j] - r[j];
+        } else {
+            if (mkk)
+                for (ptrdiff_t j = 0; j < B; j++) yk[j] = mkk[j] ? yk[j] * r[j] : (T)0;
+            else
+                for (ptrdiff_t j = 0; j < B; j++) yk[j] *= r[j];
+        }
+    }
+}
+
+/* Slices shorter than this are batched CMF_COLS at a time through the column kernel. */
+#define CMF_SHORT_SLICE 48
+
+static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr xa, cmf_arr ta, cmf_arr ma,
+                                 cmf_arr ya, int lg)
+{
+    const ptrdiff_t n = g->n, NO = g->n_outer, NI = g->n_inner;
+    if (n < 0 || NO < 0 || NI < 0) return CMF_EINVAL;
+    if (n == 0 || NO == 0 || NI == 0) return CMF_OK;
+    const T *x = (const T *)xa.p;
+    T *y = (T *)ya.p;
+    const uint8_t *mk = (const uint8_t *)ma.p;
+    const double *t = (const double *)ta.p;
+    T it[CMF_COLS];
+#define T_AT(o, i) (t ? t[(o) * ta.so + (i) * ta.si] : 1.0)
+
+    /* 1. contiguous slices long enough to vectorise along: one row at a time */
+    if (xa.sa == 1 && ya.sa == 1 && (!mk || ma.sa == 1) && (n >= CMF_SHORT_SLICE || n == 1)) {
+        for (ptrdiff_t o = 0; o < NO; o++)
+            for (ptrdiff_t i = 0; i < NI; i++)
+                S(softmax_row)(n, x + o * xa.so + i * xa.si, y + o * ya.so + i * ya.si,
+                               mk ? mk + o * ma.so + i * ma.si : NULL,
+                               S(inv_temperature)(T_AT(o, i)), lg);
+        return CMF_OK;
+    }
+    /* 2. slices side by side in memory (non-last axis of a C-ordered array): lanes are
+     *    slices, read in memory order, no copy */
+    if (NI > 1 && xa.si == 1 && ya.si == 1 && (!mk || ma.si == 1)) {
+        for (ptrdiff_t o = 0; o < NO; o++)
+            for (ptrdiff_t i0 = 0; i0 < NI; i0 += CMF_COLS) {
+                ptrdiff_t B = NI - i0 < CMF_COLS ? NI - i0 : CMF_COLS;
+                for (ptrdiff_t j = 0; j < B; j++) it[j] = S(inv_temperature)(T_AT(o, i0 + j));
+                S(softmax_cols)(n, B, x + o * xa.so + i0, xa.sa, y + o * ya.so + i0, ya.sa,
+                                mk ? mk + o * ma.so + i0 : NULL, ma.sa, it, lg);
+            }
+        return CMF_OK;
+    }
+    /* 3. anything else (short slices, strided slices): gather CMF_COLS slices into a
+     *    column tile, compute there, scatter back */
+    T *tile = (T *)malloc((size_t)(n * CMF_COLS) * sizeof(T) + (mk ? (size_t)(n * CMF_COLS) : 0) + 1);
+    if (!tile) return CMF_ENOMEM;
+    uint8_t *mtile = (uint8_t *)(tile + n * CMF_COLS);
+    const ptrdiff_t ns = NO * NI;
+    for (ptrdiff_t q0 = 0; q0 < ns; q0 += CMF_COLS) {
+        ptrdiff_t B = ns - q0 < CMF_COLS ? ns - q0 : CMF_COLS;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            ptrdiff_t o = (q0 + j) / NI, i = (q0 + j) % NI;
+            const T *xs = x + o * xa.so + i * xa.si;
+            for (ptrdiff_t k = 0; k < n; k++) tile[k * CMF_COLS + j] = xs[k * xa.sa];
+            if (mk) {
+                const uint8_t *ms = mk + o * ma.so + i * ma.si;
+                for (ptrdiff_t k = 0; k < n; k++) mtile[k * CMF_COLS + j] = ms[k * ma.sa];
+            }
+            it[j] = S(inv_temperature)(T_AT(o, i));
+        }
+        S(softmax_cols)(n, B, tile, CMF_COLS, tile, CMF_COLS, mk ? mtile : NULL, CMF_COLS, it, lg);
+        for (ptrdiff_t j = 0; j < B; j++) {
+            ptrdiff_t o = (q0 + j) / NI, i = (q0 + j) % NI;
+            T *ys = y + o * ya.so + i * ya.si;
+            for (ptrdiff_t k = 0; k < n; k++) ys[k * ya.sa] = tile[k * CMF_COLS + j];
+        }
+    }
+#undef T_AT
+    free(tile);
+    return CMF_OK;
+}
+
+cmf_status FN(softmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
+{
+    return S(softmax_any)(g, x, t, mask, y, 0);
+}
+
+cmf_status FN(log_softmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
+{
+    return S(softmax_any)(g, x, t, mask, y, 1);
+}
+
+/* ---------- derivatives of softmax / log_softmax (row kernels for the driver) ---------- */
+
+/* softmax: J = (diag(y) - y y^T) / t is symmetric, so vjp and jvp are one kernel:
+ * r = y * (v - <y, v>) / t.  Masked entries have y = 0 and get r = 0. */
+static void S(softmax_vjp_rowfn)(S(row) *a)
+{
+    const ptrdiff_t n = a->n;
+    const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
+    T *r = a->out[0];
+    double acc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+    ptrdiff_t k = 0;
+    for (; k + CMF_LANES <= n; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) acc[j] += (double)y[k + j] * (double)v[k + j];
+    double d = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) d += acc[j];
+    for (; k < n; k++) d += (double)y[k] * (double)v[k];
+    const T dd = (T)d, it = a->it;
+    for (k = 0; k < n; k++) r[k] = y[k] == 0 ? (T)0 : y[k] * (v[k] - dd) * it;
+}
+
+/* log_softmax vjp: r = (v - p * sum(v)) / t with p = exp(y), sums over unmasked entries;
+ * jvp: r = (v - <p, v>) / t.  Masked entries get 0. */
+static void S(log_softmax_d_row)(S(row) *a, int jvp)
+{
+    const ptrdiff_t n = a->n;
+    const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
+    const uint8_t *mk = a->mask;
+    T *r = a->out[0];
+    double acc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+    ptrdiff_t k = 0;
+    for (; k + CMF_LANES <= n; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) {
+            T w = jvp ? EXPM(y[k + j]) * v[k + j] : v[k + j];
+            if (mk) w = mk[k + j] ? w : (T)0;
+            acc[j] += (double)w;
+        }
+    double d = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) d += acc[j];
+    for (; k < n; k++) {
+        T w = jvp ? EXPM(y[k]) * v[k] : v[k];
+        if (!mk || mk[k]) d += (double)w;
+    }
+    const T dd = (T)d, it = a->it;
+    if (jvp)
+        for (k = 0; k < n; k++) r[k] = (!mk || mk[k]) ? (v[k] - dd) * it : (T)0;
+    else
+        for (k = 0; k < n; k++) r[k] = (!mk || mk[k]) ? (v[k] - EXPM(y[k]) * dd) * it : (T)0;
+}
+static void S(log_softmax_vjp_rowfn)(S(row) *a) { S(log_softmax_d_row)(a, 0); }
+static void S(log_softmax_jvp_rowfn)(S(row) *a) { S(log_softmax_d_row)(a, 1); }
+
+static cmf_status S(slice_op)(const cmf_geom *g, cmf_arr in0, cmf_arr in1, cmf_arr t, cmf_arr mask,
+                              cmf_arr out, S(rowfn) fn)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 2; c.in[0] = in0; c.in[1] = in1;
+    c.nout = 1; c.out = out;
+    c.mask = mask; c.t = t;
+    return S(drive)(g, &c, fn);
+}
+
+cmf_status FN(softmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+{
+    cmf_arr none = {0};
+    return S(slice_op)(g, y, v, t, none, r, S(softmax_vjp_rowfn));
+}
+cmf_status FN(softmax_jvp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+{
+    cmf_arr none = {0};
+    return S(slice_op)(g, y, v, t, none, r, S(softmax_vjp_rowfn));
+}
+cmf_status FN(log_softmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr mask, cmf_arr r)
+{
+    return S(slice_op)(g, y, v, t, mask, r, S(log_softmax_vjp_rowfn));
+}
+cmf_status FN(log_softmax_jvp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr mask, cmf_arr r)
+{
+    return S(slice_op)(g, y, v, t, mask, r, S(log_softmax_jvp_rowfn));
+}
+
+/* ---------- argmax ---------- */
+static void S(argmax_rowfn)(S(row) *a)
+{
+    const ptrdiff_t n = a->n;
+    const T *x = a->in[0];
+    const uint8_t *mk = a->mask;
+    ptrdiff_t first = -1, nanat = -1;
+    int nan = 0;
+    for (ptrdiff_t k = 0; k < n; k++) nan |= (!mk || mk[k]) && x[k] != x[k];
+    T m = S(max_row)(n, x, mk);
+    for (ptrdiff_t k = 0; k < n; k++) {
+        if (mk && !mk[k]) continue;
+        if (first < 0) first = k;
+        if (nan && x[k] != x[k]) { nanat = k; break; }
+        if (!nan && x[k] == m) { first = k; break; }
+    }
+    int code = CMF_SLICE_OK;
+    ptrdiff_t idx = first;
+    if (first < 0) code = CMF_SLICE_EMPTY;
+    else if (nan) { code = CMF_SLICE_NAN; idx = nanat; }
+    else if (m == NINF) code = CMF_SLICE_ALL_NEGINF;
+    a->sout[0] = (double)idx;
+    a->sout[1] = (double)code;
+}
+
+cmf_status FN(argmax)(const cmf_geom *g, cmf_arr x, cmf_arr mask, cmf_arr idx, cmf_arr code)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 1; c.in[0] = x; c.mask = mask;
+    c.nsout = 2; c.sout[0] = idx; c.sout[1] = code;
+    return S(drive)(g, &c, S(argmax_rowfn));
+}
+
+/* ---------- logsumexp: lse = t * log sum_i b_i exp(x_i / t) ----------
+ * The entries equal to the maximum are summed apart (c) from the rest (s), so that
+ * lse = m + t (log c + log1p(s / c)) keeps the tiny terms (scipy gh-18295).  Entries with
+ * b == 0 are ignored like masked ones (as scipy does). */
+static void S(lse_rowfn)(S(row) *a)
+{
+    const ptrdiff_t n = a->n;
+    const T *x = a->in[0], *b = a->in[1];
+    const uint8_t *mk = a->mask;
+    const T it = a->it;
+    T m;
+    if (!b) {
+        m = S(max_row)(n, x, mk);
+    } else {
+        m = NINF;
+        for (ptrdiff_t k = 0; k < n; k++) {
+            T v = ((!mk || mk[k]) && b[k] != 0) ? x[k] : NINF;
+            m = v > m ? v : m;
+        }
+    }
+    double lse, sign = 1.0;
+    if (!S(is_finite)(m)) {
+        double cinf = 0.0;
+        int nan = 0, live = 0;
+        for (ptrdiff_t k = 0; k < n; k++) {
+            if ((mk && !mk[k]) || (b && b[k] == 0)) continue;
+            live = 1;
+            nan |= x[k] != x[k] || (b && b[k] != b[k]);
+            if (x[k] == (T)INFINITY) cinf += b ? (double)b[k] : 1.0;
+        }
+        if (nan) { lse = NAN; sign = NAN; }
+        else if (!live || m == NINF) { lse = -INFINITY; sign = 0.0; }
+        else if (cinf == 0.0 || cinf != cinf) { lse = NAN; sign = NAN; }
+        else { lse = INFINITY; sign = cinf > 0 ? 1.0 : -1.0; }
+        if (!live) sign = 0.0;
+        a->sout[0] = lse; a->sout[1] = sign;
+        return;
+    }
+    double cacc[CMF_LANES], sacc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) cacc[j] = sacc[j] = 0.0;
+    ptrdiff_t k = 0;
+    if (!b && !mk) {
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T z = (x[k + j] - m) * it;
+                double e = (double)EXPM(z);
+                int top = z == 0;
+                cacc[j] += top ? 1.0 : 0.0;
+                sacc[j] += top ? 0.0 : e;
+            }
+    }
+    for (; k < n; k++) {
+        if ((mk && !mk[k]) || (b && b[k] == 0)) continue;
+        T z = (x[k] - m) * it;
+        double w = b ? (double)b[k] : 1.0;
+        double e = (double)EXPM(z);
+        if (z == 0) cacc[0] += w;
+        else sacc[0] += w * e;
+    }
+    double c = 0.0, s = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) { c += cacc[j]; s += sacc[j]; }
+    double tot = c + s, ls;
+    if (c > 0 && tot > 0) ls = log(c) + log1p(s / c);
+    else ls = log(fabs(tot));
+    sign = tot > 0 ? 1.0 : (tot < 0 ? -1.0 : (tot == 0 ? 0.0 : NAN));
+    lse = (double)m + a->t * ls;
+    if (ls == -INFINITY) lse = -INFINITY;
+    a->sout[0] = lse;
+    a->sout[1] = sign;
+}
+
+cmf_status FN(logsumexp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask,
+                         cmf_arr lse, cmf_arr sign)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 2; c.in[0] = x; c.in[1] = b; c.mask = mask; c.t = t;
+    c.nsout = 2; c.sout[0] = lse; c.sout[1] = sign;
+    return S(drive)(g, &c, S(lse_rowfn));
+}
+
+/* d lse / d x_i = sign * b_i * exp((x_i - lse) / t), evaluated as
+ * sign * b_i * exp((x_i - m) / t) * exp((m - lse) / t) so that the polynomial exp only
+ * sees arguments <= 0.  sin = {lse, sign, cotangent}. */
+static void S(lse_d_row)(S(row) *a, int jvp)
+{
+    const ptrdiff_t n = a->n;
+    const T *x = a->in[0], *b = a->in[1], *v = a->in[2];
+    const uint8_t *mk = a->mask;
+    const T it = a->it;
+    const double lse = a->sin[0], sgn = a->sin[1], gv = jvp ? 1.0 : a->sin[2];
+    T *r = a->out[0];
+    T m = NINF;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        T u = ((!mk || mk[k]) && (!b || b[k] != 0)) ? x[k] : NINF;
+        m = u > m ? u : m;
+    }
+    double dot = 0.0;
+    if (lse != lse || sgn != sgn) {
+        for (ptrdiff_t k = 0; k < n; k++) if (!jvp) r[k] = (T)NAN;
+        dot = NAN;
+    } else if (m == NINF || lse == -INFINITY) {
+        for (ptrdiff_t k = 0; k < n; k++) if (!jvp) r[k] = 0;
+    } else if (m == (T)INFINITY) {
+        double cinf = 0.0;
+        for (ptrdiff_t k = 0; k < n; k++)
+            if ((!mk || mk[k]) && x[k] == (T)INFINITY) cinf += b ? (double)b[k] : 1.0;
+        for (ptrdiff_t k = 0; k < n; k++) {
+            int on = (!mk || mk[k]) && x[k] == (T)INFINITY;
+            double p = on ? (b ? (double)b[k] : 1.0) / cinf : 0.0;
+            if (jvp) dot += on ? p * (double)v[k] : 0.0;
+            else r[k] = (T)(gv * p);
+        }
+    } else {
+        const double scale = sgn * gv * exp(((double)m - lse) * a->it);
+        for (ptrdiff_t k = 0; k < n; k++) {
+            int on = (!mk || mk[k]);
+            double p = (double)EXPM((x[k] - m) * it) * scale;
+            if (b) p *= (double)b[k];
+            p = on ? p : 0.0;
+            if (jvp) dot += p == 0 ? 0.0 : p * (double)v[k];
+            else r[k] = (T)p;
+        }
+    }
+    a->sout[0] = dot;
+}
+static void S(lse_vjp_rowfn)(S(row) *a) { S(lse_d_row)(a, 0); }
+static void S(lse_jvp_rowfn)(S(row) *a) { S(lse_d_row)(a, 1); }
+
+cmf_status FN(logsumexp_vjp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask,
+                             cmf_arr lse, cmf_arr sign, cmf_arr v, cmf_arr r)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 2; c.in[0] = x; c.in[1] = b; c.mask = mask; c.t = t;
+    c.nout = 1; c.out = r;
+    c.nsin = 3; c.sin[0] = lse; c.sin[1] = sign; c.sin[2] = v;
+    return S(drive)(g, &c, S(lse_vjp_rowfn));
+}
+
+cmf_status FN(logsumexp_jvp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask,
+                             cmf_arr lse, cmf_arr sign, cmf_arr v, cmf_arr r)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 3; c.in[0] = x; c.in[1] = b; c.in[2] = v; c.mask = mask; c.t = t;
+    c.nsin = 2; c.sin[0] = lse; c.sin[1] = sign;
+    c.nsout = 1; c.sout[0] = r;
+    return S(drive)(g, &c, S(lse_jvp_rowfn));
+}
+
+/* ---------- softmax_mean f = <x, softmax(x / t)> ---------- */
+static void S(softmax_mean_rowfn)(S(row) *a)
+{
+    const ptrdiff_t n = a->n;
+    const T *x = a->in[0];
+    const uint8_t *mk = a->mask;
+    const T it = a->it;
+    T m = S(max_row)(n, x, mk);
+    if (!S(is_finite)(m)) {
+        int nan = 0, live = 0;
+        for (ptrdiff_t k = 0; k < n; k++)
+            if (!mk || mk[k]) { live = 1; nan |= x[k] != x[k]; }
+        a->sout[0] = nan ? NAN : (live ? (double)m : -INFINITY);
+        return;
+    }
+    double sacc[CMF_LANES], aacc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) sacc[j] = aacc[j] = 0.0;
+    ptrdiff_t k = 0;
+    if (!mk)
+        for (; k + CMF_LANES <= n; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T e = EXPM((x[k + j] - m) * it);
+                double d = (double)x[k + j] - (double)m;
+                sacc[j] += (double)e;
+                aacc[j] += e > 0 ? (double)e * d : 0.0;
+            }
+    for (; k < n; k++) {
+        if (mk && !mk[k]) continue;
+        T e = EXPM((x[k] - m) * it);
+        double d = (double)x[k] - (double)m;
+        sacc[0] += (double)e;
+        aacc[0] += e > 0 ? (double)e * d : 0.0;
+    }
+    double s = 0.0, acc = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) { s += sacc[j]; acc += aacc[j]; }
+    a->sout[0] = (double)m + acc / s;
+}
+
+cmf_status FN(softmax_mean)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 1; c.in[0] = x; c.mask = mask; c.t = t;
+    c.nsout = 1; c.sout[0] = f;
+    return S(drive)(g, &c, S(softmax_mean_rowfn));
+}
+
+/* df/dx_i = p_i (1 + (x_i - f) / t); p from the softmax kernel (so every special value
+ * is handled once); terms with p_i == 0 are 0 (never 0 * inf). */
+static void S(softmax_mean_d_row)(S(row) *a, int jvp)
+{
+    const ptrdiff_t n = a->n;
+    const T *x = a->in[0], *v = a->in[1];
+    const double f = a->sin[0], gv = jvp ? 1.0 : a->sin[1];
+    const double it = 1.0 / a->t;
+    T *p = jvp ? a->scratch : a->out[0];
+    S(softmax_row)(n, x, p, a->mask, a->it, 0);
+    double dot = 0.0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        double d = (double)x[k] == f ? 0.0 : (double)x[k] - f;
+        double w = p[k] == 0 ? 0.0 : (double)p[k] * (1.0 + d * it);
+        if (jvp) dot += w == 0 ? 0.0 : w * (double)v[k];
+        else p[k] = (T)(gv * w);
+    }
+    a->sout[0] = dot;
+}
+static void S(softmax_mean_vjp_rowfn)(S(row) *a) { S(softmax_mean_d_row)(a, 0); }
+static void S(softmax_mean_jvp_rowfn)(S(row) *a) { S(softmax_mean_d_row)(a, 1); }
+
+cmf_status FN(softmax_mean_vjp)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f,
+                                cmf_arr v, cmf_arr r)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 1; c.in[0] = x; c.mask = mask; c.t = t;
+    c.nout = 1; c.out = r;
+    c.nsin = 2; c.sin[0] = f; c.sin[1] = v;
+    return S(drive)(g, &c, S(softmax_mean_vjp_rowfn));
+}
+
+cmf_status FN(softmax_mean_jvp)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr f,
+                                cmf_arr v, cmf_arr r)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 2; c.in[0] = x; c.in[1] = v; c.mask = mask; c.t = t;
+    c.nsin = 1; c.sin[0] = f;
+    c.nsout = 1; c.sout[0] = r;
+    c.scratch = 1;
+    return S(drive)(g, &c, S(softmax_mean_jvp_rowfn));
+}
+
+#undef NINF
