@@ -7,6 +7,7 @@ released.
 """
 from importlib.metadata import PackageNotFoundError as _PNF, version as _version
 
+from ._config import show_config
 from ._elementwise import (log_sigmoid, log_sigmoid_jvp, log_sigmoid_vjp, sigmoid, sigmoid_jvp,
                            sigmoid_vjp, softplus, softplus_jvp, softplus_vjp)
 from ._normalizers import (argmax, log_softmax, log_softmax_jacobian, log_softmax_jvp,
@@ -20,6 +21,7 @@ except _PNF:  # pragma: no cover - running from a source tree without metadata
     __version__ = "0+unknown"
 
 __all__ = [
+    "show_config",
     "argmax", "softmax", "log_softmax",
     "softmax_vjp", "softmax_jvp", "softmax_jacobian",
     "log_softmax_vjp", "log_softmax_jvp", "log_softmax_jacobian",

@@ -186,7 +186,7 @@ def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out
     --------
     >>> import cmaxfam as cmf
     >>> float(cmf.softmax_mean([1.0, 2.0, 3.0, 4.0]).round(4))
-    3.4703
+    3.4927
     """
     a, rdt = as_float_array(x)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=True)

@@ -38,58 +38,29 @@ typedef struct {
 /* Per-slice status codes written by cmf_argmax_*. */
 enum { CMF_SLICE_OK = 0, CMF_SLICE_NAN = 1, CMF_SLICE_ALL_NEGINF = 2, CMF_SLICE_EMPTY = 3 };
 
-#define CMF_DECLARE(T, SFX)                                                                \
-    /* normalisers: x, temperature t (per slice), mask (uint8, optional) -> y */           \
-    cmf_status cmf_softmax_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask,    \
-                                 cmf_arr y);                                               \
-    cmf_status cmf_log_softmax_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t,              \
-                                     cmf_arr mask, cmf_arr y);                             \
-    /* y: forward output; v: cotangent (vjp) or tangent (jvp) -> r */                      \
-    cmf_status cmf_softmax_vjp_##SFX(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t,   \
-                                     cmf_arr r);                                           \
-    cmf_status cmf_softmax_jvp_##SFX(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t,   \
-                                     cmf_arr r);                                           \
-    cmf_status cmf_log_softmax_vjp_##SFX(const cmf_geom *g, cmf_arr y, cmf_arr v,          \
-                                         cmf_arr t, cmf_arr mask, cmf_arr r);              \
-    cmf_status cmf_log_softmax_jvp_##SFX(const cmf_geom *g, cmf_arr y, cmf_arr v,          \
-                                         cmf_arr t, cmf_arr mask, cmf_arr r);              \
-    /* argmax: idx (float64 per slice; -1 when fully masked), code (CMF_SLICE_*) */         \
-    cmf_status cmf_argmax_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr mask, cmf_arr idx,   \
-                                cmf_arr code);                                             \
-    /* logsumexp: b optional weights (slice array); lse and sign are per slice */          \
-    cmf_status cmf_logsumexp_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t,     \
-                                   cmf_arr mask, cmf_arr lse, cmf_arr sign);               \
-    /* v per slice (cotangent of lse) -> r slice */                                        \
-    cmf_status cmf_logsumexp_vjp_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, \
-                                       cmf_arr mask, cmf_arr lse, cmf_arr sign, cmf_arr v, \
-                                       cmf_arr r);                                         \
-    /* v slice (tangent of x) -> r per slice */                                            \
-    cmf_status cmf_logsumexp_jvp_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, \
-                                       cmf_arr mask, cmf_arr lse, cmf_arr sign, cmf_arr v, \
-                                       cmf_arr r);                                         \
-    /* softmax_mean f = <x, softmax(x/t)>, per slice */                                    \
-    cmf_status cmf_softmax_mean_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t,             \
-                                      cmf_arr mask, cmf_arr f);                            \
-    cmf_status cmf_softmax_mean_vjp_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t,         \
-                                          cmf_arr mask, cmf_arr f, cmf_arr v, cmf_arr r);  \
-    cmf_status cmf_softmax_mean_jvp_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t,         \
-                                          cmf_arr mask, cmf_arr f, cmf_arr v, cmf_arr r);  \
-    /* elementwise: t is a float64 array with full strides (broadcast allowed) */          \
-    cmf_status cmf_sigmoid_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y);      \
-    cmf_status cmf_log_sigmoid_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y);  \
-    cmf_status cmf_softplus_##SFX(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr y);     \
-    /* elementwise derivatives from the forward output y: r = v * f'(x) (vjp == jvp) */     \
-    cmf_status cmf_sigmoid_vjp_##SFX(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t,   \
-                                     cmf_arr r);                                           \
-    cmf_status cmf_log_sigmoid_vjp_##SFX(const cmf_geom *g, cmf_arr y, cmf_arr v,          \
-                                         cmf_arr t, cmf_arr r);                            \
-    cmf_status cmf_softplus_vjp_##SFX(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t,  \
-                                      cmf_arr r);
+/* Every kernel, for f32 and f64 (see cmf_ops.def for the list and signatures):
+ *   normalisers   softmax, log_softmax: x, temperature t (per slice), mask (uint8) -> y
+ *   derivatives   *_vjp / *_jvp: forward output y (or input x), (co)tangent v -> r
+ *   argmax        idx (float64 per slice; -1 when fully masked), code (CMF_SLICE_*)
+ *   logsumexp     b: optional weights; lse and sign per slice
+ *   softmax_mean  f = <x, softmax(x/t)> per slice
+ *   elementwise   sigmoid, log_sigmoid, softplus; t is float64 with full strides
+ * The public names dispatch to the best instruction set found at cmf_select_isa(). */
+#define CMF_OP(name, params, args) \
+    cmf_status cmf_##name##_f32 params; \
+    cmf_status cmf_##name##_f64 params;
+#include "cmf_ops.def"
+#undef CMF_OP
 
-CMF_DECLARE(float, f32)
-CMF_DECLARE(double, f64)
-
-#undef CMF_DECLARE
+/* Instruction-set paths. */
+enum { CMF_ISA_BASELINE = 0, CMF_ISA_AVX2 = 1, CMF_ISA_AVX512 = 2 };
+/* The best path this CPU and OS support (CPUID + XGETBV). */
+int cmf_detect_isa(void);
+/* Select the path for every later call: min(requested, detected); returns it.  Call once,
+ * at import, before any kernel runs. */
+int cmf_select_isa(int requested);
+/* The selected path. */
+int cmf_active_isa(void);
 
 #ifdef __cplusplus
 }

@@ -16,11 +16,18 @@
 
 #include "cmaxfam.h"
 #include "cmf_math.h"
+#include "cmf_simd.h"
 
 #if defined(_MSC_VER)
 #define CMF_RESTRICT __restrict
 #else
 #define CMF_RESTRICT __restrict__
+#endif
+
+#if defined(_MSC_VER)
+#define CMF_INLINE __forceinline
+#else
+#define CMF_INLINE inline __attribute__((always_inline))
 #endif
 
 #define CMF_CAT_(a, b) a##b
@@ -29,6 +36,8 @@
 
 /* lanes of the vectorisable reductions (a multiple of every SIMD width) */
 #define CMF_LANES 16
+/* sums are accumulated in T lanes over blocks of CMF_BLOCK elements, then in double */
+#define CMF_BLOCK 256
 /* slices per tile for the column (lanes = slices) kernels */
 #define CMF_COLS 64
 
@@ -40,11 +49,18 @@
 #undef EXPM
 #undef LOG1PU
 #undef EXPM1M
+#undef VMAX
+#undef MAXC
 #if !defined(T) || !defined(SFX)
 #error "define T and SFX before including a template"
 #endif
-#define FN(op) CMF_CAT3(cmf_, op, CMF_CAT(_, SFX))
+#ifndef CMF_ISA
+#error "define CMF_ISA (baseline, avx2, avx512) before including kernels.c"
+#endif
+#define FN(op) CMF_CAT(CMF_CAT3(cmf_, op, CMF_CAT(_, SFX)), CMF_CAT(_, CMF_ISA))
 #define S(op) CMF_CAT3(op, _, SFX)
 #define EXPM(x) CMF_CAT(cmf_expm_, SFX)(x)
 #define LOG1PU(x) CMF_CAT(cmf_log1pu_, SFX)(x)
 #define EXPM1M(x) CMF_CAT(cmf_expm1m_, SFX)(x)
+#define MAXC(n, x) CMF_CAT(cmf_max_, SFX)(n, x)
+#define VMAX(B, m, x) CMF_CAT(cmf_vmax_, SFX)(B, m, x)

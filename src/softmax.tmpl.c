@@ -20,74 +20,62 @@ static int S(is_finite)(T v) { return v - v == 0; }
 
 static T S(max_row)(ptrdiff_t n, const T *CMF_RESTRICT x, const uint8_t *CMF_RESTRICT mk)
 {
+    if (!mk) return MAXC(n, x);
     T acc[CMF_LANES];
     for (int j = 0; j < CMF_LANES; j++) acc[j] = NINF;
     ptrdiff_t k = 0;
-    if (mk) {
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                T v = mk[k + j] ? x[k + j] : NINF;
-                acc[j] = v > acc[j] ? v : acc[j];
-            }
-    } else {
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                T v = x[k + j];
-                acc[j] = v > acc[j] ? v : acc[j];
-            }
-    }
+    for (; k + CMF_LANES <= n; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) {
+            T v = mk[k + j] ? x[k + j] : NINF;
+            acc[j] = v > acc[j] ? v : acc[j];
+        }
     T m = NINF;
     for (int j = 0; j < CMF_LANES; j++) m = acc[j] > m ? acc[j] : m;
     for (; k < n; k++) {
-        T v = (!mk || mk[k]) ? x[k] : NINF;
+        T v = mk[k] ? x[k] : NINF;
         m = v > m ? v : m;
     }
     return m;
 }
 
-/* y = exp((x - m) * it) (0 where masked); returns the sum (in double). y may be NULL. */
-static double S(expsum_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RESTRICT mk, T m, T it)
+/* sum_k exp((x_k - m) * it) over unmasked k, also stored to y (0 where masked) when
+ * `store`.  T lanes within blocks of CMF_BLOCK elements, double across blocks.  `store`
+ * and `masked` are constants at every call site, so each combination compiles to its
+ * own branch-free loop. */
+static CMF_INLINE double S(expsum_impl)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T it,
+                                        const int store, const int masked)
 {
-    double acc[CMF_LANES];
-    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+    double tot = 0.0;
     ptrdiff_t k = 0;
-#define CMF_BODY(K, J)                                        \
-    {                                                         \
-        T e = EXPM((x[K] - m) * it);                          \
-        if (mk) e = mk[K] ? e : (T)0;                         \
-        if (y) y[K] = e;                                      \
-        acc[J] += (double)e;                                  \
+    while (k + CMF_LANES <= n) {
+        const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
+        T acc[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) acc[j] = 0;
+        for (; k + CMF_LANES <= kend; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                T e = EXPM((x[k + j] - m) * it);
+                if (masked) e = mk[k + j] ? e : (T)0;
+                if (store) y[k + j] = e;
+                acc[j] += e;
+            }
+        double b = 0.0;
+        for (int j = 0; j < CMF_LANES; j++) b += (double)acc[j];
+        tot += b;
     }
-    if (y && mk) {
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                T e = EXPM((x[k + j] - m) * it);
-                e = mk[k + j] ? e : (T)0;
-                y[k + j] = e;
-                acc[j] += (double)e;
-            }
-    } else if (y) {
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                T e = EXPM((x[k + j] - m) * it);
-                y[k + j] = e;
-                acc[j] += (double)e;
-            }
-    } else if (mk) {
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                T e = EXPM((x[k + j] - m) * it);
-                acc[j] += mk[k + j] ? (double)e : 0.0;
-            }
-    } else {
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) acc[j] += (double)EXPM((x[k + j] - m) * it);
+    for (; k < n; k++) {
+        T e = EXPM((x[k] - m) * it);
+        if (masked) e = mk[k] ? e : (T)0;
+        if (store) y[k] = e;
+        tot += (double)e;
     }
-    for (; k < n; k++) CMF_BODY(k, 0)
-#undef CMF_BODY
-    double s = 0.0;
-    for (int j = 0; j < CMF_LANES; j++) s += acc[j];
-    return s;
+    return tot;
+}
+
+static double S(expsum_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T it)
+{
+    if (y)
+        return mk ? S(expsum_impl)(n, x, y, mk, m, it, 1, 1) : S(expsum_impl)(n, x, y, mk, m, it, 1, 0);
+    return mk ? S(expsum_impl)(n, x, y, mk, m, it, 0, 1) : S(expsum_impl)(n, x, y, mk, m, it, 0, 0);
 }
 
 /* Any slice whose maximum is not finite, or that is fully masked: scalar, strided. */
@@ -173,6 +161,32 @@ static void S(softmax_strided)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrd
     }
 }
 
+/* s[j] += sum_k exp((x[k, j] - m[j]) * it[j]) (T lanes over blocks of rows, then double);
+ * stores the exps to y when `store`. */
+static CMF_INLINE void S(cols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
+                                      ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *m,
+                                      const T *it, double *s, const int store, const int masked)
+{
+    T acc[CMF_COLS];
+    const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+        for (ptrdiff_t j = 0; j < B; j++) acc[j] = 0;
+        for (ptrdiff_t k = k0; k < k1; k++) {
+            const T *xk = x + k * ldx;
+            T *yk = y + k * ldy;
+            const uint8_t *mkk = mk + k * ldm;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                T e = EXPM((xk[j] - m[j]) * it[j]);
+                if (masked) e = mkk[j] ? e : (T)0;
+                if (store) yk[j] = e;
+                acc[j] += e;
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) s[j] += (double)acc[j];
+    }
+}
+
 static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
                             ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *it, int lg)
 {
@@ -188,7 +202,7 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
                 m[j] = v > m[j] ? v : m[j];
             }
         } else {
-            for (ptrdiff_t j = 0; j < B; j++) m[j] = xk[j] > m[j] ? xk[j] : m[j];
+            VMAX(B, m, xk);
         }
     }
     int special = 0;
@@ -199,34 +213,12 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
         return;
     }
     for (ptrdiff_t j = 0; j < B; j++) s[j] = 0.0;
-    for (ptrdiff_t k = 0; k < n; k++) {
-        const T *xk = x + k * ldx;
-        T *yk = y + k * ldy;
-        const uint8_t *mkk = mk ? mk + k * ldm : NULL;
-        if (lg) {
-            if (mkk)
-                for (ptrdiff_t j = 0; j < B; j++) {
-                    T e = EXPM((xk[j] - m[j]) * it[j]);
-                    s[j] += mkk[j] ? (double)e : 0.0;
-                }
-            else
-                for (ptrdiff_t j = 0; j < B; j++) s[j] += (double)EXPM((xk[j] - m[j]) * it[j]);
-        } else {
-            if (mkk)
-                for (ptrdiff_t j = 0; j < B; j++) {
-                    T e = EXPM((xk[j] - m[j]) * it[j]);
-                    e = mkk[j] ? e : (T)0;
-                    yk[j] = e;
-                    s[j] += (double)e;
-                }
-            else
-                for (ptrdiff_t j = 0; j < B; j++) {
-                    T e = EXPM((xk[j] - m[j]) * it[j]);
-                    yk[j] = e;
-                    s[j] += (double)e;
-                }
-        }
-    }
+    if (lg)
+        mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 0, 1)
+           : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 0, 0);
+    else
+        mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 1, 1)
+           : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 1, 0);
     for (ptrdiff_t j = 0; j < B; j++) r[j] = lg ? (T)log(s[j]) : (T)(1.0 / s[j]);
     for (ptrdiff_t k = 0; k < n; k++) {
         const T *xk = x + k * ldx;

@@ -1,6 +1,6 @@
 # Shared inline helpers of the Cython modules: building the C views of memoryviews, and
 # turning a C status into a Python exception (the one place where that happens).
-from cmaxfam._cy.kernels cimport cmf_status, cmf_geom, cmf_arr, CMF_OK, CMF_ENOMEM
+from cmaxfam._cy.kernels cimport cmf_status, cmf_geom, cmf_arr, CMF_OK, CMF_ENOMEM, cmf_select_isa
 
 ctypedef fused floating:
     float
@@ -41,3 +41,19 @@ cdef inline int check(cmf_status st) except -1:
     if st == CMF_ENOMEM:
         raise MemoryError("cmaxfam: could not allocate kernel scratch memory")
     raise RuntimeError(f"cmaxfam: internal error in a C kernel (status {<int>st})")
+
+
+ISA_NAMES = ("baseline", "avx2", "avx512")
+
+
+cdef inline int init_isa() except -1:
+    """Choose the instruction-set path of this module's copy of the C core: the best the
+    CPU supports, or a lower one forced by the CMAXFAM_ISA environment variable.  Every
+    module calls this at import, so they all make the same choice."""
+    import os
+    name = os.environ.get("CMAXFAM_ISA", "").strip().lower()
+    levels = {"": -1, "best": -1, "baseline": 0, "sse2": 0, "avx2": 1, "avx512": 2}
+    if name not in levels:
+        raise ImportError(f"CMAXFAM_ISA must be one of baseline, avx2, avx512 or best; got {name!r}")
+    cmf_select_isa(levels[name])
+    return 0

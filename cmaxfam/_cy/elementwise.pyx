@@ -6,7 +6,9 @@ Private: 3-D views from cmaxfam._plumbing; the temperature is a float64 array of
 shape (broadcast, stride 0 where it repeats).  `op` is 0 sigmoid, 1 log_sigmoid, 2 softplus.
 """
 from cmaxfam._cy.kernels cimport *
-from cmaxfam._cy._common cimport floating, view, absent, geom, check
+from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa
+
+init_isa()
 
 
 def elementwise_slices(const floating[:, :, :] x, const double[:, :, :] t, floating[:, :, :] out,

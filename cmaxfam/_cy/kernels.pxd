@@ -7,6 +7,10 @@ cdef extern from "cmaxfam.h" nogil:
         CMF_ENOMEM
         CMF_EINVAL
 
+    int cmf_detect_isa()
+    int cmf_select_isa(int requested)
+    int cmf_active_isa()
+
     ctypedef struct cmf_geom:
         Py_ssize_t n_outer
         Py_ssize_t n

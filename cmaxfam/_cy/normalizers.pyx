@@ -6,7 +6,9 @@ Private: every argument is a 3-D (outer, n, inner) view prepared and validated b
 Python layer (cmaxfam._plumbing); the kernels run with the GIL released.
 """
 from cmaxfam._cy.kernels cimport *
-from cmaxfam._cy._common cimport floating, view, absent, geom, check
+from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa
+
+init_isa()
 
 
 def softmax_slices(const floating[:, :, :] x, floating[:, :, :] out, const double[:, :, :] t,

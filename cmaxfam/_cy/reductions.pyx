@@ -6,7 +6,9 @@ Private: 3-D (outer, n, inner) views from cmaxfam._plumbing; per-slice arrays ar
 views of the same shape whose axis stride is ignored.  The GIL is released in the kernels.
 """
 from cmaxfam._cy.kernels cimport *
-from cmaxfam._cy._common cimport floating, view, absent, geom, check
+from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa
+
+init_isa()
 
 
 def logsumexp_slices(const floating[:, :, :] x, const floating[:, :, :] b, const double[:, :, :] t,

@@ -1,0 +1,82 @@
+"""``python -m cmaxfam``: the seeds' worked examples computed by cmaxfam, then a short
+speed table against NumPy and SciPy.  ``python -m cmaxfam --no-bench`` skips the table."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import cmaxfam as cmf
+
+
+def _fmt(a, digits=4):
+    return np.array2string(np.asarray(a, dtype=np.float64), precision=digits, suppress_small=False,
+                           floatmode="maxprec")
+
+
+def examples():
+    print("cmaxfam", cmf.__version__, "- the max family for NumPy")
+    print(f"kernels: {cmf._config.config()['isa_active']} path "
+          f"(CPU supports {cmf._config.config()['isa_detected']})\n")
+
+    print("1. softmax turns scores into probabilities (seed 002)")
+    print("   softmax([1, 2, 3])          =", _fmt(cmf.softmax([1.0, 2.0, 3.0]), 3))
+    print("   softmax([1, 2, 5])          =", _fmt(cmf.softmax([1.0, 2.0, 5.0]), 3))
+    print("   softmax([1000, 2000, 3000]) =", _fmt(cmf.softmax([1000.0, 2000.0, 3000.0]), 3),
+          "  (max-shifted: no overflow, no NaN)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(np.array([1000.0, 2000.0, 3000.0]))
+        naive = e / e.sum()
+    print("   the naive exp(x)/sum(exp(x))    =", _fmt(naive, 3), "\n")
+
+    print("2. softmax and logsumexp at three scales (seed 003): LSE approximates max")
+    print("   only when the scores are spread out")
+    for x in ([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0], [0.1, 0.2, 0.3, 0.4]):
+        p = cmf.softmax(x)
+        print(f"   x = {str(x):22s} softmax = {np.array2string(p, precision=4, floatmode='maxprec')}"
+              f"  LSE = {float(cmf.logsumexp(x)):.4f}  max = {max(x)}")
+    print()
+
+    print("3. temperature: z = [3, 2, 1] (seed 001); t > 1 flattens, t < 1 sharpens")
+    z = [3.0, 2.0, 1.0]
+    for t in (100.0, 10.0, 1.0, 0.5, 0.1, 0.01):
+        print(f"   t = {t:<6} softmax(z / t) = {_fmt(cmf.softmax(z, temperature=t), 4)}")
+    print()
+
+    print("4. the two-class case: softmax([y, 0])[0] = sigmoid(y), logsumexp([y, 0]) = softplus(y)")
+    for y in (-2.0, 0.0, 3.0):
+        print(f"   y = {y:5}: softmax([y, 0])[0] = {float(cmf.softmax([y, 0.0])[0]):.6f}"
+              f"  sigmoid(y) = {float(cmf.sigmoid(y)):.6f}"
+              f"  logsumexp([y, 0]) = {float(cmf.logsumexp([y, 0.0])):.6f}"
+              f"  softplus(y) = {float(cmf.softplus(y)):.6f}")
+    print()
+
+    print("5. 'good' and 'bad' softmax (seed 003): logsumexp >= max >= softmax_mean")
+    x = [1.0, 2.0, 3.0, 4.0]
+    print(f"   x = {x}: logsumexp = {float(cmf.logsumexp(x)):.4f}, max = {max(x)}, "
+          f"softmax_mean = {float(cmf.softmax_mean(x)):.4f}")
+    print()
+
+    print("6. the softmax Jacobian dy_i/dx_j = y_i (delta_ij - y_j) (seed 000), at x = [1, 2, 3]")
+    y = cmf.softmax([1.0, 2.0, 3.0])
+    for row in cmf.softmax_jacobian(y):
+        print("   ", _fmt(row, 4))
+    print()
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    examples()
+    if "--no-bench" in argv:
+        return 0
+    try:
+        from ._bench import short_table
+    except ImportError:  # pragma: no cover
+        return 0
+    print("7. speed: median time relative to np.copyto of the same array (single thread)")
+    print(short_table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

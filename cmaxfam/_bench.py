@@ -1,0 +1,545 @@
+"""A small benchmark engine: cmaxfam against NumPy, SciPy and PyTorch in one process.
+
+Private helper used by ``benchmarks/compare.py`` (the full comparison) and by
+:func:`short_table` (a few seconds, for ``python -m cmaxfam``).  In the style of msgspec's
+benchmarks: every implementation is timed in the same process, on the same arrays, with a
+timeit-style loop, and reported as a ratio to ``np.copyto(out, x)`` on the same array (the
+memory-bandwidth floor of an operator that reads ``x`` once and writes an array of its
+size) and to the other implementations.
+
+What is timed
+-------------
+* ``copyto``: ``np.copyto(out, x)`` with a preallocated ``out`` (the baseline; for
+  ``softmax_vjp`` it copies ``y``, so the VJP, which reads two arrays, has a floor of about
+  1.5x copyto).  It is timed first and last in each case and the two medians averaged.
+* ``cmaxfam``: the public function with a preallocated ``out=``, so that the kernel and
+  the Python layer are measured, not the allocation of the result.
+* ``cmaxfam_alloc``: the same call without ``out=`` (what a user writing ``y = f(x)``
+  gets; comparable with the peers, which all allocate their results).
+* ``numpy``: the usual NumPy formula (max-shifted exp, sum, divide / log).
+* ``scipy``: ``scipy.special.softmax``/``log_softmax``/``logsumexp`` (no VJP there).
+* ``torch``: ``torch.softmax``/``log_softmax``/``logsumexp`` on ``torch.from_numpy(x)``
+  (zero-copy), and ``torch._softmax_backward_data`` for the VJP when it exists.
+  ``torch.set_num_threads(threads)`` is applied for the run and restored afterwards.
+
+SciPy and PyTorch are imported lazily (never when this module is imported), and a peer
+that does not import is skipped.  cmaxfam, NumPy and SciPy run on one thread whatever
+``threads`` is; only PyTorch uses it.
+
+Memory: the peak of the memory traced by :mod:`tracemalloc` during one call (NumPy reports
+its data buffers to tracemalloc; PyTorch's allocator does not, so it is ``None`` there).
+The result of an allocating call is part of its peak.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import os
+import platform
+import sys
+import time
+import timeit
+import tracemalloc
+
+import numpy as np
+
+__all__ = [
+    "OPS", "DTYPES", "SHAPES", "PEERS", "TARGETS",
+    "time_call", "available_peers", "make_case", "run", "format_markdown",
+    "short_table", "machine_info", "target_for",
+]
+
+OPS = ("softmax", "log_softmax", "logsumexp", "softmax_vjp")
+DTYPES = ("float32", "float64")
+#: (shape, axis) pairs of the full comparison.
+SHAPES = (((100000, 10), -1), ((4096, 1024), -1), ((16, 262144), -1), ((1024, 4096), 0))
+#: Implementations other than cmaxfam and the copyto baseline, in table order.
+PEERS = ("numpy", "scipy", "torch")
+
+#: Performance targets, as the largest allowed ``cmaxfam / copyto`` time ratio.
+#: Keys are (op, shape, axis, dtype); None matches anything.
+TARGETS = {
+    ("softmax", (4096, 1024), -1, "float32"): 2.0,
+    ("softmax", (100000, 10), -1, "float32"): 6.0,
+    ("softmax", (1024, 4096), 0, "float32"): 3.0,
+    ("log_softmax", (4096, 1024), -1, "float32"): 2.0,
+    ("log_softmax", (100000, 10), -1, "float32"): 6.0,
+    ("log_softmax", (1024, 4096), 0, "float32"): 3.0,
+    ("logsumexp", None, None, None): 1.5,
+}
+
+
+def target_for(op, shape, axis, dtype):
+    """The target ratio to copyto of a case, or None when it has none."""
+    shape = tuple(shape)
+    for (o, s, a, d), v in TARGETS.items():
+        if (o == op and (s is None or s == shape) and (a is None or a == axis)
+                and (d is None or d == dtype)):
+            return v
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Timing
+
+
+def time_call(fn, min_time=0.2, *, repeat_time=0.02, min_repeats=5):
+    """Median seconds per call of ``fn()``, timeit-style.
+
+    ``fn`` is called once to warm up (page faults, lazy initialisation).  Then, as in
+    :meth:`timeit.Timer.autorange`, the number of loops per repeat goes 1, 2, 5, 10, 20,
+    ... until one repeat takes at least ``repeat_time`` seconds; that repeat counts as the
+    first sample.  Repeats continue until there are at least ``min_repeats`` of them and
+    they total at least ``min_time`` seconds.  Returns the median of the per-call times.
+    (timeit turns the garbage collector off while timing.)
+    """
+    fn()
+    timer = timeit.Timer(fn)
+    number = 1
+    while True:
+        for k in (1, 2, 5):
+            n = number * k
+            t = timer.timeit(n)
+            if t >= repeat_time:
+                break
+        else:
+            number *= 10
+            continue
+        break
+    samples = [t / n]
+    spent = t
+    while len(samples) < min_repeats or spent < min_time:
+        t = timer.timeit(n)
+        samples.append(t / n)
+        spent += t
+    return float(np.median(samples))
+
+
+def peak_extra_bytes(fn):
+    """Peak of the memory traced by tracemalloc during one call of ``fn()`` (bytes)."""
+    gc.collect()
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        res = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return max(0, peak - base), res
+
+
+# --------------------------------------------------------------------------------------
+# Peers (imported lazily)
+
+_PEER_CACHE: dict = {}
+
+
+def _import_peer(name):
+    """The peer's module (scipy.special or torch), or None when it does not import."""
+    if name not in _PEER_CACHE:
+        mod = None
+        try:
+            if name == "scipy":
+                import scipy.special as mod  # noqa: F811
+            elif name == "torch":
+                import torch as mod  # noqa: F811
+            elif name == "numpy":
+                mod = np
+        except Exception:  # ImportError, or a broken install (OSError from a .so)
+            mod = None
+        _PEER_CACHE[name] = mod
+    return _PEER_CACHE[name]
+
+
+def available_peers(peers=PEERS):
+    """The peers among ``peers`` that import."""
+    return tuple(p for p in peers if _import_peer(p) is not None)
+
+
+def _version(name):
+    if name == "numpy":
+        return np.__version__
+    if name == "scipy":
+        mod = _import_peer("scipy")
+        if mod is None:
+            return None
+        import scipy
+        return scipy.__version__
+    mod = _import_peer(name)
+    return None if mod is None else getattr(mod, "__version__", "?")
+
+
+# --------------------------------------------------------------------------------------
+# The registry of cases
+
+
+def _np_softmax(x, axis):
+    e = np.exp(x - x.max(axis, keepdims=True))
+    e /= e.sum(axis, keepdims=True)
+    return e
+
+
+def _np_log_softmax(x, axis):
+    s = x - x.max(axis, keepdims=True)
+    s -= np.log(np.exp(s).sum(axis, keepdims=True))
+    return s
+
+
+def _np_logsumexp(x, axis):
+    m = x.max(axis, keepdims=True)
+    r = np.log(np.exp(x - m).sum(axis))
+    r += np.squeeze(m, axis)
+    return r
+
+
+def _np_softmax_vjp(y, g, axis):
+    return y * (g - (y * g).sum(axis, keepdims=True))
+
+
+def _inputs(op, shape, axis, dtype, seed=0):
+    """The input arrays of a case: {'x': ...} or, for the VJP, {'y': ..., 'g': ...} with
+    ``y`` a softmax along ``axis``."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape, dtype=np.dtype(dtype)) * np.asarray(3, dtype)
+    if op != "softmax_vjp":
+        return {"x": x}
+    y = _np_softmax(x, axis)
+    g = rng.standard_normal(shape, dtype=np.dtype(dtype))
+    return {"y": y, "g": g}
+
+
+def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
+    """The candidate implementations of one case.
+
+    Returns ``(impls, n_elements)`` where ``impls`` maps an implementation name
+    ('copyto', 'cmaxfam', 'cmaxfam_alloc', then the available peers) to a zero-argument
+    callable returning its result (a NumPy array or a torch tensor).
+    """
+    import cmaxfam as cmf
+
+    arr = _inputs(op, shape, axis, dtype, seed)
+    first = arr["x"] if "x" in arr else arr["y"]
+    ax = axis
+    impls = {}
+    cp_out = np.empty_like(first)
+    impls["copyto"] = lambda: np.copyto(cp_out, first)
+
+    if op == "softmax_vjp":
+        y, g = arr["y"], arr["g"]
+        out = np.empty_like(y)
+        impls["cmaxfam"] = lambda: cmf.softmax_vjp(y, g, ax, out=out)
+        if with_alloc:
+            impls["cmaxfam_alloc"] = lambda: cmf.softmax_vjp(y, g, ax)
+    elif op == "logsumexp":
+        x = arr["x"]
+        red = tuple(s for d, s in enumerate(x.shape) if d != ax % x.ndim)
+        out = np.empty(red, dtype=x.dtype)
+        impls["cmaxfam"] = lambda: cmf.logsumexp(x, ax, out=out)
+        if with_alloc:
+            impls["cmaxfam_alloc"] = lambda: cmf.logsumexp(x, ax)
+    else:
+        x = arr["x"]
+        f = getattr(cmf, op)
+        out = np.empty_like(x)
+        impls["cmaxfam"] = lambda: f(x, ax, out=out)
+        if with_alloc:
+            impls["cmaxfam_alloc"] = lambda: f(x, ax)
+
+    for peer in peers:
+        mod = _import_peer(peer)
+        if mod is None:
+            continue
+        fn = _peer_fn(peer, mod, op, arr, ax)
+        if fn is not None:
+            impls[peer] = fn
+    return impls, first.size
+
+
+def _peer_fn(peer, mod, op, arr, ax):
+    if peer == "numpy":
+        if op == "softmax_vjp":
+            y, g = arr["y"], arr["g"]
+            return lambda: _np_softmax_vjp(y, g, ax)
+        x = arr["x"]
+        f = {"softmax": _np_softmax, "log_softmax": _np_log_softmax,
+             "logsumexp": _np_logsumexp}[op]
+        return lambda: f(x, ax)
+    if peer == "scipy":
+        f = getattr(mod, op, None) if op != "softmax_vjp" else None
+        if f is None:
+            return None
+        x = arr["x"]
+        return lambda: f(x, axis=ax)
+    if peer == "torch":
+        torch = mod
+        if op == "softmax_vjp":
+            bwd = getattr(torch, "_softmax_backward_data", None)
+            if bwd is None:
+                return None
+            ty, tg = torch.from_numpy(arr["y"]), torch.from_numpy(arr["g"])
+            return lambda: bwd(tg, ty, ax, ty.dtype)
+        t = torch.from_numpy(arr["x"])
+        f = {"softmax": torch.softmax, "log_softmax": torch.log_softmax,
+             "logsumexp": torch.logsumexp}[op]
+        return lambda: f(t, ax)
+    return None
+
+
+def _as_numpy(res):
+    if isinstance(res, np.ndarray):
+        return res
+    if hasattr(res, "numpy"):  # a torch tensor
+        return res.numpy()
+    return np.asarray(res)
+
+
+def _agrees(res, ref):
+    a = _as_numpy(res).astype(np.float64)
+    b = np.asarray(ref, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    f32 = np.asarray(ref).dtype == np.float32
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    rtol, atol = (2e-4, 1e-5 * scale) if f32 else (1e-9, 1e-12 * scale)
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+# --------------------------------------------------------------------------------------
+# Running
+
+
+def _norm_shapes(shapes):
+    out = []
+    for s in shapes:
+        if len(s) == 2 and isinstance(s[0], (tuple, list)):
+            out.append((tuple(int(v) for v in s[0]), int(s[1])))
+        else:
+            out.append((tuple(int(v) for v in s), -1))
+    return out
+
+
+def run(ops=OPS, shapes=SHAPES, dtypes=DTYPES, threads=1, quick=False, *, peers=PEERS,
+        with_alloc=True, min_time=None, progress=None):
+    """Time every (op, shape, axis, dtype) case and return one row per implementation.
+
+    ``shapes``: (shape, axis) pairs, or bare shapes (axis -1).  ``quick``: shorter timings
+    (``min_time`` 0.04 s with 5 ms repeats instead of 0.2 s with 20 ms repeats).
+    ``progress``: a callable taking one string (e.g. to print to stderr), or None.
+
+    Each row is a dict: op, shape (a list), axis, dtype, impl, median_s, ns_per_element,
+    ratio_to_copyto, ratio_to_fastest_peer (the time over the fastest of the peers numpy,
+    scipy, torch in that case; < 1 means faster than all of them), peak_extra_bytes,
+    agrees (result matches cmaxfam's), threads.
+    """
+    if min_time is None:
+        min_time = 0.04 if quick else 0.2
+    repeat_time = 0.005 if quick else 0.02
+    peers = available_peers(peers)
+    torch = _import_peer("torch") if "torch" in peers else None
+    old_threads = torch.get_num_threads() if torch is not None else None
+    rows = []
+    try:
+        if torch is not None:
+            torch.set_num_threads(int(threads))
+        for op in ops:
+            for shape, axis in _norm_shapes(shapes):
+                for dtype in dtypes:
+                    dtype = np.dtype(dtype).name
+                    if progress:
+                        progress(f"{op} {'x'.join(map(str, shape))} axis={axis} {dtype}")
+                    rows.extend(_run_case(op, shape, axis, dtype, peers, with_alloc,
+                                          min_time, repeat_time, threads))
+                    gc.collect()
+    finally:
+        if torch is not None:
+            torch.set_num_threads(old_threads)
+    return rows
+
+
+def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, threads):
+    impls, n = make_case(op, shape, axis, dtype, peers=peers, with_alloc=with_alloc)
+    ref = None
+    results = {}
+    for name, fn in impls.items():
+        if name == "torch":
+            peak, res = None, fn()
+        else:
+            peak, res = peak_extra_bytes(fn)
+        if name == "cmaxfam":
+            ref = np.array(res, copy=True)
+        agrees = None if name == "copyto" or ref is None else _agrees(res, ref)
+        del res
+        t = time_call(fn, min_time, repeat_time=repeat_time)
+        results[name] = (t, peak, agrees)
+    # The baseline is timed again after the others and the two medians averaged, so that
+    # a drift of the machine's speed during the case (shared VMs) biases the ratios less.
+    t2 = time_call(impls["copyto"], min_time, repeat_time=repeat_time)
+    t1, peak, agrees = results["copyto"]
+    results["copyto"] = ((t1 + t2) / 2, peak, agrees)
+    base = results["copyto"][0]
+    peer_times = [results[p][0] for p in PEERS if p in results]
+    fastest = min(peer_times) if peer_times else None
+    rows = []
+    for name, (t, peak, agrees) in results.items():
+        rows.append({
+            "op": op, "shape": list(shape), "axis": axis, "dtype": dtype, "impl": name,
+            "median_s": t, "ns_per_element": t / n * 1e9,
+            "ratio_to_copyto": t / base,
+            "ratio_to_fastest_peer": None if fastest is None else t / fastest,
+            "peak_extra_bytes": peak, "agrees": agrees, "threads": int(threads),
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# Reporting
+
+
+def _fmt_us(s):
+    us = s * 1e6
+    return f"{us:.0f}" if us >= 100 else f"{us:.3g}"
+
+
+def _fmt_ratio(r):
+    return "—" if r is None else (f"{r:.2f}" if r < 10 else f"{r:.1f}")
+
+
+def _fmt_bytes(b):
+    if b is None:
+        return "—"
+    if b < 1024:
+        return f"{b} B"
+    if b < 1024 ** 2:
+        return f"{b / 1024:.1f} KiB"
+    return f"{b / 1024 ** 2:.1f} MiB"
+
+
+def format_markdown(rows, *, legend=True):
+    """A compact markdown table: one line per (op, shape, axis, dtype).
+
+    Columns: copyto µs, cmaxfam µs (with ``out=``), cmaxfam/copyto, the target (when the
+    case has one) with ✓/✗, then for each peer its time over cmaxfam's (> 1: cmaxfam is
+    faster), ``no out=`` (cmaxfam without ``out=`` over cmaxfam with it) and the peak
+    extra memory of the cmaxfam ``out=`` call.
+    """
+    groups: dict = {}
+    for r in rows:
+        key = (r["op"], tuple(r["shape"]), r["axis"], r["dtype"])
+        groups.setdefault(key, {})[r["impl"]] = r
+    peers = [p for p in PEERS if any(p in g for g in groups.values())]
+    alloc = any("cmaxfam_alloc" in g for g in groups.values())
+    any_target = any(target_for(*k) is not None for k in groups)
+    head = ["op", "shape", "axis", "dtype", "copyto µs", "cmaxfam µs", "cmaxfam/copyto"]
+    if any_target:
+        head.append("target")
+    head += [f"{p}/cmaxfam" for p in peers]
+    if alloc:
+        head.append("no out=")
+    head.append("cmaxfam peak mem")
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join("---" if i < 4 or h == "target" else "--:"
+                            for i, h in enumerate(head)) + "|"]
+    mismatches = []
+    for (op, shape, axis, dtype), g in groups.items():
+        c, cp = g.get("cmaxfam"), g.get("copyto")
+        if c is None or cp is None:
+            continue
+        ratio = c["median_s"] / cp["median_s"]
+        cells = [op, "x".join(map(str, shape)), str(axis), dtype,
+                 _fmt_us(cp["median_s"]), _fmt_us(c["median_s"]), _fmt_ratio(ratio)]
+        if any_target:
+            tgt = target_for(op, shape, axis, dtype)
+            cells.append("" if tgt is None else
+                         f"≤{tgt:g} {'✓' if ratio <= tgt else '✗'}")
+        for p in peers:
+            cells.append(_fmt_ratio(g[p]["median_s"] / c["median_s"]) if p in g else "—")
+            if p in g and g[p]["agrees"] is False:
+                cells[-1] += " ≠"
+                mismatches.append(f"{p} on {op} {'x'.join(map(str, shape))} {dtype}")
+        if alloc:
+            a = g.get("cmaxfam_alloc")
+            cells.append(_fmt_ratio(a["median_s"] / c["median_s"]) if a else "—")
+        cells.append(_fmt_bytes(c["peak_extra_bytes"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines)
+    if legend:
+        threads = {r.get("threads", 1) for r in rows}
+        notes = [
+            "Median time per call (timeit-style loops, ≥ 5 repeats), all in one process.",
+            "copyto = np.copyto(out, x) on the same array (softmax_vjp: copies y; the VJP "
+            "reads y and g, so its floor is ≈ 1.5× copyto); cmaxfam uses a preallocated "
+            "out=, the peers allocate their results.",
+            "peer/cmaxfam > 1 means cmaxfam is faster; 'no out=' is cmaxfam without out= "
+            "over cmaxfam with it; ≠ marks a peer whose result disagrees with cmaxfam's.",
+            "peak mem: tracemalloc peak during one cmaxfam out= call.",
+            f"threads: {', '.join(map(str, sorted(threads)))} (torch only; cmaxfam, NumPy "
+            "and SciPy run single-threaded).",
+        ]
+        text += "\n\n" + "\n".join("- " + n for n in notes)
+        if mismatches:
+            text += "\n- RESULTS DISAGREE: " + "; ".join(mismatches)
+    return text
+
+
+def short_table():
+    """A quick (a few seconds) comparison for ``python -m cmaxfam``: softmax and logsumexp,
+    float32, at 100000x10, 4096x1024 and 1024x4096 along axis 0, against the NumPy formula
+    and SciPy.  Returns the markdown text."""
+    t0 = time.perf_counter()
+    rows = run(("softmax", "logsumexp"),
+               (((100000, 10), -1), ((4096, 1024), -1), ((1024, 4096), 0)),
+               ("float32",), quick=True, peers=("numpy", "scipy"), with_alloc=False,
+               min_time=0.025)
+    text = format_markdown(rows, legend=False)
+    return text + f"\n\n(float32, one thread, {time.perf_counter() - t0:.1f} s; " \
+                  "run benchmarks/compare.py for the full comparison)"
+
+
+# --------------------------------------------------------------------------------------
+# Machine description
+
+
+def _cpuinfo():
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                k, _, v = line.partition(":")
+                info[k.strip()] = v.strip()
+    except OSError:
+        pass
+    return info
+
+
+def machine_info():
+    """A dict describing the machine and the library versions."""
+    ci = _cpuinfo()
+    model = ci.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in ci:
+        model += f" (family {ci['cpu family']} model {ci.get('model', '?')})"
+    flags = set(ci.get("flags", "").split())
+    isa = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl") if f in flags]
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count()
+    import cmaxfam
+    return {
+        "cpu": model,
+        "isa": " ".join(isa) if isa else None,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "cache": ci.get("cache size"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cmaxfam": cmaxfam.__version__,
+        "numpy": np.__version__,
+        "scipy": _version("scipy"),
+        "torch": _version("torch"),
+    }
