@@ -145,3 +145,150 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
     free(buf);
     return CMF_OK;
 }
+
+/* ---------- the column driver: lanes are slices ----------
+ * A column kernel computes B <= CMF_COLS slices at once; element k of lane j of array a
+ * is in[a][k * ldi[a] + j].  Used directly (no copy) when the slices are side by side in
+ * memory (a non-last axis of a C-ordered array: inner stride 1), and through gathered
+ * tiles for short or strided slices, so that one vector loop covers many slices. */
+typedef struct {
+    ptrdiff_t n, B;
+    const T *in[3];
+    ptrdiff_t ldi[3];
+    T *out;
+    ptrdiff_t ldo;
+    const uint8_t *mask;     /* NULL: no mask */
+    ptrdiff_t ldm;
+    const T *it;             /* B lanes: 1 / temperature */
+    const double *t;         /* B lanes: temperature */
+    double *sout[2];         /* B lanes of per-slice results */
+} S(cols);
+
+typedef void (*S(colfn))(const S(cols) *k);
+
+static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn)
+{
+    const ptrdiff_t n = g->n, NO = g->n_outer, NI = g->n_inner, ns = NO * NI;
+    T it[CMF_COLS];
+    double tt[CMF_COLS], r0[CMF_COLS], r1[CMF_COLS];
+    S(cols) k;
+    memset(&k, 0, sizeof k);
+    k.n = n;
+    k.it = it;
+    k.t = tt;
+    k.sout[0] = r0;
+    k.sout[1] = r1;
+    const double *tp = (const double *)c->t.p;
+
+    int direct = NI > 1 && (!c->nout || c->out.si == 1) && (!c->mask.p || c->mask.si == 1);
+    for (int a = 0; a < c->nin; a++) direct &= !c->in[a].p || c->in[a].si == 1;
+    if (direct) {
+        for (ptrdiff_t o = 0; o < NO; o++)
+            for (ptrdiff_t i0 = 0; i0 < NI; i0 += CMF_COLS) {
+                const ptrdiff_t B = NI - i0 < CMF_COLS ? NI - i0 : CMF_COLS;
+                k.B = B;
+                for (int a = 0; a < c->nin; a++) {
+                    k.in[a] = c->in[a].p ? (const T *)c->in[a].p + o * c->in[a].so + i0 : NULL;
+                    k.ldi[a] = c->in[a].sa;
+                }
+                if (c->nout) { k.out = (T *)c->out.p + o * c->out.so + i0; k.ldo = c->out.sa; }
+                k.mask = c->mask.p ? (const uint8_t *)c->mask.p + o * c->mask.so + i0 : NULL;
+                k.ldm = c->mask.sa;
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    tt[j] = tp ? tp[o * c->t.so + (i0 + j) * c->t.si] : 1.0;
+                    it[j] = S(inv_temperature)(tt[j]);
+                }
+                fn(&k);
+                for (int a = 0; a < c->nsout; a++) {
+                    double *d = (double *)c->sout[a].p;
+                    if (d)
+                        for (ptrdiff_t j = 0; j < B; j++)
+                            d[o * c->sout[a].so + (i0 + j) * c->sout[a].si] = k.sout[a][j];
+                }
+            }
+        return CMF_OK;
+    }
+
+    const ptrdiff_t tile = n * CMF_COLS;
+    const int ntiles = c->nin + c->nout;
+    char *buf = (char *)malloc((size_t)(ntiles * tile) * sizeof(T) + (c->mask.p ? (size_t)tile : 0) + 1);
+    if (!buf) return CMF_ENOMEM;
+    T *tin[3] = {NULL, NULL, NULL}, *tout = NULL;
+    {
+        T *q = (T *)buf;
+        for (int a = 0; a < c->nin; a++) { tin[a] = q; q += tile; }
+        if (c->nout) { tout = q; q += tile; }
+        k.mask = c->mask.p ? (const uint8_t *)q : NULL;
+    }
+    for (int a = 0; a < c->nin; a++) { k.in[a] = c->in[a].p ? tin[a] : NULL; k.ldi[a] = CMF_COLS; }
+    k.out = tout;
+    k.ldo = CMF_COLS;
+    k.ldm = CMF_COLS;
+    ptrdiff_t oq[CMF_COLS], iq[CMF_COLS];
+    ptrdiff_t o = 0, i = 0;
+    for (ptrdiff_t q0 = 0; q0 < ns; q0 += CMF_COLS) {
+        const ptrdiff_t B = ns - q0 < CMF_COLS ? ns - q0 : CMF_COLS;
+        k.B = B;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            oq[j] = o; iq[j] = i;
+            if (++i == NI) { i = 0; o++; }
+        }
+        for (int a = 0; a < c->nin; a++) {
+            if (!c->in[a].p) continue;
+            const cmf_arr *A = &c->in[a];
+            T *dst = tin[a];
+            for (ptrdiff_t j = 0; j < B; j++) {
+                const T *src = (const T *)A->p + oq[j] * A->so + iq[j] * A->si;
+                if (A->sa == 1)
+                    for (ptrdiff_t kk = 0; kk < n; kk++) dst[kk * CMF_COLS + j] = src[kk];
+                else
+                    for (ptrdiff_t kk = 0; kk < n; kk++) dst[kk * CMF_COLS + j] = src[kk * A->sa];
+            }
+        }
+        if (c->mask.p) {
+            uint8_t *dst = (uint8_t *)k.mask;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                const uint8_t *src = (const uint8_t *)c->mask.p + oq[j] * c->mask.so + iq[j] * c->mask.si;
+                for (ptrdiff_t kk = 0; kk < n; kk++) dst[kk * CMF_COLS + j] = src[kk * c->mask.sa];
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            tt[j] = tp ? tp[oq[j] * c->t.so + iq[j] * c->t.si] : 1.0;
+            it[j] = S(inv_temperature)(tt[j]);
+        }
+        fn(&k);
+        if (c->nout) {
+            const cmf_arr *A = &c->out;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                T *dst = (T *)A->p + oq[j] * A->so + iq[j] * A->si;
+                if (A->sa == 1)
+                    for (ptrdiff_t kk = 0; kk < n; kk++) dst[kk] = tout[kk * CMF_COLS + j];
+                else
+                    for (ptrdiff_t kk = 0; kk < n; kk++) dst[kk * A->sa] = tout[kk * CMF_COLS + j];
+            }
+        }
+        for (int a = 0; a < c->nsout; a++) {
+            double *d = (double *)c->sout[a].p;
+            if (d)
+                for (ptrdiff_t j = 0; j < B; j++) d[oq[j] * c->sout[a].so + iq[j] * c->sout[a].si] = k.sout[a][j];
+        }
+    }
+    free(buf);
+    return CMF_OK;
+}
+
+/* Slices at least this long and contiguous run one at a time through the row kernel;
+ * anything else goes through the column kernel (when the op has one). */
+#define CMF_SHORT_SLICE 48
+
+static cmf_status S(run)(const cmf_geom *g, const S(call) *c, S(rowfn) rowfn, S(colfn) colfn)
+{
+    if (g->n < 0 || g->n_outer < 0 || g->n_inner < 0) return CMF_EINVAL;
+    if (g->n_outer == 0 || g->n_inner == 0) return CMF_OK;
+    int contiguous = (!c->nout || c->out.sa == 1) && (!c->mask.p || c->mask.sa == 1);
+    for (int a = 0; a < c->nin; a++) contiguous &= !c->in[a].p || c->in[a].sa == 1;
+    if (colfn && g->n > 0 && c->nsin == 0 && !c->scratch &&
+        !(contiguous && (g->n >= CMF_SHORT_SLICE || g->n == 1)))
+        return S(drive_cols)(g, c, colfn);
+    return S(drive)(g, c, rowfn);
+}

@@ -124,7 +124,7 @@ static void S(softmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RES
             for (; k < n; k++) y[k] *= r;
     } else {
         double s = S(expsum_row)(n, x, NULL, mk, m, it);
-        T ls = (T)log(s);
+        T ls = (T)cmf_log_f64(s);
         if (mk)
             for (ptrdiff_t k = 0; k < n; k++) y[k] = mk[k] ? (x[k] - m) * it - ls : NINF;
         else
@@ -153,7 +153,7 @@ static void S(softmax_strided)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrd
         if (mk && !mk[k * sm]) e = 0;
         s += (double)e;
     }
-    T r = (T)(1.0 / s), ls = (T)log(s);
+    T r = (T)(1.0 / s), ls = (T)cmf_log_f64(s);
     for (ptrdiff_t k = 0; k < n; k++) {
         int on = !mk || mk[k * sm];
         T z = (x[k * sx] - m) * it;
@@ -219,11 +219,15 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
     else
         mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 1, 1)
            : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 1, 0);
-    for (ptrdiff_t j = 0; j < B; j++) r[j] = lg ? (T)log(s[j]) : (T)(1.0 / s[j]);
+    for (ptrdiff_t j = 0; j < B; j++) r[j] = lg ? (T)cmf_log_f64(s[j]) : (T)(1.0 / s[j]);
     for (ptrdiff_t k = 0; k < n; k++) {
         const T *xk = x + k * ldx;
         T *yk = y + k * ldy;
         const uint8_t *mkk = mk ? mk + k * ldm : NULL;
+        /* the columns to the right are the next block of the direct path: bring them
+         * in while this block is finished from cache (a strided walk defeats the
+         * hardware prefetcher) */
+        if (ldx > B) cmf_prefetch(xk + B, B * (ptrdiff_t)sizeof(T));
         if (lg) {
             if (mkk)
                 for (ptrdiff_t j = 0; j < B; j++) yk[j] = mkk[j] ? (xk[j] - m[j]) * it[j] - r[j] : NINF;
@@ -238,71 +242,24 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
     }
 }
 
-/* Slices shorter than this are batched CMF_COLS at a time through the column kernel. */
-#define CMF_SHORT_SLICE 48
-
-static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr xa, cmf_arr ta, cmf_arr ma,
-                                 cmf_arr ya, int lg)
+static void S(softmax_rowfn)(S(row) *a) { S(softmax_row)(a->n, a->in[0], a->out[0], a->mask, a->it, 0); }
+static void S(log_softmax_rowfn)(S(row) *a) { S(softmax_row)(a->n, a->in[0], a->out[0], a->mask, a->it, 1); }
+static void S(softmax_colfn)(const S(cols) *k)
 {
-    const ptrdiff_t n = g->n, NO = g->n_outer, NI = g->n_inner;
-    if (n < 0 || NO < 0 || NI < 0) return CMF_EINVAL;
-    if (n == 0 || NO == 0 || NI == 0) return CMF_OK;
-    const T *x = (const T *)xa.p;
-    T *y = (T *)ya.p;
-    const uint8_t *mk = (const uint8_t *)ma.p;
-    const double *t = (const double *)ta.p;
-    T it[CMF_COLS];
-#define T_AT(o, i) (t ? t[(o) * ta.so + (i) * ta.si] : 1.0)
+    S(softmax_cols)(k->n, k->B, k->in[0], k->ldi[0], k->out, k->ldo, k->mask, k->ldm, k->it, 0);
+}
+static void S(log_softmax_colfn)(const S(cols) *k)
+{
+    S(softmax_cols)(k->n, k->B, k->in[0], k->ldi[0], k->out, k->ldo, k->mask, k->ldm, k->it, 1);
+}
 
-    /* 1. contiguous slices long enough to vectorise along: one row at a time */
-    if (xa.sa == 1 && ya.sa == 1 && (!mk || ma.sa == 1) && (n >= CMF_SHORT_SLICE || n == 1)) {
-        for (ptrdiff_t o = 0; o < NO; o++)
-            for (ptrdiff_t i = 0; i < NI; i++)
-                S(softmax_row)(n, x + o * xa.so + i * xa.si, y + o * ya.so + i * ya.si,
-                               mk ? mk + o * ma.so + i * ma.si : NULL,
-                               S(inv_temperature)(T_AT(o, i)), lg);
-        return CMF_OK;
-    }
-    /* 2. slices side by side in memory (non-last axis of a C-ordered array): lanes are
-     *    slices, read in memory order, no copy */
-    if (NI > 1 && xa.si == 1 && ya.si == 1 && (!mk || ma.si == 1)) {
-        for (ptrdiff_t o = 0; o < NO; o++)
-            for (ptrdiff_t i0 = 0; i0 < NI; i0 += CMF_COLS) {
-                ptrdiff_t B = NI - i0 < CMF_COLS ? NI - i0 : CMF_COLS;
-                for (ptrdiff_t j = 0; j < B; j++) it[j] = S(inv_temperature)(T_AT(o, i0 + j));
-                S(softmax_cols)(n, B, x + o * xa.so + i0, xa.sa, y + o * ya.so + i0, ya.sa,
-                                mk ? mk + o * ma.so + i0 : NULL, ma.sa, it, lg);
-            }
-        return CMF_OK;
-    }
-    /* 3. anything else (short slices, strided slices): gather CMF_COLS slices into a
-     *    column tile, compute there, scatter back */
-    T *tile = (T *)malloc((size_t)(n * CMF_COLS) * sizeof(T) + (mk ? (size_t)(n * CMF_COLS) : 0) + 1);
-    if (!tile) return CMF_ENOMEM;
-    uint8_t *mtile = (uint8_t *)(tile + n * CMF_COLS);
-    const ptrdiff_t ns = NO * NI;
-    for (ptrdiff_t q0 = 0; q0 < ns; q0 += CMF_COLS) {
-        ptrdiff_t B = ns - q0 < CMF_COLS ? ns - q0 : CMF_COLS;
-        for (ptrdiff_t j = 0; j < B; j++) {
-            ptrdiff_t o = (q0 + j) / NI, i = (q0 + j) % NI;
-            const T *xs = x + o * xa.so + i * xa.si;
-            for (ptrdiff_t k = 0; k < n; k++) tile[k * CMF_COLS + j] = xs[k * xa.sa];
-            if (mk) {
-                const uint8_t *ms = mk + o * ma.so + i * ma.si;
-                for (ptrdiff_t k = 0; k < n; k++) mtile[k * CMF_COLS + j] = ms[k * ma.sa];
-            }
-            it[j] = S(inv_temperature)(T_AT(o, i));
-        }
-        S(softmax_cols)(n, B, tile, CMF_COLS, tile, CMF_COLS, mk ? mtile : NULL, CMF_COLS, it, lg);
-        for (ptrdiff_t j = 0; j < B; j++) {
-            ptrdiff_t o = (q0 + j) / NI, i = (q0 + j) % NI;
-            T *ys = y + o * ya.so + i * ya.si;
-            for (ptrdiff_t k = 0; k < n; k++) ys[k * ya.sa] = tile[k * CMF_COLS + j];
-        }
-    }
-#undef T_AT
-    free(tile);
-    return CMF_OK;
+static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y, int lg)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 1; c.in[0] = x; c.nout = 1; c.out = y; c.mask = mask; c.t = t;
+    return S(run)(g, &c, lg ? S(log_softmax_rowfn) : S(softmax_rowfn),
+                  lg ? S(log_softmax_colfn) : S(softmax_colfn));
 }
 
 cmf_status FN(softmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
@@ -379,15 +336,47 @@ static cmf_status S(slice_op)(const cmf_geom *g, cmf_arr in0, cmf_arr in1, cmf_a
     return S(drive)(g, &c, fn);
 }
 
+static void S(softmax_vjp_colfn)(const S(cols) *c)
+{
+    const ptrdiff_t n = c->n, B = c->B;
+    const T *y = c->in[0], *v = c->in[1];
+    T *r = c->out;
+    double d[CMF_COLS];
+    T acc[CMF_COLS], dd[CMF_COLS];
+    const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
+    for (ptrdiff_t j = 0; j < B; j++) d[j] = 0.0;
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+        for (ptrdiff_t j = 0; j < B; j++) acc[j] = 0;
+        for (ptrdiff_t k = k0; k < k1; k++) {
+            const T *yk = y + k * c->ldi[0], *vk = v + k * c->ldi[1];
+            for (ptrdiff_t j = 0; j < B; j++) acc[j] += yk[j] * vk[j];
+        }
+        for (ptrdiff_t j = 0; j < B; j++) d[j] += (double)acc[j];
+    }
+    for (ptrdiff_t j = 0; j < B; j++) dd[j] = (T)d[j];
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const T *yk = y + k * c->ldi[0], *vk = v + k * c->ldi[1];
+        T *rk = r + k * c->ldo;
+        for (ptrdiff_t j = 0; j < B; j++) rk[j] = yk[j] == 0 ? (T)0 : yk[j] * (vk[j] - dd[j]) * c->it[j];
+    }
+}
+
+static cmf_status S(softmax_d)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
+{
+    S(call) c;
+    memset(&c, 0, sizeof c);
+    c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
+    return S(run)(g, &c, S(softmax_vjp_rowfn), S(softmax_vjp_colfn));
+}
+
 cmf_status FN(softmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
 {
-    cmf_arr none = {0};
-    return S(slice_op)(g, y, v, t, none, r, S(softmax_vjp_rowfn));
+    return S(softmax_d)(g, y, v, t, r);
 }
 cmf_status FN(softmax_jvp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
 {
-    cmf_arr none = {0};
-    return S(slice_op)(g, y, v, t, none, r, S(softmax_vjp_rowfn));
+    return S(softmax_d)(g, y, v, t, r);
 }
 cmf_status FN(log_softmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr mask, cmf_arr r)
 {
@@ -470,31 +459,39 @@ static void S(lse_rowfn)(S(row) *a)
         a->sout[0] = lse; a->sout[1] = sign;
         return;
     }
-    double cacc[CMF_LANES], sacc[CMF_LANES];
-    for (int j = 0; j < CMF_LANES; j++) cacc[j] = sacc[j] = 0.0;
+    double c = 0.0, s = 0.0;
     ptrdiff_t k = 0;
     if (!b && !mk) {
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                T z = (x[k + j] - m) * it;
-                double e = (double)EXPM(z);
-                int top = z == 0;
-                cacc[j] += top ? 1.0 : 0.0;
-                sacc[j] += top ? 0.0 : e;
-            }
+        /* T lanes over blocks of CMF_BLOCK elements, double across blocks */
+        while (k + CMF_LANES <= n) {
+            const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
+            T ca[CMF_LANES], sa[CMF_LANES];
+            for (int j = 0; j < CMF_LANES; j++) { ca[j] = 0; sa[j] = 0; }
+            for (; k + CMF_LANES <= kend; k += CMF_LANES)
+                for (int j = 0; j < CMF_LANES; j++) {
+                    T z = (x[k + j] - m) * it;
+                    T e = EXPM(z);
+                    int top = z == 0;
+                    ca[j] += top ? (T)1 : (T)0;
+                    sa[j] += top ? (T)0 : e;
+                }
+            double cb = 0.0, sb = 0.0;
+            for (int j = 0; j < CMF_LANES; j++) { cb += (double)ca[j]; sb += (double)sa[j]; }
+            c += cb;
+            s += sb;
+        }
     }
     for (; k < n; k++) {
         if ((mk && !mk[k]) || (b && b[k] == 0)) continue;
         T z = (x[k] - m) * it;
         double w = b ? (double)b[k] : 1.0;
         double e = (double)EXPM(z);
-        if (z == 0) cacc[0] += w;
-        else sacc[0] += w * e;
+        if (z == 0) c += w;
+        else s += w * e;
     }
-    double c = 0.0, s = 0.0;
-    for (int j = 0; j < CMF_LANES; j++) { c += cacc[j]; s += sacc[j]; }
     double tot = c + s, ls;
-    if (c > 0 && tot > 0) ls = log(c) + log1p(s / c);
+    if (c >= 1 && tot > 0) ls = cmf_log1p_f64((c - 1.0) + s);
+    else if (c > 0 && tot > 0) ls = log(c) + log1p(s / c);
     else ls = log(fabs(tot));
     sign = tot > 0 ? 1.0 : (tot < 0 ? -1.0 : (tot == 0 ? 0.0 : NAN));
     lse = (double)m + a->t * ls;
@@ -503,14 +500,54 @@ static void S(lse_rowfn)(S(row) *a)
     a->sout[1] = sign;
 }
 
+/* lanes = slices; no weights, no mask (those go through the row kernel) */
+static void S(lse_colfn)(const S(cols) *c)
+{
+    const ptrdiff_t n = c->n, B = c->B, ld = c->ldi[0];
+    const T *x = c->in[0];
+    T m[CMF_COLS], ca[CMF_COLS], sa[CMF_COLS];
+    double cc[CMF_COLS], ss[CMF_COLS];
+    for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
+    for (ptrdiff_t k = 0; k < n; k++) VMAX(B, m, x + k * ld);
+    for (ptrdiff_t j = 0; j < B; j++) { cc[j] = 0.0; ss[j] = 0.0; }
+    const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+        for (ptrdiff_t j = 0; j < B; j++) { ca[j] = 0; sa[j] = 0; }
+        for (ptrdiff_t k = k0; k < k1; k++) {
+            const T *xk = x + k * ld;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                T z = (xk[j] - m[j]) * c->it[j];
+                T e = EXPM(z);
+                int top = z == 0;
+                ca[j] += top ? (T)1 : (T)0;
+                sa[j] += top ? (T)0 : e;
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) { cc[j] += (double)ca[j]; ss[j] += (double)sa[j]; }
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {
+        double ls = cmf_log1p_f64((cc[j] - 1.0) + ss[j]);
+        c->sout[0][j] = (double)m[j] + c->t[j] * ls;
+        c->sout[1][j] = 1.0;
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {
+        if (S(is_finite)(m[j])) continue;
+        int nan = 0;
+        for (ptrdiff_t k = 0; k < n; k++) nan |= x[k * ld + j] != x[k * ld + j];
+        c->sout[0][j] = nan ? NAN : (double)m[j];
+        c->sout[1][j] = nan ? NAN : (m[j] == NINF ? 0.0 : 1.0);
+    }
+}
+
 cmf_status FN(logsumexp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask,
                          cmf_arr lse, cmf_arr sign)
 {
     S(call) c;
     memset(&c, 0, sizeof c);
-    c.nin = 2; c.in[0] = x; c.in[1] = b; c.mask = mask; c.t = t;
+    c.nin = b.p ? 2 : 1; c.in[0] = x; c.in[1] = b; c.mask = mask; c.t = t;
     c.nsout = 2; c.sout[0] = lse; c.sout[1] = sign;
-    return S(drive)(g, &c, S(lse_rowfn));
+    return S(run)(g, &c, S(lse_rowfn), (b.p || mask.p) ? NULL : S(lse_colfn));
 }
 
 /* d lse / d x_i = sign * b_i * exp((x_i - lse) / t), evaluated as
