@@ -5,26 +5,13 @@ import numpy as np
 
 from . import _plumbing as P
 from ._cy import elementwise as _k
-from ._validation import as_float_array, check_out, check_same_shape
+from ._validation import as_float_array, check_out, check_same_shape, elementwise_temperature
 
 __all__ = ["sigmoid", "log_sigmoid", "softplus",
            "sigmoid_vjp", "sigmoid_jvp", "log_sigmoid_vjp", "log_sigmoid_jvp",
            "softplus_vjp", "softplus_jvp"]
 
 _OPS = {"sigmoid": 0, "log_sigmoid": 1, "softplus": 2}
-
-
-def _temperature(temperature, shape):
-    v = np.asarray(temperature)
-    if v.dtype.kind not in "iuf":
-        raise TypeError(f"temperature must be a real number or an array of real numbers; got dtype {v.dtype}")
-    v = v.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(v) & (v > 0)):
-        raise ValueError("temperature must be positive and finite")
-    try:
-        return np.broadcast_to(v, shape)
-    except ValueError:
-        raise ValueError(f"temperature of shape {v.shape} does not broadcast to {shape}") from None
 
 
 def _fast_axis(a):
@@ -50,7 +37,7 @@ def _run(fn, arrays, out, rdt, shape, scalar, op, inputs):
 
 def _forward(name, x, temperature, out):
     a, rdt = as_float_array(x)
-    t = _temperature(temperature, a.shape)
+    t = elementwise_temperature(temperature, a.shape)
     check_out(out, a.shape, rdt)
     return _run(_k.elementwise_slices, [a, t], out, rdt, a.shape, a.ndim == 0, _OPS[name], (a,))
 
@@ -62,7 +49,7 @@ def _derivative(name, y, v, vname, temperature, out):
     dt = np.promote_types(ya.dtype, va.dtype)
     rdt = np.promote_types(yrdt, vrdt)
     ya, va = ya.astype(dt, copy=False), va.astype(dt, copy=False)
-    t = _temperature(temperature, ya.shape)
+    t = elementwise_temperature(temperature, ya.shape)
     check_out(out, ya.shape, rdt)
     return _run(_k.elementwise_d_slices, [ya, va, t], out, rdt, ya.shape, ya.ndim == 0,
                 _OPS[name], (ya, va))

@@ -146,6 +146,8 @@ def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, kee
         hot *= good
         bad = (code == _SLICE_NAN) | (code == _SLICE_ALL_NEGINF)
         hot[np.broadcast_to(bad, a.shape)] = np.nan
+        if w is not None:
+            hot[~w] = 0                               # excluded entries are 0, as in softmax
     if out is not None:
         np.copyto(out, hot, casting="unsafe")
         return out
@@ -176,7 +178,9 @@ def _normalizer_d(y, v, vname, axis, temperature, where, out, log, jvp):
                                                  P.per_slice(t, ya.shape, ax), P.mask_u8(w)]):
         _k.softmax_d_slices(yv, vv, rv, tv, mv, log, jvp)
     if w is not None and not log:
-        np.copyto(target, 0, where=~w)
+        # y is 0 where masked, so the kernel already gave 0 there; this only enforces it
+        # for a y that did not come from the same mask (no input-sized temporary)
+        np.multiply(target, w, out=target)
     return P.finish(target, out, copy, rdt)
 
 

@@ -6,7 +6,8 @@ import numpy as np
 
 from . import _plumbing as P
 from ._cy import reductions as _k
-from ._validation import as_float_array, check_out, check_same_shape, check_where, slice_param
+from ._validation import (as_float_array, check_out, check_same_shape, check_weights, check_where,
+                          slice_param)
 
 __all__ = ["logsumexp", "logsumexp_vjp", "logsumexp_jvp",
            "softmax_mean", "softmax_mean_vjp", "softmax_mean_jvp"]
@@ -23,16 +24,7 @@ def _scalar_out(res, keep, plan, keepdims, out, rdt):
 
 
 def _with_b(x, b):
-    a, rdt = as_float_array(x, "a")
-    if b is None:
-        return a, None, rdt
-    bb, brdt = as_float_array(b, "b")
-    dt = np.promote_types(a.dtype, bb.dtype)
-    try:
-        bb = np.broadcast_to(bb, a.shape)
-    except ValueError:
-        raise ValueError(f"b of shape {bb.shape} does not broadcast to the input's shape {a.shape}") from None
-    return a.astype(dt, copy=False), bb.astype(dt, copy=False), np.promote_types(rdt, brdt)
+    return check_weights(b, as_float_array(x, "a"))
 
 
 def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperature=1.0,
@@ -110,7 +102,7 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
 
 
 def _per_slice_input(v, plan, name):
-    return slice_param(v, plan, name, positive=False, finite=False)
+    return slice_param(v, plan, name, check=False)
 
 
 def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp):

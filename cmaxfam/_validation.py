@@ -18,6 +18,8 @@ __all__ = [
     "check_out",
     "check_same_shape",
     "slice_param",
+    "elementwise_temperature",
+    "check_weights",
     "AxisError",
 ]
 
@@ -32,6 +34,9 @@ def as_float_array(x, name="x"):
     """
     a = np.asarray(x)
     dt = a.dtype
+    if dt.kind == "f" and not dt.isnative:          # e.g. '>f8': same values, native order
+        dt = dt.newbyteorder("=")
+        a = a.astype(dt)
     if dt == _F32 or dt == _F64:
         return a, dt
     if dt == _F16:
@@ -104,23 +109,22 @@ def check_same_shape(a, shape, name):
     return a
 
 
-def slice_param(value, plan, name, *, positive=True, finite=True):
-    """A per-slice parameter (temperature, ...) as a float64 array of the keepdims shape.
+def slice_param(value, plan, name, *, check=True):
+    """A per-slice value as a float64 array of the keepdims shape.
 
     Accepts a scalar, an array broadcastable to the slices' shape (the input's shape
     without the reduced axes), or an array of the input's ndim whose reduced axes have
-    length 1 (the keepdims shape).
+    length 1 (the keepdims shape).  With ``check`` (parameters such as the temperature)
+    every value must be positive and finite; without it (forward values and cotangents
+    given to derivatives) any real value is accepted: NaN and infinities propagate to
+    their slice only.
     """
-    v = np.asarray(value)
-    if v.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a real number or an array of real numbers; got dtype {v.dtype}")
-    v = v.astype(np.float64, copy=False)
-    bad = ~np.isfinite(v) if finite else np.isnan(v)
-    if positive:
-        bad |= ~(v > 0)
-    if bad.any():
-        what = "positive and finite" if (positive and finite) else "finite" if finite else "positive"
-        raise ValueError(f"{name} must be {what}; got {v if v.ndim == 0 else v[bad].ravel()[:3]}")
+    v = _real_parameter(value, name)
+    if check:
+        bad = ~(np.isfinite(v) & (v > 0))
+        if bad.any():
+            raise ValueError(f"{name} must be positive and finite; got "
+                             f"{v if v.ndim == 0 else v[bad].ravel()[:3]}")
     if v.ndim == 0:
         return np.broadcast_to(v, plan.keep_shape)
     if v.ndim == len(plan.shape) and all(v.shape[a] == 1 for a in plan.axes):
@@ -135,3 +139,37 @@ def slice_param(value, plan, name, *, positive=True, finite=True):
             f"{name} of shape {v.shape} does not broadcast to the slices' shape {plan.red_shape}"
         ) from None
     return np.expand_dims(r, plan.axes)
+
+
+def _real_parameter(value, name):
+    v = np.asarray(value)
+    if v.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number or an array of real numbers; got dtype {v.dtype}")
+    return v.astype(np.float64, copy=False)
+
+
+def elementwise_temperature(temperature, shape):
+    """The temperature of an elementwise op: positive, finite, broadcastable to ``shape``."""
+    v = _real_parameter(temperature, "temperature")
+    if not np.all(np.isfinite(v) & (v > 0)):
+        raise ValueError("temperature must be positive and finite")
+    try:
+        return np.broadcast_to(v, shape)
+    except ValueError:
+        raise ValueError(f"temperature of shape {v.shape} does not broadcast to {shape}") from None
+
+
+def check_weights(b, x):
+    """logsumexp's weights: any real array broadcastable to ``x``.  Returns ``(x, b, result
+    dtype)`` in one compute dtype; ``b`` is cast before it is broadcast (a view, never an
+    input-sized copy)."""
+    a, rdt = x
+    if b is None:
+        return a, None, rdt
+    bb, brdt = as_float_array(b, "b")
+    dt = np.promote_types(a.dtype, bb.dtype)
+    try:
+        bb = np.broadcast_to(bb.astype(dt, copy=False), a.shape)
+    except ValueError:
+        raise ValueError(f"b of shape {bb.shape} does not broadcast to the input's shape {a.shape}") from None
+    return a.astype(dt, copy=False), bb, np.promote_types(rdt, brdt)

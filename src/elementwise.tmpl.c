@@ -1,7 +1,7 @@
 /* elementwise.tmpl.c: the two-class members of the family, with temperature t:
  *   sigmoid(x)     = softmax([x, 0] / t)[0]     = 1 / (1 + exp(-x / t))
  *   log_sigmoid(x) = log_softmax([x, 0] / t)[0] = min(z, 0) - log1p(exp(-|z|)),  z = x / t
- *   softplus(x)    = logsumexp([x, 0]; t)       = t * (max(z, 0) + log1p(exp(-|z|)))
+ *   softplus(x)    = logsumexp([x, 0]; t)       = max(x, 0) + t log1p(exp(-|z|))
  * Branch-free, exp only of non-positive arguments, so nothing overflows.  Their
  * derivatives are computed from the forward output:
  *   sigmoid'     = y (1 - y) / t
@@ -31,12 +31,14 @@ static inline T S(ew_one)(int op, T x, T v, T it, T t)
         return lo - LOG1PU(e);
     }
     case S(EW_SOFTPLUS): {
+        /* max(x, 0) + t log1p(exp(-|x| / t)): finite whenever the result is, even when
+         * x / t overflows */
         T z = x * it;
         T a = z < 0 ? z : -z;
         T e = EXPM(a);
-        T hi = z > 0 ? z : (T)0;
-        if (z != z) hi = z;
-        return t * (hi + LOG1PU(e));
+        T hi = x > 0 ? x : (T)0;
+        if (x != x) hi = x;
+        return hi + t * LOG1PU(e);
     }
     case S(EW_D_SIGMOID):
         return x == 0 || x == 1 ? (T)0 * v : v * x * ((T)1 - x) * it;
