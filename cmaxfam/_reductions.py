@@ -101,6 +101,13 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
     return _scalar_out(lse, True, plan, keepdims, out, rdt), (sign[()] if sign.ndim == 0 else sign)
 
 
+def _promote_with(v, dt, rdt):
+    """Compute and result dtypes of a derivative whose cotangent is ``v``: the wider of
+    the input's and the cotangent's, as for every other derivative."""
+    va, vrdt = as_float_array(v, "g")
+    return np.promote_types(dt, va.dtype), np.promote_types(rdt, vrdt)
+
+
 def _per_slice_input(v, plan, name):
     return slice_param(v, plan, name, check=False)
 
@@ -115,12 +122,14 @@ def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp):
     if jvp:
         va, vrdt = as_float_array(v, "dx")
         check_same_shape(va, xx.shape, "dx")
-        va = va.astype(xx.dtype, copy=False)
-        rdt = np.promote_types(rdt, vrdt)
+        dt, rdt = np.promote_types(xx.dtype, va.dtype), np.promote_types(rdt, vrdt)
+        va = va.astype(dt, copy=False)
         check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
     else:
         V = _per_slice_input(v, plan, "g")
+        dt, rdt = _promote_with(v, xx.dtype, rdt)
         check_out(out, xx.shape, rdt)
+    xx, bb = xx.astype(dt, copy=False), None if bb is None else bb.astype(dt, copy=False)
     ws, wk, ax = plan.work_shape, plan.work_keep_shape, plan.axis
     common = [P.kernel_ready(plan.to_work(xx)), P.kernel_ready(plan.to_work(bb)),
               P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w)),
@@ -201,14 +210,18 @@ def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp):
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)
     F = _per_slice_input(f, plan, "f")
+    if jvp:
+        va, vrdt = as_float_array(v, "dx")
+        check_same_shape(va, a.shape, "dx")
+        dt, rdt = np.promote_types(a.dtype, va.dtype), np.promote_types(rdt, vrdt)
+        va = va.astype(dt, copy=False)
+    else:
+        dt, rdt = _promote_with(v, a.dtype, rdt)
+    a = a.astype(dt, copy=False)
     ws, wk, ax = plan.work_shape, plan.work_keep_shape, plan.axis
     common = [P.kernel_ready(plan.to_work(a)), P.per_slice(plan.keep_to_work(t), ws, ax),
               P.mask_u8(plan.to_work(w)), P.per_slice(plan.keep_to_work(F), ws, ax)]
     if jvp:
-        va, vrdt = as_float_array(v, "dx")
-        check_same_shape(va, a.shape, "dx")
-        va = va.astype(a.dtype, copy=False)
-        rdt = np.promote_types(rdt, vrdt)
         check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
         res = np.zeros(plan.keep_shape)
         if a.size:
