@@ -13,18 +13,6 @@
 #define CMF_HAVE_SSE2 1
 #endif
 
-/* Hint that [p, p + bytes) is read soon (never faults, whatever the address). */
-static inline void cmf_prefetch(const void *p, ptrdiff_t bytes)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    for (ptrdiff_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)p + b, 0, 3);
-#elif defined(CMF_HAVE_SSE2)
-    for (ptrdiff_t b = 0; b < bytes; b += 64) _mm_prefetch((const char *)p + b, _MM_HINT_T0);
-#else
-    (void)p; (void)bytes;
-#endif
-}
-
 /* max over x[0..n) (NaN ignored; -inf for n == 0) */
 static inline float cmf_max_f32(ptrdiff_t n, const float *x)
 {

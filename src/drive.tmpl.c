@@ -162,6 +162,7 @@ typedef struct {
     const T *it;             /* B lanes: 1 / temperature */
     const double *t;         /* B lanes: temperature */
     double *sout[2];         /* B lanes of per-slice results */
+    double *ws;              /* CMF_WS_PER_LANE * B doubles of lane workspace */
 } S(cols);
 
 typedef void (*S(colfn))(const S(cols) *k);
@@ -169,8 +170,14 @@ typedef void (*S(colfn))(const S(cols) *k);
 static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn)
 {
     const ptrdiff_t n = g->n, NO = g->n_outer, NI = g->n_inner, ns = NO * NI;
-    T it[CMF_COLS];
-    double tt[CMF_COLS], r0[CMF_COLS], r1[CMF_COLS];
+    int direct = NI > 1 && (!c->nout || c->out.si == 1) && (!c->mask.p || c->mask.si == 1);
+    for (int a = 0; a < c->nin; a++) direct &= !c->in[a].p || c->in[a].si == 1;
+    const ptrdiff_t W = direct ? (NI < CMF_COLS_MAX ? NI : CMF_COLS_MAX) : CMF_COLS;
+    /* lane arrays: it (T), t, two per-slice results, and the kernel's workspace */
+    char *lanes = (char *)malloc((size_t)W * (sizeof(T) + (3 + CMF_WS_PER_LANE) * sizeof(double)));
+    if (!lanes) return CMF_ENOMEM;
+    double *tt = (double *)lanes, *r0 = tt + W, *r1 = r0 + W, *ws = r1 + W;
+    T *it = (T *)(ws + CMF_WS_PER_LANE * W);
     S(cols) k;
     memset(&k, 0, sizeof k);
     k.n = n;
@@ -178,14 +185,13 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
     k.t = tt;
     k.sout[0] = r0;
     k.sout[1] = r1;
+    k.ws = ws;
     const double *tp = (const double *)c->t.p;
 
-    int direct = NI > 1 && (!c->nout || c->out.si == 1) && (!c->mask.p || c->mask.si == 1);
-    for (int a = 0; a < c->nin; a++) direct &= !c->in[a].p || c->in[a].si == 1;
     if (direct) {
         for (ptrdiff_t o = 0; o < NO; o++)
-            for (ptrdiff_t i0 = 0; i0 < NI; i0 += CMF_COLS) {
-                const ptrdiff_t B = NI - i0 < CMF_COLS ? NI - i0 : CMF_COLS;
+            for (ptrdiff_t i0 = 0; i0 < NI; i0 += W) {
+                const ptrdiff_t B = NI - i0 < W ? NI - i0 : W;
                 k.B = B;
                 for (int a = 0; a < c->nin; a++) {
                     k.in[a] = c->in[a].p ? (const T *)c->in[a].p + o * c->in[a].so + i0 : NULL;
@@ -206,13 +212,14 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
                             d[o * c->sout[a].so + (i0 + j) * c->sout[a].si] = k.sout[a][j];
                 }
             }
+        free(lanes);
         return CMF_OK;
     }
 
     const ptrdiff_t tile = n * CMF_COLS;
     const int ntiles = c->nin + c->nout;
     char *buf = (char *)malloc((size_t)(ntiles * tile) * sizeof(T) + (c->mask.p ? (size_t)tile : 0) + 1);
-    if (!buf) return CMF_ENOMEM;
+    if (!buf) { free(lanes); return CMF_ENOMEM; }
     T *tin[3] = {NULL, NULL, NULL}, *tout = NULL;
     {
         T *q = (T *)buf;
@@ -274,6 +281,7 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
         }
     }
     free(buf);
+    free(lanes);
     return CMF_OK;
 }
 

@@ -165,14 +165,14 @@ static void S(softmax_strided)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrd
  * stores the exps to y when `store`. */
 static CMF_INLINE void S(cols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
                                       ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *m,
-                                      const T *it, double *s, const int store, const int masked)
+                                      const T *it, double *s, T *acc, const int store, const int masked)
 {
-    T acc[CMF_COLS];
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
         for (ptrdiff_t j = 0; j < B; j++) acc[j] = 0;
-        for (ptrdiff_t k = k0; k < k1; k++) {
+        ptrdiff_t k = k0;
+        for (; k < k1; k++) {
             const T *xk = x + k * ldx;
             T *yk = y + k * ldy;
             const uint8_t *mkk = mk + k * ldm;
@@ -188,10 +188,11 @@ static CMF_INLINE void S(cols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrd
 }
 
 static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
-                            ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *it, int lg)
+                            ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *it, int lg,
+                            double *ws)
 {
-    T m[CMF_COLS], r[CMF_COLS];
-    double s[CMF_COLS];
+    double *s = ws;
+    T *m = (T *)(ws + B), *r = (T *)(ws + 2 * B), *acc = (T *)(ws + 3 * B);
     for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
     for (ptrdiff_t k = 0; k < n; k++) {
         const T *xk = x + k * ldx;
@@ -214,20 +215,16 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
     }
     for (ptrdiff_t j = 0; j < B; j++) s[j] = 0.0;
     if (lg)
-        mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 0, 1)
-           : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 0, 0);
+        mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, acc, 0, 1)
+           : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, acc, 0, 0);
     else
-        mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 1, 1)
-           : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, 1, 0);
+        mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, acc, 1, 1)
+           : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, acc, 1, 0);
     for (ptrdiff_t j = 0; j < B; j++) r[j] = lg ? (T)cmf_log_f64(s[j]) : (T)(1.0 / s[j]);
     for (ptrdiff_t k = 0; k < n; k++) {
         const T *xk = x + k * ldx;
         T *yk = y + k * ldy;
         const uint8_t *mkk = mk ? mk + k * ldm : NULL;
-        /* the columns to the right are the next block of the direct path: bring them
-         * in while this block is finished from cache (a strided walk defeats the
-         * hardware prefetcher) */
-        if (ldx > B) cmf_prefetch(xk + B, B * (ptrdiff_t)sizeof(T));
         if (lg) {
             if (mkk)
                 for (ptrdiff_t j = 0; j < B; j++) yk[j] = mkk[j] ? (xk[j] - m[j]) * it[j] - r[j] : NINF;
@@ -244,14 +241,12 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
 
 static void S(softmax_rowfn)(S(row) *a) { S(softmax_row)(a->n, a->in[0], a->out[0], a->mask, a->it, 0); }
 static void S(log_softmax_rowfn)(S(row) *a) { S(softmax_row)(a->n, a->in[0], a->out[0], a->mask, a->it, 1); }
-static void S(softmax_colfn)(const S(cols) *k)
+static void S(softmax_colfn_any)(const S(cols) *k, int lg)
 {
-    S(softmax_cols)(k->n, k->B, k->in[0], k->ldi[0], k->out, k->ldo, k->mask, k->ldm, k->it, 0);
+    S(softmax_cols)(k->n, k->B, k->in[0], k->ldi[0], k->out, k->ldo, k->mask, k->ldm, k->it, lg, k->ws);
 }
-static void S(log_softmax_colfn)(const S(cols) *k)
-{
-    S(softmax_cols)(k->n, k->B, k->in[0], k->ldi[0], k->out, k->ldo, k->mask, k->ldm, k->it, 1);
-}
+static void S(softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 0); }
+static void S(log_softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 1); }
 
 static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y, int lg)
 {
@@ -341,8 +336,8 @@ static void S(softmax_vjp_colfn)(const S(cols) *c)
     const ptrdiff_t n = c->n, B = c->B;
     const T *y = c->in[0], *v = c->in[1];
     T *r = c->out;
-    double d[CMF_COLS];
-    T acc[CMF_COLS], dd[CMF_COLS];
+    double *d = c->ws;
+    T *acc = (T *)(c->ws + B), *dd = (T *)(c->ws + 2 * B);
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     for (ptrdiff_t j = 0; j < B; j++) d[j] = 0.0;
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
@@ -471,9 +466,9 @@ static void S(lse_rowfn)(S(row) *a)
                 for (int j = 0; j < CMF_LANES; j++) {
                     T z = (x[k + j] - m) * it;
                     T e = EXPM(z);
-                    int top = z == 0;
-                    ca[j] += top ? (T)1 : (T)0;
-                    sa[j] += top ? (T)0 : e;
+                    T top = z == 0 ? (T)1 : (T)0;   /* then e == 1 exactly */
+                    ca[j] += top;
+                    sa[j] += e - top;
                 }
             double cb = 0.0, sb = 0.0;
             for (int j = 0; j < CMF_LANES; j++) { cb += (double)ca[j]; sb += (double)sa[j]; }
@@ -505,8 +500,8 @@ static void S(lse_colfn)(const S(cols) *c)
 {
     const ptrdiff_t n = c->n, B = c->B, ld = c->ldi[0];
     const T *x = c->in[0];
-    T m[CMF_COLS], ca[CMF_COLS], sa[CMF_COLS];
-    double cc[CMF_COLS], ss[CMF_COLS];
+    double *cc = c->ws, *ss = c->ws + B;
+    T *m = (T *)(c->ws + 2 * B), *ca = (T *)(c->ws + 3 * B), *sa = (T *)(c->ws + 4 * B);
     for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
     for (ptrdiff_t k = 0; k < n; k++) VMAX(B, m, x + k * ld);
     for (ptrdiff_t j = 0; j < B; j++) { cc[j] = 0.0; ss[j] = 0.0; }
@@ -519,9 +514,9 @@ static void S(lse_colfn)(const S(cols) *c)
             for (ptrdiff_t j = 0; j < B; j++) {
                 T z = (xk[j] - m[j]) * c->it[j];
                 T e = EXPM(z);
-                int top = z == 0;
-                ca[j] += top ? (T)1 : (T)0;
-                sa[j] += top ? (T)0 : e;
+                T top = z == 0 ? (T)1 : (T)0;   /* then e == 1 exactly */
+                ca[j] += top;
+                sa[j] += e - top;
             }
         }
         for (ptrdiff_t j = 0; j < B; j++) { cc[j] += (double)ca[j]; ss[j] += (double)sa[j]; }
