@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -41,6 +42,13 @@ def _shape(text):
         raise argparse.ArgumentTypeError(f"bad shape {text!r}: use e.g. 4096x1024 or 1024x4096@0") from None
 
 
+def _loadavg():
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "?"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter timings (noisier)")
@@ -57,24 +65,29 @@ def main(argv=None):
     info = B.machine_info()
     print("## Machine\n")
     for k in ("cpu", "isa", "cores", "usable_cores", "cache", "platform", "python", "cmaxfam",
-              "numpy", "scipy", "torch"):
+              "cmaxfam_kernels", "numpy", "scipy", "torch"):
         v = info[k]
         print(f"- {k}: {v if v is not None else 'not installed'}")
     peers = B.available_peers()
     print(f"- peers: {', '.join(peers)}\n")
 
+    load0 = _loadavg()
     t0 = time.perf_counter()
     rows = B.run(args.ops, args.shapes, args.dtypes, threads=args.threads, quick=args.quick,
-                 progress=lambda s: print(f"  {s}", file=sys.stderr, flush=True))
+                 progress=lambda s: print(f"  [{time.perf_counter() - t0:5.1f} s] {s}",
+                                          file=sys.stderr, flush=True))
     elapsed = time.perf_counter() - t0
     print("## Results\n")
     print(B.format_markdown(rows))
-    print(f"\n({elapsed:.0f} s{', --quick' if args.quick else ''})")
+    load1 = _loadavg()
+    print(f"\n({elapsed:.0f} s{', --quick' if args.quick else ''}; 1-minute load average "
+          f"{load0} before, {load1} after, on {info['usable_cores']} cores)")
 
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "quick": args.quick, "threads": args.threads,
-                       "elapsed_s": elapsed, "rows": rows}, f, indent=1, ensure_ascii=False)
+                       "elapsed_s": elapsed, "loadavg_before": load0, "loadavg_after": load1,
+                       "rows": rows}, f, indent=1, ensure_ascii=False)
             f.write("\n")
     return 0
 

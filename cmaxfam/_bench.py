@@ -11,7 +11,7 @@ What is timed
 -------------
 * ``copyto``: ``np.copyto(out, x)`` with a preallocated ``out`` (the baseline; for
   ``softmax_vjp`` it copies ``y``, so the VJP, which reads two arrays, has a floor of about
-  1.5x copyto).  It is timed first and last in each case and the two medians averaged.
+  1.5x copyto).
 * ``cmaxfam``: the public function with a preallocated ``out=``, so that the kernel and
   the Python layer are measured, not the allocation of the result.
 * ``cmaxfam_alloc``: the same call without ``out=`` (what a user writing ``y = f(x)``
@@ -25,6 +25,10 @@ What is timed
 SciPy and PyTorch are imported lazily (never when this module is imported), and a peer
 that does not import is skipped.  cmaxfam, NumPy and SciPy run on one thread whatever
 ``threads`` is; only PyTorch uses it.
+
+The implementations of one case are timed interleaved (round-robin over repeats), so
+that a busy phase of a shared machine slows them alike; each row carries ``spread``, the
+relative interquartile range of its samples.
 
 Memory: the peak of the memory traced by :mod:`tracemalloc` during one call (NumPy reports
 its data buffers to tracemalloc; PyTorch's allocator does not, so it is ``None`` there).
@@ -40,12 +44,13 @@ import sys
 import time
 import timeit
 import tracemalloc
+import warnings
 
 import numpy as np
 
 __all__ = [
     "OPS", "DTYPES", "SHAPES", "PEERS", "TARGETS",
-    "time_call", "available_peers", "make_case", "run", "format_markdown",
+    "time_call", "time_calls", "available_peers", "make_case", "run", "format_markdown",
     "short_table", "machine_info", "target_for",
 ]
 
@@ -83,36 +88,66 @@ def target_for(op, shape, axis, dtype):
 # Timing
 
 
-def time_call(fn, min_time=0.2, *, repeat_time=0.02, min_repeats=5):
-    """Median seconds per call of ``fn()``, timeit-style.
-
-    ``fn`` is called once to warm up (page faults, lazy initialisation).  Then, as in
-    :meth:`timeit.Timer.autorange`, the number of loops per repeat goes 1, 2, 5, 10, 20,
-    ... until one repeat takes at least ``repeat_time`` seconds; that repeat counts as the
-    first sample.  Repeats continue until there are at least ``min_repeats`` of them and
-    they total at least ``min_time`` seconds.  Returns the median of the per-call times.
-    (timeit turns the garbage collector off while timing.)
-    """
-    fn()
-    timer = timeit.Timer(fn)
+def _calibrate(timer, repeat_time):
+    """(loops, seconds): as :meth:`timeit.Timer.autorange`, the first loop count among
+    1, 2, 5, 10, 20, 50, ... whose repeat takes at least ``repeat_time`` seconds."""
     number = 1
     while True:
         for k in (1, 2, 5):
             n = number * k
             t = timer.timeit(n)
             if t >= repeat_time:
-                break
-        else:
-            number *= 10
-            continue
-        break
-    samples = [t / n]
-    spent = t
-    while len(samples) < min_repeats or spent < min_time:
-        t = timer.timeit(n)
-        samples.append(t / n)
-        spent += t
+                return n, t
+        number *= 10
+
+
+def time_calls(fns, min_time=0.2, *, repeat_time=0.02, min_repeats=5):
+    """Time several callables *interleaved*; returns ``{name: per-call samples}``.
+
+    Each ``fn`` is called once to warm up (page faults, lazy initialisation) and gets its
+    loop count from :func:`_calibrate` (that repeat is its first sample).  Then repeats go
+    round-robin over the callables (each until it has at least ``min_repeats`` samples
+    totalling at least ``min_time`` seconds), so that a slow phase of a shared machine
+    hits every implementation alike and the ratios stay meaningful.  (timeit turns the
+    garbage collector off while timing.)
+    """
+    state = {}
+    for name, fn in fns.items():
+        fn()
+        timer = timeit.Timer(fn)
+        n, t = _calibrate(timer, repeat_time)
+        state[name] = [timer, n, [t / n], t]
+    while True:
+        pending = [st for st in state.values()
+                   if len(st[2]) < min_repeats or st[3] < min_time]
+        if not pending:
+            break
+        for st in pending:
+            timer, n = st[0], st[1]
+            t = timer.timeit(n)
+            st[2].append(t / n)
+            st[3] += t
+    return {name: st[2] for name, st in state.items()}
+
+
+def time_call(fn, min_time=0.2, *, repeat_time=0.02, min_repeats=5):
+    """Median seconds per call of ``fn()``, timeit-style.
+
+    ``fn`` is called once to warm up.  Then, as in :meth:`timeit.Timer.autorange`, the
+    number of loops per repeat goes 1, 2, 5, 10, 20, ... until one repeat takes at least
+    ``repeat_time`` seconds (~20 ms); that repeat counts as the first sample.  Repeats
+    continue until there are at least ``min_repeats`` of them and they total at least
+    ``min_time`` seconds.  Returns the median of the per-call times.
+    """
+    samples = time_calls({"fn": fn}, min_time, repeat_time=repeat_time,
+                         min_repeats=min_repeats)["fn"]
     return float(np.median(samples))
+
+
+def _spread(samples):
+    """Relative interquartile range of timing samples (a noise indicator)."""
+    q1, med, q3 = np.percentile(samples, [25, 50, 75])
+    return float((q3 - q1) / med) if med > 0 else 0.0
 
 
 def peak_extra_bytes(fn):
@@ -333,7 +368,8 @@ def run(ops=OPS, shapes=SHAPES, dtypes=DTYPES, threads=1, quick=False, *, peers=
     Each row is a dict: op, shape (a list), axis, dtype, impl, median_s, ns_per_element,
     ratio_to_copyto, ratio_to_fastest_peer (the time over the fastest of the peers numpy,
     scipy, torch in that case; < 1 means faster than all of them), peak_extra_bytes,
-    agrees (result matches cmaxfam's), threads.
+    agrees (result matches cmaxfam's), threads, repeats, spread (relative interquartile
+    range of the samples).
     """
     if min_time is None:
         min_time = 0.04 if quick else 0.2
@@ -363,34 +399,39 @@ def run(ops=OPS, shapes=SHAPES, dtypes=DTYPES, threads=1, quick=False, *, peers=
 def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, threads):
     impls, n = make_case(op, shape, axis, dtype, peers=peers, with_alloc=with_alloc)
     ref = None
-    results = {}
-    for name, fn in impls.items():
-        if name == "torch":
-            peak, res = None, fn()
-        else:
-            peak, res = peak_extra_bytes(fn)
+    checks = {}
+    for name, fn in list(impls.items()):
+        try:
+            if name == "torch":
+                peak, res = None, fn()
+            else:
+                peak, res = peak_extra_bytes(fn)
+        except Exception as exc:
+            if name in ("copyto", "cmaxfam", "cmaxfam_alloc"):
+                raise
+            warnings.warn(f"{name} failed on {op} {shape} axis={axis} {dtype} ({exc!r}); "
+                          "skipped", RuntimeWarning, stacklevel=2)
+            del impls[name]
+            continue
         if name == "cmaxfam":
             ref = np.array(res, copy=True)
-        agrees = None if name == "copyto" or ref is None else _agrees(res, ref)
+        checks[name] = (peak, None if name == "copyto" or ref is None else _agrees(res, ref))
         del res
-        t = time_call(fn, min_time, repeat_time=repeat_time)
-        results[name] = (t, peak, agrees)
-    # The baseline is timed again after the others and the two medians averaged, so that
-    # a drift of the machine's speed during the case (shared VMs) biases the ratios less.
-    t2 = time_call(impls["copyto"], min_time, repeat_time=repeat_time)
-    t1, peak, agrees = results["copyto"]
-    results["copyto"] = ((t1 + t2) / 2, peak, agrees)
-    base = results["copyto"][0]
-    peer_times = [results[p][0] for p in PEERS if p in results]
+    samples = time_calls(impls, min_time, repeat_time=repeat_time)
+    med = {name: float(np.median(v)) for name, v in samples.items()}
+    base = med["copyto"]
+    peer_times = [med[p] for p in PEERS if p in med]
     fastest = min(peer_times) if peer_times else None
     rows = []
-    for name, (t, peak, agrees) in results.items():
+    for name, t in med.items():
+        peak, agrees = checks[name]
         rows.append({
             "op": op, "shape": list(shape), "axis": axis, "dtype": dtype, "impl": name,
             "median_s": t, "ns_per_element": t / n * 1e9,
             "ratio_to_copyto": t / base,
             "ratio_to_fastest_peer": None if fastest is None else t / fastest,
             "peak_extra_bytes": peak, "agrees": agrees, "threads": int(threads),
+            "repeats": len(samples[name]), "spread": _spread(samples[name]),
         })
     return rows
 
@@ -424,7 +465,8 @@ def format_markdown(rows, *, legend=True):
     Columns: copyto µs, cmaxfam µs (with ``out=``), cmaxfam/copyto, the target (when the
     case has one) with ✓/✗, then for each peer its time over cmaxfam's (> 1: cmaxfam is
     faster), ``no out=`` (cmaxfam without ``out=`` over cmaxfam with it) and the peak
-    extra memory of the cmaxfam ``out=`` call.
+    extra memory of the cmaxfam ``out=`` call and the noise (the larger relative IQR of
+    the copyto and cmaxfam samples).
     """
     groups: dict = {}
     for r in rows:
@@ -439,7 +481,7 @@ def format_markdown(rows, *, legend=True):
     head += [f"{p}/cmaxfam" for p in peers]
     if alloc:
         head.append("no out=")
-    head.append("cmaxfam peak mem")
+    head += ["cmaxfam peak mem", "noise"]
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join("---" if i < 4 or h == "target" else "--:"
                             for i, h in enumerate(head)) + "|"]
@@ -464,6 +506,8 @@ def format_markdown(rows, *, legend=True):
             a = g.get("cmaxfam_alloc")
             cells.append(_fmt_ratio(a["median_s"] / c["median_s"]) if a else "—")
         cells.append(_fmt_bytes(c["peak_extra_bytes"]))
+        noise = max(c.get("spread", 0.0), cp.get("spread", 0.0))
+        cells.append(f"{noise * 100:.0f}%")
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     if legend:
@@ -475,7 +519,9 @@ def format_markdown(rows, *, legend=True):
             "out=, the peers allocate their results.",
             "peer/cmaxfam > 1 means cmaxfam is faster; 'no out=' is cmaxfam without out= "
             "over cmaxfam with it; ≠ marks a peer whose result disagrees with cmaxfam's.",
-            "peak mem: tracemalloc peak during one cmaxfam out= call.",
+            "peak mem: tracemalloc peak during one cmaxfam out= call; noise: the larger "
+            "relative interquartile range of the copyto and cmaxfam samples (the "
+            "implementations of a case are timed interleaved).",
             f"threads: {', '.join(map(str, sorted(threads)))} (torch only; cmaxfam, NumPy "
             "and SciPy run single-threaded).",
         ]
@@ -530,6 +576,11 @@ def machine_info():
     except (AttributeError, OSError):
         usable = os.cpu_count()
     import cmaxfam
+    try:  # the kernel path chosen at import (CMAXFAM_ISA can override it)
+        cfg = cmaxfam._config.config()
+        kernels = f"{cfg['isa_active']} (detected {cfg['isa_detected']})"
+    except Exception:
+        kernels = None
     return {
         "cpu": model,
         "isa": " ".join(isa) if isa else None,
@@ -539,6 +590,7 @@ def machine_info():
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cmaxfam": cmaxfam.__version__,
+        "cmaxfam_kernels": kernels,
         "numpy": np.__version__,
         "scipy": _version("scipy"),
         "torch": _version("torch"),

@@ -84,18 +84,23 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
     w = check_where(where, x.shape)
     check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
     lse = np.full(plan.keep_shape, -np.inf)
-    sgn = np.zeros(plan.keep_shape)
+    # the sign is only needed when it can be negative (weights) or is asked for
+    sgn = np.zeros(plan.keep_shape) if (return_sign or bb is not None) else None
     if x.size:
         ws, wk = plan.work_shape, plan.work_keep_shape
         ax = plan.axis
         for xv, bv, tv, mv, lv, sv in P.slice_views(ax, [
                 P.kernel_ready(plan.to_work(x)), P.kernel_ready(plan.to_work(bb)),
                 P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w)),
-                P.per_slice(lse.reshape(wk), ws, ax), P.per_slice(sgn.reshape(wk), ws, ax)]):
+                P.per_slice(lse.reshape(wk), ws, ax),
+                None if sgn is None else P.per_slice(sgn.reshape(wk), ws, ax)]):
             _k.logsumexp_slices(xv, bv, tv, mv, lv, sv)
     if not return_sign:
-        lse = np.where(sgn < 0, np.nan, lse)
+        if sgn is not None:
+            lse[sgn < 0] = np.nan                     # log of a negative sum (as scipy)
         return _scalar_out(lse, True, plan, keepdims, out, rdt)
+    if not x.size:
+        sgn[...] = 0.0
     sign = sgn if keepdims else sgn.reshape(plan.red_shape)
     sign = sign.astype(rdt)
     return _scalar_out(lse, True, plan, keepdims, out, rdt), (sign[()] if sign.ndim == 0 else sign)

@@ -12,14 +12,14 @@ init_isa()
 
 
 def logsumexp_slices(const floating[:, :, :] x, const floating[:, :, :] b, const double[:, :, :] t,
-                     const unsigned char[:, :, :] mask, double[:, :, :] lse, double[:, :, :] sign):
+                     const unsigned char[:, :, :] mask, double[:, :, :] lse, double[:, :, :] sign=None):
     cdef cmf_geom g = geom(x.shape)
     cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
     cdef cmf_arr ba = absent() if b is None else view(&b[0, 0, 0], b.strides, sizeof(floating))
     cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
     cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
     cdef cmf_arr la = view(&lse[0, 0, 0], lse.strides, sizeof(double))
-    cdef cmf_arr sa = view(&sign[0, 0, 0], sign.strides, sizeof(double))
+    cdef cmf_arr sa = absent() if sign is None else view(&sign[0, 0, 0], sign.strides, sizeof(double))
     cdef cmf_status st
     with nogil:
         if floating is float:
