@@ -106,6 +106,7 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
     memset(&r, 0, sizeof r);
     r.n = n;
     r.scratch = scratch;
+    const int t_scalar = !c->t.p || (c->t.so == 0 && c->t.si == 0);
 
     for (ptrdiff_t q0 = 0; q0 < nslices; q0 += B) {
         ptrdiff_t nb = nslices - q0 < B ? nslices - q0 : B;
@@ -130,8 +131,10 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
                 r.in[a] = a < c->nin ? (stage_in[a] ? tile_in[a] + j * n : in_base[a][j]) : NULL;
             if (c->nout) r.out[0] = stage_out ? tile_out + j * n : out_base[j];
             r.mask = c->mask.p ? (stage_mask ? tile_mask + j * n : mask_base[j]) : NULL;
-            r.t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
-            r.it = S(inv_temperature)(r.t);
+            if (!t_scalar || q0 + j == 0) {
+                r.t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
+                r.it = S(inv_temperature)(r.t);
+            }
             for (int a = 0; a < c->nsin; a++)
                 r.sin[a] = c->sin[a].p ? ((const double *)c->sin[a].p)[o * c->sin[a].so + i * c->sin[a].si]
                                        : 1.0;
@@ -187,6 +190,10 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
     k.sout[1] = r1;
     k.ws = ws;
     const double *tp = (const double *)c->t.p;
+    /* one temperature for every slice (the usual case): one division per call */
+    const int t_scalar = !tp || (c->t.so == 0 && c->t.si == 0);
+    const double t0 = tp ? tp[0] : 1.0;
+    const T it0 = S(inv_temperature)(t0);
 
     if (direct) {
         for (ptrdiff_t o = 0; o < NO; o++)
@@ -201,8 +208,8 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
                 k.mask = c->mask.p ? (const uint8_t *)c->mask.p + o * c->mask.so + i0 : NULL;
                 k.ldm = c->mask.sa;
                 for (ptrdiff_t j = 0; j < B; j++) {
-                    tt[j] = tp ? tp[o * c->t.so + (i0 + j) * c->t.si] : 1.0;
-                    it[j] = S(inv_temperature)(tt[j]);
+                    tt[j] = t_scalar ? t0 : tp[o * c->t.so + (i0 + j) * c->t.si];
+                    it[j] = t_scalar ? it0 : S(inv_temperature)(tt[j]);
                 }
                 fn(&k);
                 for (int a = 0; a < c->nsout; a++) {
@@ -240,10 +247,24 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
             oq[j] = o; iq[j] = i;
             if (++i == NI) { i = 0; o++; }
         }
+        /* slices of this tile equally spaced in memory (one outer or one inner run)? */
+        const int run_o = oq[0] == oq[B - 1], run_i = iq[0] == iq[B - 1];
         for (int a = 0; a < c->nin; a++) {
             if (!c->in[a].p) continue;
             const cmf_arr *A = &c->in[a];
             T *dst = tin[a];
+            if (run_o || run_i) {
+                /* lane index innermost: vector loads along the slices' spacing, contiguous
+                 * stores into the tile */
+                const ptrdiff_t sj = run_o ? A->si : A->so;
+                const T *src = (const T *)A->p + oq[0] * A->so + iq[0] * A->si;
+                for (ptrdiff_t kk = 0; kk < n; kk++) {
+                    const T *sk = src + kk * A->sa;
+                    T *dk = dst + kk * CMF_COLS;
+                    for (ptrdiff_t j = 0; j < B; j++) dk[j] = sk[j * sj];
+                }
+                continue;
+            }
             for (ptrdiff_t j = 0; j < B; j++) {
                 const T *src = (const T *)A->p + oq[j] * A->so + iq[j] * A->si;
                 if (A->sa == 1)
@@ -260,11 +281,20 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
             }
         }
         for (ptrdiff_t j = 0; j < B; j++) {
-            tt[j] = tp ? tp[oq[j] * c->t.so + iq[j] * c->t.si] : 1.0;
-            it[j] = S(inv_temperature)(tt[j]);
+            tt[j] = t_scalar ? t0 : tp[oq[j] * c->t.so + iq[j] * c->t.si];
+            it[j] = t_scalar ? it0 : S(inv_temperature)(tt[j]);
         }
         fn(&k);
-        if (c->nout) {
+        if (c->nout && (run_o || run_i)) {
+            const cmf_arr *A = &c->out;
+            const ptrdiff_t sj = run_o ? A->si : A->so;
+            T *dst = (T *)A->p + oq[0] * A->so + iq[0] * A->si;
+            for (ptrdiff_t kk = 0; kk < n; kk++) {
+                T *dk = dst + kk * A->sa;
+                const T *sk = tout + kk * CMF_COLS;
+                for (ptrdiff_t j = 0; j < B; j++) dk[j * sj] = sk[j];
+            }
+        } else if (c->nout) {
             const cmf_arr *A = &c->out;
             for (ptrdiff_t j = 0; j < B; j++) {
                 T *dst = (T *)A->p + oq[j] * A->so + iq[j] * A->si;
