@@ -247,8 +247,10 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
             oq[j] = o; iq[j] = i;
             if (++i == NI) { i = 0; o++; }
         }
-        /* slices of this tile equally spaced in memory (one outer or one inner run)? */
-        const int run_o = oq[0] == oq[B - 1], run_i = iq[0] == iq[B - 1];
+        /* slices of this tile equally spaced in memory?  (A tile is a range of slice
+         * numbers: one outer index means consecutive inner ones; a single inner index
+         * means consecutive outer ones.) */
+        const int run_o = oq[0] == oq[B - 1], run_i = NI == 1;
         for (int a = 0; a < c->nin; a++) {
             if (!c->in[a].p) continue;
             const cmf_arr *A = &c->in[a];

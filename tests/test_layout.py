@@ -229,3 +229,24 @@ def test_multiple_axes_in_place(op, axis, dtype, rng):
     expected = op.forward(x.copy(), axis, where=w)
     assert op.forward(x, axis, where=w, out=x) is x
     np.testing.assert_array_equal(x, expected)
+
+
+@pytest.mark.parametrize("inner", [2, 3, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_staged_tiles_spanning_outer_rows(inner, dtype):
+    # Regression: short strided slices are gathered 64 at a time; a tile whose slices
+    # span several outer indices (inner size not dividing 64) was once taken for an
+    # equally spaced run and read/written out of bounds.
+    rng = np.random.default_rng(inner)
+    x = rng.standard_normal((50, 7, inner)).astype(dtype)
+    xs = x.transpose(0, 2, 1).copy().transpose(0, 2, 1)      # axis 1 with stride != 1
+    g = rng.standard_normal(x.shape).astype(dtype)
+    x64 = x.astype(np.float64)
+    checks = [
+        (cmf.softmax(xs, axis=1), ref.softmax(x64, 1)),
+        (cmf.log_softmax(xs, axis=1), ref.log_softmax(x64, 1)),
+        (cmf.logsumexp(xs, axis=1), ref.logsumexp(x64, 1)),
+        (cmf.softmax_vjp(cmf.softmax(xs, axis=1), g, axis=1), ref.softmax_vjp(x64, g, 1)),
+    ]
+    for got, want in checks:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
