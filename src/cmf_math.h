@@ -93,11 +93,9 @@ static inline float cmf_log1pu_f32(float u)
     return big ? r + 0x1.62e430p-1f : r;
 }
 
-static inline double cmf_log1pu_f64(double u)
+/* 2 atanh(s) = log((1 + s) / (1 - s)) for |s| <= 0.1716 (degree-23 odd series). */
+static inline double cmf_2atanh_f64(double s)
 {
-    int big = u > 0.41421356237309503;
-    double v = big ? (u - 1.0) * 0.5 : u;
-    double s = v / (2.0 + v);
     double s2 = s * s;
     double p = 1.0 / 23.0;
     p = p * s2 + 1.0 / 21.0;
@@ -110,7 +108,14 @@ static inline double cmf_log1pu_f64(double u)
     p = p * s2 + 1.0 / 7.0;
     p = p * s2 + 1.0 / 5.0;
     p = p * s2 + 1.0 / 3.0;
-    double r = 2.0 * s + 2.0 * s * s2 * p;
+    return 2.0 * s + 2.0 * s * s2 * p;
+}
+
+static inline double cmf_log1pu_f64(double u)
+{
+    int big = u > 0.41421356237309503;
+    double v = big ? (u - 1.0) * 0.5 : u;
+    double r = cmf_2atanh_f64(v / (2.0 + v));
     return big ? r + 0x1.62e42fefa39efp-1 : r;
 }
 
@@ -164,22 +169,8 @@ static inline double cmf_log_f64(double x)
     hi = (hi & 0x000fffffu) + 0x3fe6a09eu;           /* m in [sqrt(1/2), sqrt(2)) */
     double m = cmf_from_bits_f64(((uint64_t)hi << 32) | (u & 0xffffffffu));
     double f = m - 1.0;
-    double s = f / (2.0 + f);
-    double s2 = s * s;
-    double p = 1.0 / 23.0;
-    p = p * s2 + 1.0 / 21.0;
-    p = p * s2 + 1.0 / 19.0;
-    p = p * s2 + 1.0 / 17.0;
-    p = p * s2 + 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
     double dk = (double)k;
-    /* 2s + 2 s^3 p, written as f - (f - 2s) - ... would cost more; f = 2s + s f */
-    double r = 2.0 * s + 2.0 * s * s2 * p;
+    double r = cmf_2atanh_f64(f / (2.0 + f));
     r = dk * 0x1.62e42fefa3800p-1 + (r + dk * 0x1.ef35793c76730p-45);
     return x != x ? x : r;
 }
