@@ -1,7 +1,7 @@
 """cmaxfam: the max family for NumPy.
 
-argmax and its smooth relatives (softmax, log_softmax, logsumexp, softmax_mean, sigmoid,
-log_sigmoid, softplus), each with its vector-Jacobian and Jacobian-vector products,
+argmax and its smooth and sparse relatives (softmax, log_softmax, logsumexp, softmax_mean,
+sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies), each with its vector-Jacobian and Jacobian-vector products,
 computed by a compiled C core over float32/float64 arrays of any layout, with the GIL
 released.
 """
@@ -14,6 +14,10 @@ from ._normalizers import (argmax, log_softmax, log_softmax_jacobian, log_softma
                            log_softmax_vjp, softmax, softmax_jacobian, softmax_jvp, softmax_vjp)
 from ._reductions import (logsumexp, logsumexp_jvp, logsumexp_vjp, softmax_mean, softmax_mean_jvp,
                           softmax_mean_vjp)
+from ._sparse import (entmax, entmax15, entmax15_jacobian, entmax15_jvp, entmax15_vjp, entmax_jacobian,
+                      entmax_jvp, entmax_vjp, sparsemax, sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp)
+from ._entropies import (gini_entropy, shannon_entropy, smoothed_max, smoothed_max_jvp, smoothed_max_vjp,
+                         tsallis_entropy)
 
 try:
     __version__ = _version("cmaxfam")
@@ -30,4 +34,9 @@ __all__ = [
     "sigmoid", "sigmoid_vjp", "sigmoid_jvp",
     "log_sigmoid", "log_sigmoid_vjp", "log_sigmoid_jvp",
     "softplus", "softplus_vjp", "softplus_jvp",
+    "sparsemax", "sparsemax_vjp", "sparsemax_jvp", "sparsemax_jacobian",
+    "entmax15", "entmax15_vjp", "entmax15_jvp", "entmax15_jacobian",
+    "entmax", "entmax_vjp", "entmax_jvp", "entmax_jacobian",
+    "smoothed_max", "smoothed_max_vjp", "smoothed_max_jvp",
+    "shannon_entropy", "gini_entropy", "tsallis_entropy",
 ]

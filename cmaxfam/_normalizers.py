@@ -5,7 +5,8 @@ import numpy as np
 
 from . import _plumbing as P
 from ._cy import normalizers as _k
-from ._validation import as_float_array, check_out, check_same_shape, check_where, slice_param
+from ._validation import (as_float_array, check_alpha, check_out, check_same_shape, check_where,
+                          slice_param)
 
 __all__ = [
     "argmax", "softmax", "log_softmax",
@@ -16,10 +17,12 @@ __all__ = [
 _SLICE_OK, _SLICE_NAN, _SLICE_ALL_NEGINF, _SLICE_EMPTY = 0, 1, 2, 3
 
 
-def _normalize(x, axis, temperature, where, out, log):
+def _normalize(x, axis, temperature, where, out, kernel, *, alpha=None, allow_multiple=True):
+    """Validate, plan and run a normaliser: ``kernel(x, out, t, mask[, alpha])`` on 3-D views."""
     a, rdt = as_float_array(x)
-    plan = P.AxisPlan(a.shape, axis, allow_multiple=True)
+    plan = P.AxisPlan(a.shape, axis, allow_multiple=allow_multiple)
     t = slice_param(temperature, plan, "temperature")
+    al = None if alpha is None else check_alpha(alpha, plan)
     w = check_where(where, a.shape)
     check_out(out, a.shape, rdt)
     if a.size == 0:
@@ -29,11 +32,21 @@ def _normalize(x, axis, temperature, where, out, log):
         target, copy = P.result_array(out, a.shape, a.dtype, rdt, inputs=(a,), inplace_ok=(0,))
     else:
         target, copy = np.empty(plan.work_shape, dtype=a.dtype), out is not None
-    tw = P.per_slice(plan.keep_to_work(t), plan.work_shape, plan.axis)
-    mw = P.mask_u8(plan.to_work(w))
-    for xv, yv, tv, mv in P.slice_views(plan.axis, [xw, target, tw, mw]):
-        _k.softmax_slices(xv, yv, tv, mv, log)
+    ws, ax = plan.work_shape, plan.axis
+    views = [xw, target, P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w))]
+    if al is not None:
+        views.append(P.per_slice(plan.keep_to_work(al), ws, ax))
+    for vs in P.slice_views(ax, views):
+        kernel(*vs)
     return P.finish(plan.from_work(target), out, copy, rdt)
+
+
+def _softmax_kernel(x, y, t, m):
+    _k.softmax_slices(x, y, t, m, False)
+
+
+def _log_softmax_kernel(x, y, t, m):
+    _k.softmax_slices(x, y, t, m, True)
 
 
 def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
@@ -75,7 +88,7 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.softmax([1000.0, 2000.0, 3000.0])
     array([0., 0., 1.])
     """
-    return _normalize(x, axis, temperature, where, out, False)
+    return _normalize(x, axis, temperature, where, out, _softmax_kernel)
 
 
 def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
@@ -92,7 +105,7 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.log_softmax([0.0, -200.0]).round(6)
     array([   0., -200.])
     """
-    return _normalize(x, axis, temperature, where, out, True)
+    return _normalize(x, axis, temperature, where, out, _log_softmax_kernel)
 
 
 def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, keepdims=False, out=None):
@@ -164,24 +177,36 @@ def _pair(y, v, vname):
     return ya.astype(dt, copy=False), va.astype(dt, copy=False), rdt
 
 
-def _normalizer_d(y, v, vname, axis, temperature, where, out, log, jvp):
+def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=None, zero_masked=True):
+    """Validate and run a normaliser's derivative: ``kernel(y, v, r, t, mask[, alpha])``."""
     ya, va, rdt = _pair(y, v, vname)
     plan = P.AxisPlan(ya.shape, axis, allow_multiple=False)
     t = slice_param(temperature, plan, "temperature")
+    al = None if alpha is None else check_alpha(alpha, plan)
     w = check_where(where, ya.shape)
     check_out(out, ya.shape, rdt)
     if ya.size == 0:
         return out if out is not None else np.empty(ya.shape, dtype=rdt)
     target, copy = P.result_array(out, ya.shape, ya.dtype, rdt, inputs=(ya, va), inplace_ok=(0, 1))
     ax = plan.axis
-    for yv, vv, rv, tv, mv in P.slice_views(ax, [P.kernel_ready(ya), P.kernel_ready(va), target,
-                                                 P.per_slice(t, ya.shape, ax), P.mask_u8(w)]):
-        _k.softmax_d_slices(yv, vv, rv, tv, mv, log, jvp)
-    if w is not None and not log:
+    views = [P.kernel_ready(ya), P.kernel_ready(va), target, P.per_slice(t, ya.shape, ax), P.mask_u8(w)]
+    if al is not None:
+        views.append(P.per_slice(al, ya.shape, ax))
+    for vs in P.slice_views(ax, views):
+        kernel(*vs)
+    if w is not None and zero_masked:
         # y is 0 where masked, so the kernel already gave 0 there; this only enforces it
         # for a y that did not come from the same mask (no input-sized temporary)
         np.multiply(target, w, out=target)
     return P.finish(target, out, copy, rdt)
+
+
+def _softmax_d_kernel(jvp):
+    return lambda y, v, r, t, m: _k.softmax_d_slices(y, v, r, t, m, False, jvp)
+
+
+def _log_softmax_d_kernel(jvp):
+    return lambda y, v, r, t, m: _k.softmax_d_slices(y, v, r, t, m, True, jvp)
 
 
 def softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
@@ -196,23 +221,25 @@ def softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.softmax_vjp(y, [1.0, 0.0, 0.0]).round(4)
     array([ 0.0819, -0.022 , -0.0599])
     """
-    return _normalizer_d(y, g, "g", axis, temperature, where, out, False, False)
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _softmax_d_kernel(False))
 
 
 def softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
     r"""Jacobian-vector product of :func:`softmax`: ``y * (dx - <y, dx>) / t``."""
-    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, False, True)
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _softmax_d_kernel(True))
 
 
 def log_softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
     r"""Vector-Jacobian product of :func:`log_softmax`, from its output ``y``:
     ``(g - exp(y) * sum(g)) / t`` (sums over the included entries)."""
-    return _normalizer_d(y, g, "g", axis, temperature, where, out, True, False)
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _log_softmax_d_kernel(False),
+                         zero_masked=False)
 
 
 def log_softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
     r"""Jacobian-vector product of :func:`log_softmax`: ``(dx - <exp(y), dx>) / t``."""
-    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, True, True)
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _log_softmax_d_kernel(True),
+                         zero_masked=False)
 
 
 def _jacobian_setup(y, axis, temperature, where):

@@ -20,6 +20,7 @@ __all__ = [
     "slice_param",
     "elementwise_temperature",
     "check_weights",
+    "check_alpha",
     "AxisError",
 ]
 
@@ -173,3 +174,12 @@ def check_weights(b, x):
     except ValueError:
         raise ValueError(f"b of shape {bb.shape} does not broadcast to the input's shape {a.shape}") from None
     return a.astype(dt, copy=False), bb, np.promote_types(rdt, brdt)
+
+
+def check_alpha(alpha, plan):
+    """entmax's alpha: finite and >= 1, a scalar or per slice (as the temperature)."""
+    v = _real_parameter(alpha, "alpha")
+    bad = ~(np.isfinite(v) & (v >= 1))
+    if bad.any():
+        raise ValueError(f"alpha must be >= 1 and finite; got {v if v.ndim == 0 else v[bad].ravel()[:3]}")
+    return slice_param(v, plan, "alpha", check=False)

@@ -45,6 +45,9 @@ enum { CMF_SLICE_OK = 0, CMF_SLICE_NAN = 1, CMF_SLICE_ALL_NEGINF = 2, CMF_SLICE_
  *   logsumexp     b: optional weights; lse and sign per slice
  *   softmax_mean  f = <x, softmax(x/t)> per slice
  *   elementwise   sigmoid, log_sigmoid, softplus; t is float64 with full strides
+ *   sparse        sparsemax; entmax (alpha per slice, float64; alpha 1 and 2 are softmax and
+ *                 sparsemax exactly; n_iter: root-finder iterations per slice, optional);
+ *                 entmax_vjp from the output (vjp == jvp)
  * The public names dispatch to the best instruction set found at cmf_select_isa(). */
 #define CMF_OP(name, params, args) \
     cmf_status cmf_##name##_f32 params; \

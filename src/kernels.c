@@ -10,6 +10,7 @@
 #include "cmf_template.h"
 #include "drive.tmpl.c"
 #include "softmax.tmpl.c"
+#include "sparse.tmpl.c"
 #include "elementwise.tmpl.c"
 #undef T
 #undef SFX
@@ -21,6 +22,7 @@
 #include "cmf_template.h"
 #include "drive.tmpl.c"
 #include "softmax.tmpl.c"
+#include "sparse.tmpl.c"
 #include "elementwise.tmpl.c"
 #undef T
 #undef SFX

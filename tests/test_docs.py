@@ -4,7 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["cmaxfam._normalizers", "cmaxfam._reductions", "cmaxfam._elementwise"]
+MODULES = ["cmaxfam._normalizers", "cmaxfam._reductions", "cmaxfam._elementwise", "cmaxfam._sparse",
+           "cmaxfam._entropies"]
 
 
 @pytest.mark.parametrize("name", MODULES)

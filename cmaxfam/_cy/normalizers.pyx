@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: freethreading_compatible=True
-"""Compiled entry points of the normalisers (softmax, log_softmax, argmax).
+"""Compiled entry points of the normalisers (softmax, log_softmax, argmax, sparsemax, entmax).
 
 Private: every argument is a 3-D (outer, n, inner) view prepared and validated by the
 Python layer (cmaxfam._plumbing); the kernels run with the GIL released.
@@ -65,4 +65,44 @@ def argmax_slices(const floating[:, :, :] x, double[:, :, :] idx, double[:, :, :
             st = cmf_argmax_f32(&g, xa, ma, ia, ca)
         else:
             st = cmf_argmax_f64(&g, xa, ma, ia, ca)
+    check(st)
+
+
+def sparse_slices(const floating[:, :, :] x, floating[:, :, :] out, const double[:, :, :] t,
+                  const unsigned char[:, :, :] mask=None, const double[:, :, :] alpha=None,
+                  double[:, :, :] n_iter=None):
+    """sparsemax (alpha None) or alpha-entmax (alpha per slice); n_iter: iterations."""
+    cdef cmf_geom g = geom(x.shape)
+    cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
+    cdef cmf_arr ya = view(&out[0, 0, 0], out.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr ma = absent() if mask is None else view(&mask[0, 0, 0], mask.strides, 1)
+    cdef cmf_arr aa = absent() if alpha is None else view(&alpha[0, 0, 0], alpha.strides, sizeof(double))
+    cdef cmf_arr na = absent() if n_iter is None else view(&n_iter[0, 0, 0], n_iter.strides, sizeof(double))
+    cdef bint sparse = alpha is None
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_sparsemax_f32(&g, xa, ta, ma, ya) if sparse else cmf_entmax_f32(&g, xa, ta, aa, ma, ya, na)
+        else:
+            st = cmf_sparsemax_f64(&g, xa, ta, ma, ya) if sparse else cmf_entmax_f64(&g, xa, ta, aa, ma, ya, na)
+    check(st)
+
+
+def entmax_d_slices(const floating[:, :, :] y, const floating[:, :, :] v, floating[:, :, :] out,
+                    const double[:, :, :] t, const unsigned char[:, :, :] mask,
+                    const double[:, :, :] alpha):
+    """vjp == jvp of alpha-entmax from its output (s = y^(2 - alpha) on the support)."""
+    cdef cmf_geom g = geom(y.shape)
+    cdef cmf_arr ya = view(&y[0, 0, 0], y.strides, sizeof(floating))
+    cdef cmf_arr va = view(&v[0, 0, 0], v.strides, sizeof(floating))
+    cdef cmf_arr ra = view(&out[0, 0, 0], out.strides, sizeof(floating))
+    cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
+    cdef cmf_arr aa = view(&alpha[0, 0, 0], alpha.strides, sizeof(double))
+    cdef cmf_status st
+    with nogil:
+        if floating is float:
+            st = cmf_entmax_vjp_f32(&g, ya, va, ta, aa, ra)
+        else:
+            st = cmf_entmax_vjp_f64(&g, ya, va, ta, aa, ra)
     check(st)

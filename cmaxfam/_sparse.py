@@ -1,0 +1,154 @@
+"""The sparse normalisers: sparsemax, 1.5-entmax and alpha-entmax, with their VJPs, JVPs
+and Jacobians.  Kernels in src/sparse.tmpl.c (no sort: threshold passes)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _plumbing as P
+from ._cy import normalizers as _k
+from ._normalizers import _jacobian_setup, _normalize, _normalizer_d
+from ._validation import as_float_array, check_alpha, slice_param
+
+__all__ = ["sparsemax", "sparsemax_vjp", "sparsemax_jvp", "sparsemax_jacobian",
+           "entmax15", "entmax15_vjp", "entmax15_jvp", "entmax15_jacobian",
+           "entmax", "entmax_vjp", "entmax_jvp", "entmax_jacobian"]
+
+
+def _sparsemax_kernel(x, y, t, m):
+    _k.sparse_slices(x, y, t, m)
+
+
+def _entmax_kernel(x, y, t, m, a):
+    _k.sparse_slices(x, y, t, m, a)
+
+
+def _entmax_d_kernel(y, v, r, t, m, a):
+    _k.entmax_d_slices(y, v, r, t, m, a)
+
+
+def sparsemax(x, axis=-1, *, temperature=1.0, where=None, out=None):
+    r"""Sparsemax: the Euclidean projection of ``z = x / t`` onto the probability simplex.
+
+    .. math:: p = \arg\min_{p \in \Delta} \|p - z\|^2 = [z - \tau]_+,\quad \sum_i p_i = 1
+
+    The threshold is found without sorting: Michelot's iteration from the lower bound
+    ``tau = max z - 1``, one vectorised pass per step, exact when the support stops
+    changing (Martins & Astudillo 2016; Condat 2016).  Entries outside the support are
+    exactly 0.  Parameters and special values as :func:`cmaxfam.softmax`.
+
+    Examples
+    --------
+    >>> import cmaxfam as cmf
+    >>> cmf.sparsemax([0.5, 1.0, -1.0])
+    array([0.25, 0.75, 0.  ])
+    """
+    return _normalize(x, axis, temperature, where, out, _sparsemax_kernel, allow_multiple=False)
+
+
+def entmax15(x, axis=-1, *, temperature=1.0, where=None, out=None):
+    r"""1.5-entmax of ``x / t``: ``p = [z/2 - tau]_+^2`` (Peters et al. 2019), solved
+    exactly (the quadratic's closed form on the support found by the root finder).
+
+    Examples
+    --------
+    >>> import cmaxfam as cmf
+    >>> cmf.entmax15([2.0, 1.5, -1.0]).round(4)
+    array([0.674, 0.326, 0.   ])
+    """
+    return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=1.5, allow_multiple=False)
+
+
+def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
+    r"""alpha-entmax of ``x / t``: ``argmax_{p in simplex} <p, z> + H_alpha(p)`` =
+    ``[(alpha - 1) z - tau]_+^(1/(alpha-1))``.
+
+    ``alpha`` >= 1 (finite), a scalar or an array broadcastable to the slices.  alpha = 1
+    is :func:`softmax` and alpha = 2 :func:`sparsemax` exactly (dispatched, not
+    approximated); large alpha approaches argmax.  Other alphas: a bracketed Halley
+    (alpha < 2) or Newton (alpha > 2) root finder on the threshold, on the active set,
+    after shifting by the maximum (so huge magnitudes cannot lose precision).
+
+    Examples
+    --------
+    >>> import cmaxfam as cmf
+    >>> cmf.entmax([2.0, 1.5, -1.0], alpha=2)      # = sparsemax
+    array([0.75, 0.25, 0.  ])
+    """
+    return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=alpha, allow_multiple=False)
+
+
+def _entmax_iterations(x, alpha, axis=-1, *, temperature=1.0):
+    """Root-finder iterations per slice of :func:`entmax` (for tests and benchmarks)."""
+    a, _ = as_float_array(x)
+    plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
+    t = slice_param(temperature, plan, "temperature")
+    al = check_alpha(alpha, plan)
+    n_iter = np.zeros(plan.keep_shape)
+    y = np.empty_like(a)
+    ax = plan.axis
+    for xv, yv, tv, av, nv in P.slice_views(ax, [P.kernel_ready(a), y, P.per_slice(t, a.shape, ax),
+                                                 P.per_slice(al, a.shape, ax),
+                                                 P.per_slice(n_iter, a.shape, ax)]):
+        _k.sparse_slices(xv, yv, tv, None, av, nv)
+    return n_iter.reshape(plan.red_shape).astype(np.int64)
+
+
+def sparsemax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
+    """VJP of :func:`sparsemax` from its output: ``g - mean(g over the support)`` on the
+    support, 0 elsewhere, divided by t."""
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=2.0)
+
+
+def sparsemax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+    """JVP of :func:`sparsemax` (its Jacobian is symmetric: the same formula)."""
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=2.0)
+
+
+def entmax15_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
+    """VJP of :func:`entmax15` from its output (s = sqrt(y))."""
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=1.5)
+
+
+def entmax15_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+    """JVP of :func:`entmax15` from its output."""
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=1.5)
+
+
+def entmax_vjp(y, g, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
+    r"""VJP of :func:`entmax` from its output: with ``s = y^(2 - alpha)`` on the support
+    (0 elsewhere), ``(s g - s <s, g> / sum s) / t``."""
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha)
+
+
+def entmax_jvp(y, dx, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
+    """JVP of :func:`entmax` from its output (the Jacobian is symmetric)."""
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha)
+
+
+def entmax_jacobian(y, alpha=1.5, axis=-1, *, temperature=1.0, where=None):
+    r"""Explicit Jacobian of :func:`entmax` from its output: ``(diag(s) - s s^T / sum s) / t``
+    with ``s = y^(2 - alpha)`` on the support; shape ``(..., n, n)``."""
+    yl, tl, wl, rdt = _jacobian_setup(y, axis, temperature, where)
+    plan = P.AxisPlan(np.shape(y), axis, allow_multiple=False)
+    al = np.moveaxis(check_alpha(alpha, plan), plan.axis, -1)          # (..., 1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        s = np.where(yl > 0, np.power(np.where(yl > 0, yl, 1), 2.0 - al), 0).astype(yl.dtype)
+        s = np.where(np.isnan(yl), yl, s)
+        tot = s.sum(-1, keepdims=True)[..., None]
+        J = -(s[..., :, None] * s[..., None, :]) / tot
+    i = np.arange(yl.shape[-1])
+    J[..., i, i] += s
+    J = np.where(tot == 0, 0, J) / tl
+    if wl is not None:
+        J *= wl[..., :, None] & wl[..., None, :]
+    return J.astype(rdt, copy=False)
+
+
+def sparsemax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
+    """Explicit Jacobian of :func:`sparsemax`: ``(diag(s) - s s^T / |S|) / t``, s the support."""
+    return entmax_jacobian(y, 2.0, axis, temperature=temperature, where=where)
+
+
+def entmax15_jacobian(y, axis=-1, *, temperature=1.0, where=None):
+    """Explicit Jacobian of :func:`entmax15` (s = sqrt(y))."""
+    return entmax_jacobian(y, 1.5, axis, temperature=temperature, where=where)
