@@ -64,16 +64,36 @@ def examples():
     print()
 
 
+def sparse_examples():
+    print("7. argmax + entropy = softmax / sparsemax / entmax (seed 001): the first")
+    print("   coordinate of each on the input [t, 0]")
+    ts = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+    print("   t            " + " ".join(f"{t:>6}" for t in ts))
+    rows = [("argmax", lambda x: cmf.argmax(x)), ("softmax", lambda x: cmf.softmax(x)),
+            ("entmax 1.25", lambda x: cmf.entmax(x, 1.25)), ("entmax15", lambda x: cmf.entmax15(x)),
+            ("sparsemax", lambda x: cmf.sparsemax(x)), ("entmax 4", lambda x: cmf.entmax(x, 4.0))]
+    for name, f in rows:
+        vals = [float(f(np.array([t, 0.0]))[0]) for t in ts]
+        print(f"   {name:<12} " + " ".join(f"{v:6.3f}" for v in vals))
+    x = np.array([1.0, 0.8, 0.1, -1.0])
+    print(f"   on x = {x.tolist()}: softmax {_fmt(cmf.softmax(x), 3)}, entmax15 {_fmt(cmf.entmax15(x), 3)},"
+          f" sparsemax {_fmt(cmf.sparsemax(x), 3)}  (exact zeros)")
+    print(f"   smoothed max of x (alpha 1, 1.5, 2): {float(cmf.smoothed_max(x)):.4f},"
+          f" {float(cmf.smoothed_max(x, 1.5)):.4f}, {float(cmf.smoothed_max(x, 2)):.4f}  (max = {x.max()})")
+    print()
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     examples()
+    sparse_examples()
     if "--no-bench" in argv:
         return 0
     try:
         from ._bench import short_table
     except ImportError:  # pragma: no cover
         return 0
-    print("7. speed: median time relative to np.copyto of the same array (single thread)")
+    print("8. speed: median time relative to np.copyto of the same array (single thread)")
     print(short_table())
     return 0
 
