@@ -114,10 +114,67 @@ def entmax15_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
     return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=1.5)
 
 
-def entmax_vjp(y, g, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
+def entmax_vjp(y, g, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None,
+               return_alpha_grad=False):
     r"""VJP of :func:`entmax` from its output: with ``s = y^(2 - alpha)`` on the support
-    (0 elsewhere), ``(s g - s <s, g> / sum s) / t``."""
-    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha)
+    (0 elsewhere), ``(s g - s <s, g> / sum s) / t``.
+
+    With ``return_alpha_grad=True`` also returns ``d <g, entmax(x, alpha)> / d alpha`` per
+    slice (the reduced shape; sum it for a scalar alpha).  The textbook expression
+    ``sum g [(p - q)/d^2 - (p log p - q H)/d]`` (d = alpha - 1, q = s / sum s,
+    H = sum p log p) cancels catastrophically as alpha -> 1; it is evaluated here in the
+    algebraically equal form ``sum g p [(<p, F> - F) + d (F H - log(p) <p, F>)] / W`` with
+    ``F = log(p)^2 phi(-d log p)``, ``phi(u) = (expm1(u) - u) / u^2`` (a series near 0) and
+    ``W = 1 + <p, expm1(-d log p)>``, which has no division by d and is exact at alpha = 1.
+
+    Examples
+    --------
+    >>> import numpy as np, cmaxfam as cmf
+    >>> y = cmf.entmax([1.0, 0.5, -1.0], alpha=1.5)
+    >>> dx, da = cmf.entmax_vjp(y, [1.0, 0.0, 0.0], alpha=1.5, return_alpha_grad=True)
+    >>> bool(da > 0)          # a larger alpha makes entmax sparser: more mass on the max
+    True
+    """
+    dx = _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha)
+    if not return_alpha_grad:
+        return dx
+    return dx, _entmax_alpha_grad(y, g, alpha, axis)
+
+
+def _phi(u):
+    """(expm1(u) - u) / u^2, accurate for every u (series for |u| < 0.5)."""
+    small = np.abs(u) < 0.5
+    us = np.where(small, u, 0.0)
+    series = np.zeros_like(us)
+    for k in range(14, 1, -1):               # sum_{k>=2} u^(k-2) / k!, Horner
+        series = series * us + 1.0 / np.prod(np.arange(1, k + 1, dtype=np.float64))
+    ub = np.where(small, 1.0, u)
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = (np.expm1(ub) - ub) / (ub * ub)
+    return np.where(small, series, direct)
+
+
+def _entmax_alpha_grad(y, g, alpha, axis):
+    ya, rdt = as_float_array(y, "y")
+    ga, grdt = as_float_array(g, "g")
+    plan = P.AxisPlan(ya.shape, axis, allow_multiple=False)
+    ax = plan.axis
+    d = check_alpha(alpha, plan) - 1.0                              # keepdims shape
+    p = ya.astype(np.float64)
+    gg = np.broadcast_to(ga, ya.shape).astype(np.float64)
+    sup = p > 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        L = np.where(sup, np.log(np.where(sup, p, 1.0)), 0.0)
+        u = -d * L
+        F = L * L * _phi(u)
+        E = np.where(sup, np.expm1(u), 0.0)
+        W = 1.0 + (p * E).sum(ax, keepdims=True)
+        H = (p * L).sum(ax, keepdims=True)
+        sF = (p * F).sum(ax, keepdims=True)
+        term = (sF - F) + d * (F * H - L * sF)
+        da = np.where(sup, gg * p * term, np.where(np.isnan(p), np.nan, 0.0)).sum(ax, keepdims=True) / W
+    res = da.reshape(plan.red_shape).astype(np.promote_types(rdt, grdt))
+    return res[()] if res.ndim == 0 else res
 
 
 def entmax_jvp(y, dx, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
