@@ -28,23 +28,37 @@ static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T
     for (;;) {
         const T tt = (T)tau;
         double sum = 0.0, cnt = 0.0;
-        double sacc[CMF_LANES], cacc[CMF_LANES];
-        for (int j = 0; j < CMF_LANES; j++) sacc[j] = cacc[j] = 0.0;
         ptrdiff_t k = 0;
-        for (; k + CMF_LANES <= n; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                T z = (x[k + j] - m) * it;
-                int on = z > tt && (!mk || mk[k + j]);
-                sacc[j] += on ? (double)z : 0.0;
-                cacc[j] += on ? 1.0 : 0.0;
-            }
-        for (; k < n; k++) {
-            T z = (x[k] - m) * it;
-            int on = z > tt && (!mk || mk[k]);
-            sum += on ? (double)z : 0.0;
-            cnt += on ? 1.0 : 0.0;
+        /* masked sum and count of z > tau: T lanes over blocks, double across blocks;
+         * selects of T only, so that every ISA vectorises it */
+        while (k + CMF_LANES <= n) {
+            const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
+            T sa[CMF_LANES], ca[CMF_LANES];
+            for (int j = 0; j < CMF_LANES; j++) { sa[j] = 0; ca[j] = 0; }
+            if (mk)
+                for (; k + CMF_LANES <= kend; k += CMF_LANES)
+                    for (int j = 0; j < CMF_LANES; j++) {
+                        T z = mk[k + j] ? (x[k + j] - m) * it : NINF_S;
+                        sa[j] += z > tt ? z : (T)0;
+                        ca[j] += z > tt ? (T)1 : (T)0;
+                    }
+            else
+                for (; k + CMF_LANES <= kend; k += CMF_LANES)
+                    for (int j = 0; j < CMF_LANES; j++) {
+                        T z = (x[k + j] - m) * it;
+                        sa[j] += z > tt ? z : (T)0;
+                        ca[j] += z > tt ? (T)1 : (T)0;
+                    }
+            double sb = 0.0, cb = 0.0;
+            for (int j = 0; j < CMF_LANES; j++) { sb += (double)sa[j]; cb += (double)ca[j]; }
+            sum += sb;
+            cnt += cb;
         }
-        for (int j = 0; j < CMF_LANES; j++) { sum += sacc[j]; cnt += cacc[j]; }
+        for (; k < n; k++) {
+            T z = (!mk || mk[k]) ? (x[k] - m) * it : NINF_S;
+            sum += z > tt ? (double)z : 0.0;
+            cnt += z > tt ? 1.0 : 0.0;
+        }
         double tn = (sum - 1.0) / cnt;
         iter++;
         if (!(tn > tau) || iter > 200) break;   /* support stable: tau is exact */
@@ -104,13 +118,40 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     int iter = 0;
     for (; iter < 100;) {
         double f = -1.0, d1 = 0.0, d2 = 0.0;
-        for (ptrdiff_t k = 0; k < na; k++) {
-            double u = (double)za[k] - tau;
-            if (!(u > 0)) continue;
-            double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
-            f += pb;
-            d1 += pb / u;
-            d2 += pb / (u * u);
+        {
+            double fa[CMF_LANES], ga[CMF_LANES], ha[CMF_LANES];
+            for (int j = 0; j < CMF_LANES; j++) fa[j] = ga[j] = ha[j] = 0.0;
+            ptrdiff_t k = 0;
+            if (beta == 2.0)
+                for (; k + CMF_LANES <= na; k += CMF_LANES)
+                    for (int j = 0; j < CMF_LANES; j++) {
+                        double u = (double)za[k + j] - tau;
+                        u = u > 0 ? u : 0.0;
+                        fa[j] += u * u;
+                        ga[j] += u;
+                        ha[j] += u > 0 ? 1.0 : 0.0;
+                    }
+            else
+                for (; k + CMF_LANES <= na; k += CMF_LANES)
+                    for (int j = 0; j < CMF_LANES; j++) {
+                        double u = (double)za[k + j] - tau;
+                        double uu = u > 0 ? u : 1.0;
+                        double pb = S(powu)(uu, beta);
+                        double r = 1.0 / uu;
+                        pb = u > 0 ? pb : 0.0;
+                        fa[j] += pb;
+                        ga[j] += pb * r;
+                        ha[j] += pb * r * r;
+                    }
+            for (; k < na; k++) {
+                double u = (double)za[k] - tau;
+                if (!(u > 0)) continue;
+                double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
+                f += pb;
+                d1 += pb / u;
+                d2 += pb / (u * u);
+            }
+            for (int j = 0; j < CMF_LANES; j++) { f += fa[j]; d1 += ga[j]; d2 += ha[j]; }
         }
         iter++;
         if (fabs(f) <= ftol) break;
@@ -142,12 +183,37 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     }
     /* p = (z - tau)_+^beta, renormalised so that it sums to 1 */
     double tot = 0.0;
-    for (ptrdiff_t k = 0; k < n; k++) {
-        T z = (x[k] - m) * sc;
-        double u = (double)z - tau;
-        double p = (u > 0 && (!mk || mk[k])) ? (beta == 2.0 ? u * u : S(powu)(u, beta)) : 0.0;
-        y[k] = (T)p;
-        tot += p;
+    {
+        double ta[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) ta[j] = 0.0;
+        ptrdiff_t k = 0;
+        if (!mk) {
+            if (beta == 2.0)
+                for (; k + CMF_LANES <= n; k += CMF_LANES)
+                    for (int j = 0; j < CMF_LANES; j++) {
+                        double u = (double)((x[k + j] - m) * sc) - tau;
+                        u = u > 0 ? u : 0.0;
+                        y[k + j] = (T)(u * u);
+                        ta[j] += u * u;
+                    }
+            else
+                for (; k + CMF_LANES <= n; k += CMF_LANES)
+                    for (int j = 0; j < CMF_LANES; j++) {
+                        double u = (double)((x[k + j] - m) * sc) - tau;
+                        double p = S(powu)(u > 0 ? u : 1.0, beta);
+                        p = u > 0 ? p : 0.0;
+                        y[k + j] = (T)p;
+                        ta[j] += p;
+                    }
+        }
+        for (; k < n; k++) {
+            T z = (x[k] - m) * sc;
+            double u = (double)z - tau;
+            double p = (u > 0 && (!mk || mk[k])) ? (beta == 2.0 ? u * u : S(powu)(u, beta)) : 0.0;
+            y[k] = (T)p;
+            tot += p;
+        }
+        for (int j = 0; j < CMF_LANES; j++) tot += ta[j];
     }
     const T r = (T)(1.0 / tot);
     for (ptrdiff_t k = 0; k < n; k++) y[k] *= r;
@@ -196,7 +262,27 @@ static void S(entmax_d_rowfn)(S(row) *a)
     T *r = a->out[0];
     const double alpha = a->sin[0], e = 2.0 - alpha;
     double ss = 0.0, sv = 0.0;
-    for (ptrdiff_t k = 0; k < n; k++) {
+    /* s = y^(2 - alpha) on the support, kept in r until the second pass */
+    double sa[CMF_LANES], va[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0.0;
+    ptrdiff_t k = 0;
+#define CMF_S_LOOP(EXPR)                                                      \
+    for (; k + CMF_LANES <= n; k += CMF_LANES)                                \
+        for (int j = 0; j < CMF_LANES; j++) {                                 \
+            double yk = (double)y[k + j];                                     \
+            double s = (EXPR);                                                \
+            s = yk > 0 ? s : (yk == 0 ? 0.0 : yk);                            \
+            r[k + j] = (T)s;                                                  \
+            sa[j] += s;                                                       \
+            va[j] += s == 0 ? 0.0 : s * (double)v[k + j];                     \
+        }
+    if (e == 0.0) CMF_S_LOOP(1.0)
+    else if (e == 1.0) CMF_S_LOOP(yk)
+    else if (e == 0.5) CMF_S_LOOP(sqrt(yk > 0 ? yk : 0.0))
+    else if (e > 0) CMF_S_LOOP(S(powu)(yk > 0 && yk < 1 ? yk : 1.0, e))
+#undef CMF_S_LOOP
+    for (int j = 0; j < CMF_LANES; j++) { ss += sa[j]; sv += va[j]; }
+    for (; k < n; k++) {
         double yk = (double)y[k];
         double s;
         if (!(yk > 0)) s = yk != yk ? yk : 0.0;
@@ -205,12 +291,12 @@ static void S(entmax_d_rowfn)(S(row) *a)
         else if (e == 0.5) s = sqrt(yk);
         else if (e > 0) s = S(powu)(yk > 1 ? 1 : yk, e);
         else { double q = S(powu)(yk > 1 ? 1 : yk, -e); s = q > 0 ? 1.0 / q : (double)T_MAX; }
-        r[k] = (T)s;                       /* s, kept in r until the second pass */
+        r[k] = (T)s;
         ss += s;
         sv += s == 0 ? 0.0 : s * (double)v[k];
     }
     const double q = sv / ss, it = (double)a->it;
-    for (ptrdiff_t k = 0; k < n; k++) {
+    for (k = 0; k < n; k++) {
         double s = (double)r[k];
         r[k] = s == 0 ? (T)0 : (T)(s * ((double)v[k] - q) * it);
     }
