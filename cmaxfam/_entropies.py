@@ -118,10 +118,10 @@ def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims
     1.5625
     """
     al = _check_scalar_alpha(alpha)
-    if al == 1.0:
-        return logsumexp(x, axis, keepdims=keepdims, temperature=temperature, where=where, out=out)
     a, rdt = as_float_array(x)
-    plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
+    plan = P.AxisPlan(a.shape, axis, allow_multiple=False)     # one int axis, whatever alpha
+    if al == 1.0:
+        return logsumexp(x, plan.axis, keepdims=keepdims, temperature=temperature, where=where, out=out)
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)
     check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
@@ -146,6 +146,7 @@ def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims
 
 def _smoothed_max_grad(x, alpha, axis, temperature, where):
     al = _check_scalar_alpha(alpha)
+    axis = P.AxisPlan(np.shape(x), axis, allow_multiple=False).axis
     if al == 1.0:
         return softmax(x, axis, temperature=temperature, where=where)
     return entmax(x, al, axis, temperature=temperature, where=where)

@@ -12,6 +12,30 @@
 
 #define NINF_S ((T)-INFINITY)
 
+/* Any NaN among the included entries?  (The maximum ignores NaN, and so do the threshold
+ * passes: z > tau is false for NaN, so it must be looked for.)  A vectorised count. */
+static int S(any_nan)(ptrdiff_t n, const T *x, const uint8_t *mk)
+{
+    T acc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0;
+    ptrdiff_t k = 0;
+    for (; k + CMF_LANES <= n; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) {
+            T v = x[k + j];
+            acc[j] += (v != v && (!mk || mk[k + j])) ? (T)1 : (T)0;
+        }
+    int nan = 0;
+    for (int j = 0; j < CMF_LANES; j++) nan |= acc[j] != 0;
+    for (; k < n; k++) nan |= x[k] != x[k] && (!mk || mk[k]);
+    return nan;
+}
+
+/* A slice with NaN: NaN where included, 0 where masked (as softmax). */
+static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
+{
+    for (ptrdiff_t k = 0; k < n; k++) y[k] = (!mk || mk[k]) ? (T)NAN : (T)0;
+}
+
 /* sparsemax: Michelot's iteration from the lower bound tau = -1 (the maximum alone has
  * mass 1): tau <- (sum_{z > tau} z - 1) / #{z > tau} increases monotonically and stops
  * when the support no longer changes.  Exact: tau is the support's closed form. */
@@ -20,6 +44,11 @@ static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T
     T m = S(max_row)(n, x, mk);
     if (!S(is_finite)(m)) {
         S(softmax_special)(n, x, 1, y, 1, mk, 1, m, 0);
+        if (n_iter) *n_iter = 0;
+        return;
+    }
+    if (S(any_nan)(n, x, mk)) {
+        S(fill_nan)(n, y, mk);
         if (n_iter) *n_iter = 0;
         return;
     }
@@ -95,6 +124,11 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     T m = S(max_row)(n, x, mk);
     if (!S(is_finite)(m)) {
         S(softmax_special)(n, x, 1, y, 1, mk, 1, m, 0);
+        if (n_iter) *n_iter = 0;
+        return;
+    }
+    if (S(any_nan)(n, x, mk)) {
+        S(fill_nan)(n, y, mk);
         if (n_iter) *n_iter = 0;
         return;
     }
@@ -259,7 +293,7 @@ static void S(entmax_d_rowfn)(S(row) *a)
 {
     const ptrdiff_t n = a->n;
     const T *y = a->in[0], *v = a->in[1];
-    T *r = a->out[0];
+    T *r = a->out[0], *sv_ = a->scratch;      /* s = y^(2-alpha): r may be v itself */
     const double alpha = a->sin[0], e = 2.0 - alpha;
     double ss = 0.0, sv = 0.0;
     /* s = y^(2 - alpha) on the support, kept in r until the second pass */
@@ -272,7 +306,7 @@ static void S(entmax_d_rowfn)(S(row) *a)
             double yk = (double)y[k + j];                                     \
             double s = (EXPR);                                                \
             s = yk > 0 ? s : (yk == 0 ? 0.0 : yk);                            \
-            r[k + j] = (T)s;                                                  \
+            sv_[k + j] = (T)s;                                                \
             sa[j] += s;                                                       \
             va[j] += s == 0 ? 0.0 : s * (double)v[k + j];                     \
         }
@@ -291,13 +325,13 @@ static void S(entmax_d_rowfn)(S(row) *a)
         else if (e == 0.5) s = sqrt(yk);
         else if (e > 0) s = S(powu)(yk > 1 ? 1 : yk, e);
         else { double q = S(powu)(yk > 1 ? 1 : yk, -e); s = q > 0 ? 1.0 / q : (double)T_MAX; }
-        r[k] = (T)s;
+        sv_[k] = (T)s;
         ss += s;
         sv += s == 0 ? 0.0 : s * (double)v[k];
     }
     const double q = sv / ss, it = (double)a->it;
     for (k = 0; k < n; k++) {
-        double s = (double)r[k];
+        double s = (double)sv_[k];
         r[k] = s == 0 ? (T)0 : (T)(s * ((double)v[k] - q) * it);
     }
 }
@@ -308,6 +342,7 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
     memset(&c, 0, sizeof c);
     c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
     c.nsin = 1; c.sin[0] = alpha;
+    c.scratch = 1;
     return S(run)(g, &c, S(entmax_d_rowfn), NULL);
 }
 
