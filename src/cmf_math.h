@@ -22,6 +22,11 @@ static inline float cmf_from_bits_f32(uint32_t u) { float x; memcpy(&x, &u, 4); 
 static inline uint64_t cmf_bits_f64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 static inline double cmf_from_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
 
+/* c ? a : 0 as bit operations (c is 0 or 1): vectorisers take it where they refuse a
+ * select whose value is also compared. */
+static inline float cmf_keep_f32(int c, float a) { return cmf_from_bits_f32(cmf_bits_f32(a) & (0u - (uint32_t)c)); }
+static inline double cmf_keep_f64(int c, double a) { return cmf_from_bits_f64(cmf_bits_f64(a) & (0u - (uint64_t)c)); }
+
 /* exp(x), x <= 0. */
 static inline float cmf_expm_f32(float x)
 {

@@ -56,6 +56,7 @@
 #undef LOG1PU
 #undef EXPM1M
 #undef VMAX
+#undef KEEP
 #undef MAXC
 #if !defined(T) || !defined(SFX)
 #error "define T and SFX before including a template"
@@ -70,3 +71,4 @@
 #define EXPM1M(x) CMF_CAT(cmf_expm1m_, SFX)(x)
 #define MAXC(n, x) CMF_CAT(cmf_max_, SFX)(n, x)
 #define VMAX(B, m, x) CMF_CAT(cmf_vmax_, SFX)(B, m, x)
+#define KEEP(c, a) CMF_CAT(cmf_keep_, SFX)(c, a)

@@ -13,7 +13,7 @@ typedef struct {
     const T *in[3];          /* contiguous slice inputs (NULL if absent) */
     T *out[1];               /* contiguous slice output */
     const uint8_t *mask;     /* contiguous mask or NULL */
-    T *scratch;              /* n elements of scratch (when requested) */
+    T *scratch;              /* c->scratch * n elements of scratch (when requested) */
     T it;                    /* 1 / temperature, clamped to T_MAX */
     double t;                /* temperature */
     double sin[3];           /* per-slice scalar inputs */
@@ -32,7 +32,7 @@ typedef struct {
     cmf_arr t;               /* per-slice temperature (float64) */
     int nsin, nsout;
     cmf_arr sin[3], sout[2]; /* per-slice scalars (float64) */
-    int scratch;             /* the row kernel wants r->scratch */
+    int scratch;             /* the row kernel wants r->scratch: this many n-element rows */
 } S(call);
 
 static T S(inv_temperature)(double t)
@@ -83,7 +83,7 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
 
     /* one allocation for every tile and the scratch row */
     size_t nt = (size_t)(stage_in[0] + stage_in[1] + stage_in[2] + stage_out);
-    size_t bytes = nt * (size_t)(B * n) * sizeof(T) + (c->scratch ? (size_t)n * sizeof(T) : 0)
+    size_t bytes = nt * (size_t)(B * n) * sizeof(T) + (size_t)c->scratch * (size_t)n * sizeof(T)
                    + (stage_mask ? (size_t)(B * n) : 0) + 1;
     char *buf = (char *)malloc(bytes);
     if (!buf) return CMF_ENOMEM;
@@ -94,7 +94,7 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
         for (int a = 0; a < c->nin; a++)
             if (stage_in[a]) { tile_in[a] = q; q += B * n; }
         if (stage_out) { tile_out = q; q += B * n; }
-        if (c->scratch) { scratch = q; q += n; }
+        if (c->scratch) { scratch = q; q += c->scratch * n; }
         tile_mask = (uint8_t *)q;
     }
 

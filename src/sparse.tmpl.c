@@ -36,10 +36,37 @@ static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
     for (ptrdiff_t k = 0; k < n; k++) y[k] = (!mk || mk[k]) ? (T)NAN : (T)0;
 }
 
+/* The entries that can be in the support (z = (x - max) * sc > -1, included): their z
+ * into zs and their positions into idx; returns how many.  Branch-free (store, then
+ * advance when taken): one pass, the only one over the whole slice besides max, the
+ * NaN check and the output. */
+static ptrdiff_t S(candidates)(ptrdiff_t n, const T *x, const uint8_t *mk, T m, T sc, T *zs, ptrdiff_t *idx)
+{
+    ptrdiff_t na = 0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        T z = (x[k] - m) * sc;
+        zs[na] = z;
+        idx[na] = k;
+        na += (z > (T)-1) & (!mk || mk[k]);
+    }
+    return na;
+}
+
+/* Scratch for a row kernel with candidates: n values of T, then n indices. */
+#define CMF_CAND_SCRATCH (1 + (int)((sizeof(ptrdiff_t) + sizeof(T) - 1) / sizeof(T)) + 1)
+static ptrdiff_t *S(cand_idx)(T *scratch, ptrdiff_t n)
+{
+    uintptr_t p = (uintptr_t)(scratch + n);
+    p = (p + sizeof(ptrdiff_t) - 1) & ~(uintptr_t)(sizeof(ptrdiff_t) - 1);
+    return (ptrdiff_t *)p;
+}
+
 /* sparsemax: Michelot's iteration from the lower bound tau = -1 (the maximum alone has
  * mass 1): tau <- (sum_{z > tau} z - 1) / #{z > tau} increases monotonically and stops
- * when the support no longer changes.  Exact: tau is the support's closed form. */
-static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, double *n_iter)
+ * when the support no longer changes; exact (tau is the support's closed form).  It runs
+ * on the candidates z > -1 only. */
+static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, T *scratch,
+                             double *n_iter)
 {
     T m = S(max_row)(n, x, mk);
     if (!S(is_finite)(m)) {
@@ -52,53 +79,27 @@ static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T
         if (n_iter) *n_iter = 0;
         return;
     }
+    T *zs = scratch;
+    ptrdiff_t *idx = S(cand_idx)(scratch, n);
+    const ptrdiff_t na = S(candidates)(n, x, mk, m, it, zs, idx);
     double tau = -1.0;
     int iter = 0;
     for (;;) {
-        const T tt = (T)tau;
         double sum = 0.0, cnt = 0.0;
-        ptrdiff_t k = 0;
-        /* masked sum and count of z > tau: T lanes over blocks, double across blocks;
-         * selects of T only, so that every ISA vectorises it */
-        while (k + CMF_LANES <= n) {
-            const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
-            T sa[CMF_LANES], ca[CMF_LANES];
-            for (int j = 0; j < CMF_LANES; j++) { sa[j] = 0; ca[j] = 0; }
-            if (mk)
-                for (; k + CMF_LANES <= kend; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        T z = mk[k + j] ? (x[k + j] - m) * it : NINF_S;
-                        sa[j] += z > tt ? z : (T)0;
-                        ca[j] += z > tt ? (T)1 : (T)0;
-                    }
-            else
-                for (; k + CMF_LANES <= kend; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        T z = (x[k + j] - m) * it;
-                        sa[j] += z > tt ? z : (T)0;
-                        ca[j] += z > tt ? (T)1 : (T)0;
-                    }
-            double sb = 0.0, cb = 0.0;
-            for (int j = 0; j < CMF_LANES; j++) { sb += (double)sa[j]; cb += (double)ca[j]; }
-            sum += sb;
-            cnt += cb;
-        }
-        for (; k < n; k++) {
-            T z = (!mk || mk[k]) ? (x[k] - m) * it : NINF_S;
-            sum += z > tt ? (double)z : 0.0;
-            cnt += z > tt ? 1.0 : 0.0;
+        for (ptrdiff_t k = 0; k < na; k++) {
+            int on = (double)zs[k] > tau;
+            sum += cmf_keep_f64(on, (double)zs[k]);
+            cnt += cmf_keep_f64(on, 1.0);
         }
         double tn = (sum - 1.0) / cnt;
         iter++;
         if (!(tn > tau) || iter > 200) break;   /* support stable: tau is exact */
         tau = tn;
     }
-    const T tt = (T)tau;
-    for (ptrdiff_t k = 0; k < n; k++) {
-        T z = (x[k] - m) * it;
-        T p = z - tt;
-        p = p > 0 ? p : (T)0;
-        y[k] = (!mk || mk[k]) ? p : (T)0;
+    memset(y, 0, (size_t)n * sizeof(T));
+    for (ptrdiff_t k = 0; k < na; k++) {
+        double p = (double)zs[k] - tau;
+        y[idx[k]] = (T)cmf_keep_f64(p > 0, p);
     }
     if (n_iter) *n_iter = iter;
 }
@@ -120,7 +121,7 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
                           T *scratch, double *n_iter)
 {
     if (alpha == 1.0) { S(softmax_row)(n, x, y, mk, it, 0); if (n_iter) *n_iter = 0; return; }
-    if (alpha == 2.0) { S(sparsemax_row)(n, x, y, mk, it, n_iter); return; }
+    if (alpha == 2.0) { S(sparsemax_row)(n, x, y, mk, it, scratch, n_iter); return; }
     T m = S(max_row)(n, x, mk);
     if (!S(is_finite)(m)) {
         S(softmax_special)(n, x, 1, y, 1, mk, 1, m, 0);
@@ -134,15 +135,12 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     }
     const double am1 = alpha - 1.0, beta = 1.0 / am1;
     const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
-    /* compact the entries that can be in the support (z > -1) */
-    ptrdiff_t na = 0, live = 0;
-    for (ptrdiff_t k = 0; k < n; k++) {
-        if (mk && !mk[k]) continue;
-        live++;
-        T z = (x[k] - m) * sc;
-        if (z > (T)-1) scratch[na++] = z;
-    }
-    const T *za = scratch;
+    /* the entries that can be in the support (z > -1), compacted with their positions */
+    ptrdiff_t live = 0;
+    for (ptrdiff_t k = 0; k < n; k++) live += !mk || mk[k];
+    ptrdiff_t *idx = S(cand_idx)(scratch, n);
+    ptrdiff_t na = S(candidates)(n, x, mk, m, sc, scratch, idx);
+    T *za = scratch;
     double lo = -1.0, hi = -exp((1.0 - alpha) * log((double)live));
     if (hi < lo) hi = lo;
     double tau = lo;
@@ -160,19 +158,20 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
                 for (; k + CMF_LANES <= na; k += CMF_LANES)
                     for (int j = 0; j < CMF_LANES; j++) {
                         double u = (double)za[k + j] - tau;
-                        u = u > 0 ? u : 0.0;
+                        int pos = u > 0;
+                        u = cmf_keep_f64(pos, u);
                         fa[j] += u * u;
                         ga[j] += u;
-                        ha[j] += u > 0 ? 1.0 : 0.0;
+                        ha[j] += cmf_keep_f64(pos, 1.0);
                     }
             else
                 for (; k + CMF_LANES <= na; k += CMF_LANES)
                     for (int j = 0; j < CMF_LANES; j++) {
                         double u = (double)za[k + j] - tau;
-                        double uu = u > 0 ? u : 1.0;
-                        double pb = S(powu)(uu, beta);
+                        int pos = u > 0;
+                        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+                        double pb = cmf_keep_f64(pos, S(powu)(uu, beta));
                         double r = 1.0 / uu;
-                        pb = u > 0 ? pb : 0.0;
                         fa[j] += pb;
                         ga[j] += pb * r;
                         ha[j] += pb * r * r;
@@ -189,7 +188,19 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
         }
         iter++;
         if (fabs(f) <= ftol) break;
-        if (f > 0) lo = tau; else hi = tau;
+        if (f > 0) {
+            /* the lower end rose: entries at or below it are out of the support for good */
+            lo = tau;
+            ptrdiff_t w = 0;
+            for (ptrdiff_t k = 0; k < na; k++) {
+                za[w] = za[k];
+                idx[w] = idx[k];
+                w += (double)za[k] > lo;
+            }
+            na = w;
+        } else {
+            hi = tau;
+        }
         double fp = -beta * d1, fpp = beta * (beta - 1.0) * d2, step;
         if (alpha < 2.0) step = 2.0 * f * fp / (2.0 * fp * fp - f * fpp);   /* Halley */
         else step = f / fp;                                             /* Newton */
@@ -215,48 +226,26 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
             tau = tn;
         }
     }
-    /* p = (z - tau)_+^beta, renormalised so that it sums to 1 */
+    /* p = (z - tau)_+^beta on the candidates (every other entry is 0), renormalised so
+     * that it sums to 1 */
     double tot = 0.0;
-    {
-        double ta[CMF_LANES];
-        for (int j = 0; j < CMF_LANES; j++) ta[j] = 0.0;
-        ptrdiff_t k = 0;
-        if (!mk) {
-            if (beta == 2.0)
-                for (; k + CMF_LANES <= n; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        double u = (double)((x[k + j] - m) * sc) - tau;
-                        u = u > 0 ? u : 0.0;
-                        y[k + j] = (T)(u * u);
-                        ta[j] += u * u;
-                    }
-            else
-                for (; k + CMF_LANES <= n; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        double u = (double)((x[k + j] - m) * sc) - tau;
-                        double p = S(powu)(u > 0 ? u : 1.0, beta);
-                        p = u > 0 ? p : 0.0;
-                        y[k + j] = (T)p;
-                        ta[j] += p;
-                    }
-        }
-        for (; k < n; k++) {
-            T z = (x[k] - m) * sc;
-            double u = (double)z - tau;
-            double p = (u > 0 && (!mk || mk[k])) ? (beta == 2.0 ? u * u : S(powu)(u, beta)) : 0.0;
-            y[k] = (T)p;
-            tot += p;
-        }
-        for (int j = 0; j < CMF_LANES; j++) tot += ta[j];
+    memset(y, 0, (size_t)n * sizeof(T));
+    for (ptrdiff_t k = 0; k < na; k++) {
+        double u = (double)za[k] - tau;
+        int pos = u > 0;
+        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+        double p = cmf_keep_f64(pos, beta == 2.0 ? uu * uu : S(powu)(uu, beta));
+        y[idx[k]] = (T)p;
+        tot += p;
     }
     const T r = (T)(1.0 / tot);
-    for (ptrdiff_t k = 0; k < n; k++) y[k] *= r;
+    for (ptrdiff_t k = 0; k < na; k++) y[idx[k]] *= r;
     if (n_iter) *n_iter = iter;
 }
 
 static void S(sparsemax_rowfn)(S(row) *a)
 {
-    S(sparsemax_row)(a->n, a->in[0], a->out[0], a->mask, a->it, NULL);
+    S(sparsemax_row)(a->n, a->in[0], a->out[0], a->mask, a->it, a->scratch, NULL);
 }
 
 /* sin[0] = alpha; sout[0] = iterations (when asked) */
@@ -272,6 +261,7 @@ cmf_status FN(sparsemax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, 
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = 1; c.in[0] = x; c.nout = 1; c.out = y; c.mask = mask; c.t = t;
+    c.scratch = CMF_CAND_SCRATCH;
     return S(run)(g, &c, S(sparsemax_rowfn), NULL);
 }
 
@@ -283,7 +273,7 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
     c.nin = 1; c.in[0] = x; c.nout = 1; c.out = y; c.mask = mask; c.t = t;
     c.nsin = 1; c.sin[0] = alpha;
     c.nsout = 1; c.sout[0] = n_iter;
-    c.scratch = 1;
+    c.scratch = CMF_CAND_SCRATCH;
     return S(run)(g, &c, S(entmax_rowfn), NULL);
 }
 
@@ -304,16 +294,15 @@ static void S(entmax_d_rowfn)(S(row) *a)
     for (; k + CMF_LANES <= n; k += CMF_LANES)                                \
         for (int j = 0; j < CMF_LANES; j++) {                                 \
             double yk = (double)y[k + j];                                     \
-            double s = (EXPR);                                                \
-            s = yk > 0 ? s : (yk == 0 ? 0.0 : yk);                            \
+            double s = cmf_keep_f64(yk > 0, (EXPR)) + cmf_keep_f64(yk != yk, yk); \
             sv_[k + j] = (T)s;                                                \
             sa[j] += s;                                                       \
-            va[j] += s == 0 ? 0.0 : s * (double)v[k + j];                     \
+            va[j] += cmf_keep_f64(s != 0, s * (double)v[k + j]);              \
         }
     if (e == 0.0) CMF_S_LOOP(1.0)
     else if (e == 1.0) CMF_S_LOOP(yk)
-    else if (e == 0.5) CMF_S_LOOP(sqrt(yk > 0 ? yk : 0.0))
-    else if (e > 0) CMF_S_LOOP(S(powu)(yk > 0 && yk < 1 ? yk : 1.0, e))
+    else if (e == 0.5) CMF_S_LOOP(sqrt(cmf_keep_f64(yk > 0, yk)))
+    else if (e > 0) CMF_S_LOOP(S(powu)(cmf_keep_f64((yk > 0) & (yk < 1), yk) + cmf_keep_f64(!((yk > 0) & (yk < 1)), 1.0), e))
 #undef CMF_S_LOOP
     for (int j = 0; j < CMF_LANES; j++) { ss += sa[j]; sv += va[j]; }
     for (; k < n; k++) {
@@ -332,7 +321,7 @@ static void S(entmax_d_rowfn)(S(row) *a)
     const double q = sv / ss, it = (double)a->it;
     for (k = 0; k < n; k++) {
         double s = (double)sv_[k];
-        r[k] = s == 0 ? (T)0 : (T)(s * ((double)v[k] - q) * it);
+        r[k] = (T)cmf_keep_f64(s != 0, s * ((double)v[k] - q) * it);
     }
 }
 
@@ -347,3 +336,4 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
 }
 
 #undef NINF_S
+#undef CMF_CAND_SCRATCH
