@@ -1,15 +1,27 @@
-"""Compare cmaxfam with NumPy, SciPy and PyTorch, in one process.
+"""Compare cmaxfam with NumPy, SciPy, PyTorch and the entmax package, in one process.
 
-    python benchmarks/compare.py [--quick] [--json out.json]
+    python benchmarks/compare.py [--quick] [--json out.json] [--sparse]
                                  [--ops softmax,log_softmax,logsumexp,softmax_vjp]
-                                 [--dtypes float32,float64] [--threads 1]
+                                 [--dtypes float32,float64] [--shapes 4096x1024,1024x4096@0]
+                                 [--threads 1]
 
 Prints the machine, then a markdown table: for each (op, shape, axis, dtype) the time of
 ``np.copyto(out, x)`` on the same array (the memory floor), cmaxfam's time with a
 preallocated ``out=``, their ratio against the target of the issue (✓/✗), and each
-peer's time over cmaxfam's (> 1: cmaxfam is faster).  SciPy and PyTorch are used only if
-they import.  The engine is ``cmaxfam._bench``; this script is not part of the timed CI.
-Takes about a minute on a 2-core machine (``--quick``: about 15 s).
+peer's time over cmaxfam's (> 1: cmaxfam is faster).  SciPy, PyTorch and entmax are used
+only if they import.  The engine is ``cmaxfam._bench``; this script is not part of the
+timed CI.
+
+``--ops`` takes op names and groups: by default the softmax family (softmax, log_softmax,
+logsumexp, softmax_vjp) over four shapes x float32/float64 (about a minute on a 2-core
+machine; ``--quick``: about 15 s).  ``--sparse`` (the same as ``--ops sparse``) runs the
+sparse family instead: sparsemax, entmax15, entmax@1.3, entmax@1.5 and their VJPs
+(sparsemax_vjp, entmax15_vjp, entmax_vjp@1.3, entmax_vjp@1.5; any entmax@A /
+entmax_vjp@A is accepted) at 4096x1024 float32 and float64, 100000x10 and 1024x4096
+along axis 0 in float32, against the entmax package (and NumPy's sort-based sparsemax);
+under 3 minutes on a 2-core machine.  ``--ops all`` runs both families, each on its own
+cases.  ``--shapes`` replaces the cases of every op by shapes x dtypes; ``--dtypes``
+alone keeps the sparse family's cases of those dtypes.
 """
 from __future__ import annotations
 
@@ -33,6 +45,13 @@ def _csv(choices):
     return parse
 
 
+def _ops(text):
+    try:
+        return B.parse_ops(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _shape(text):
     """'4096x1024' (axis -1) or '1024x4096@0' (axis 0)."""
     try:
@@ -53,19 +72,30 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter timings (noisier)")
     ap.add_argument("--json", metavar="PATH", help="also write the rows and machine info as JSON")
-    ap.add_argument("--ops", type=_csv(B.OPS), default=B.OPS)
-    ap.add_argument("--dtypes", type=_csv(B.DTYPES), default=B.DTYPES)
+    ap.add_argument("--ops", type=_ops, default=None,
+                    help="comma-separated op names or groups (all, sparse, softmax-family); "
+                    f"default: {','.join(B.OPS)}")
+    ap.add_argument("--sparse", action="store_true",
+                    help="the sparse family on its cases (same as --ops sparse; added to "
+                    "--ops when both are given)")
+    ap.add_argument("--dtypes", type=_csv(B.DTYPES), default=None,
+                    help="default: float32,float64 (the sparse family: its own cases)")
     ap.add_argument("--shapes", type=lambda s: tuple(_shape(t) for t in s.split(",")),
-                    default=B.SHAPES, help="e.g. 100000x10,1024x4096@0 (default: the four "
-                    "shapes of the issue)")
+                    default=None, help="e.g. 100000x10,1024x4096@0 (default: the four "
+                    "shapes of the issue; the sparse family: its own cases)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (cmaxfam/NumPy/SciPy are single-threaded); default 1")
     args = ap.parse_args(argv)
+    ops = args.ops
+    if args.sparse:
+        ops = B.SPARSE_OPS if ops is None else B.parse_ops(",".join(ops + B.SPARSE_OPS))
+    elif ops is None:
+        ops = B.OPS
 
     info = B.machine_info()
     print("## Machine\n")
     for k in ("cpu", "isa", "cores", "usable_cores", "cache", "platform", "python", "cmaxfam",
-              "cmaxfam_kernels", "numpy", "scipy", "torch"):
+              "cmaxfam_kernels", "numpy", "scipy", "torch", "entmax"):
         v = info[k]
         print(f"- {k}: {v if v is not None else 'not installed'}")
     peers = B.available_peers()
@@ -73,7 +103,7 @@ def main(argv=None):
 
     load0 = _loadavg()
     t0 = time.perf_counter()
-    rows = B.run(args.ops, args.shapes, args.dtypes, threads=args.threads, quick=args.quick,
+    rows = B.run(ops, args.shapes, args.dtypes, threads=args.threads, quick=args.quick,
                  progress=lambda s: print(f"  [{time.perf_counter() - t0:5.1f} s] {s}",
                                           file=sys.stderr, flush=True))
     elapsed = time.perf_counter() - t0
@@ -85,7 +115,8 @@ def main(argv=None):
 
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "quick": args.quick, "threads": args.threads,
+            json.dump({"machine": info, "ops": list(ops), "quick": args.quick,
+                       "threads": args.threads,
                        "elapsed_s": elapsed, "loadavg_before": load0, "loadavg_after": load1,
                        "rows": rows}, f, indent=1, ensure_ascii=False)
             f.write("\n")

@@ -22,9 +22,27 @@ What is timed
   (zero-copy), and ``torch._softmax_backward_data`` for the VJP when it exists.
   ``torch.set_num_threads(threads)`` is applied for the run and restored afterwards.
 
-SciPy and PyTorch are imported lazily (never when this module is imported), and a peer
-that does not import is skipped.  cmaxfam, NumPy and SciPy run on one thread whatever
-``threads`` is; only PyTorch uses it.
+The sparse family (:data:`SPARSE_OPS`: ``sparsemax``, ``entmax15``, ``entmax@A`` for
+``cmaxfam.entmax(x, A)`` and the VJPs ``sparsemax_vjp``, ``entmax15_vjp``,
+``entmax_vjp@A`` from the forward output) is compared with:
+
+* ``entmax``: the `entmax` package on ``torch.from_numpy(x)`` (``entmax.sparsemax``,
+  ``entmax.entmax15``, ``entmax.entmax_bisect(X, A)`` with its default 50 bisection
+  steps); its VJPs through autograd: the forward is computed once with
+  ``requires_grad`` and ``torch.autograd.grad(out, inp, g, retain_graph=True)`` is timed.
+* ``numpy`` (``sparsemax`` only): the sort-based formula (descending sort, cumsum,
+  support size, threshold).
+
+Their inputs are standard-normal (the softmax family's are 3 x standard-normal); the
+VJPs get ``y`` = cmaxfam's forward of such an ``x`` and a standard-normal ``g`` (the
+entmax package differentiates its own forward of the same ``x``).  A peer whose first
+call takes at least :data:`SLOW_S` seconds (the entmax package is 100-1000x copyto) is
+timed with :data:`SLOW_REPEATS` repeats of one call each, after that first call as its
+warm-up.
+
+SciPy, PyTorch and entmax are imported lazily (never when this module is imported), only
+when a case needs them, and a peer that does not import is skipped.  cmaxfam, NumPy and
+SciPy run on one thread whatever ``threads`` is; only PyTorch (and entmax) uses it.
 
 The implementations of one case are timed interleaved (round-robin over repeats), so
 that a busy phase of a shared machine slows them alike; each row carries ``spread``, the
@@ -49,17 +67,32 @@ import warnings
 import numpy as np
 
 __all__ = [
-    "OPS", "DTYPES", "SHAPES", "PEERS", "TARGETS",
+    "OPS", "SPARSE_OPS", "ALL_OPS", "OP_GROUPS", "DTYPES", "SHAPES", "SPARSE_CASES",
+    "PEERS", "TARGETS", "SLOW_S", "SLOW_REPEATS",
     "time_call", "time_calls", "available_peers", "make_case", "run", "format_markdown",
-    "short_table", "machine_info", "target_for",
+    "short_table", "machine_info", "target_for", "is_op", "parse_ops", "cases_for",
 ]
 
 OPS = ("softmax", "log_softmax", "logsumexp", "softmax_vjp")
+#: The sparse family; ``entmax@A`` is ``cmaxfam.entmax(x, A)`` and ``entmax_vjp@A`` its VJP
+#: (any A >= 1 is accepted by :func:`parse_ops`; these two are the default ones).
+SPARSE_OPS = ("sparsemax", "entmax15", "entmax@1.3", "entmax@1.5",
+              "sparsemax_vjp", "entmax15_vjp", "entmax_vjp@1.3", "entmax_vjp@1.5")
+ALL_OPS = OPS + SPARSE_OPS
+#: Names that stand for several ops in :func:`parse_ops`.
+OP_GROUPS = {"all": ALL_OPS, "softmax-family": OPS, "sparse": SPARSE_OPS}
 DTYPES = ("float32", "float64")
 #: (shape, axis) pairs of the full comparison.
 SHAPES = (((100000, 10), -1), ((4096, 1024), -1), ((16, 262144), -1), ((1024, 4096), 0))
+#: (shape, axis, dtype) cases of the sparse family by default (not the full product: the
+#: entmax package is slow).
+SPARSE_CASES = (((4096, 1024), -1, "float32"), ((4096, 1024), -1, "float64"),
+                ((100000, 10), -1, "float32"), ((1024, 4096), 0, "float32"))
 #: Implementations other than cmaxfam and the copyto baseline, in table order.
-PEERS = ("numpy", "scipy", "torch")
+PEERS = ("numpy", "scipy", "torch", "entmax")
+#: A peer whose first call takes at least SLOW_S seconds gets SLOW_REPEATS timed calls.
+SLOW_S = 0.05
+SLOW_REPEATS = 3
 
 #: Performance targets, as the largest allowed ``cmaxfam / copyto`` time ratio.
 #: Keys are (op, shape, axis, dtype); None matches anything.
@@ -71,7 +104,78 @@ TARGETS = {
     ("log_softmax", (100000, 10), -1, "float32"): 6.0,
     ("log_softmax", (1024, 4096), 0, "float32"): 3.0,
     ("logsumexp", None, None, None): 1.5,
+    ("sparsemax", (4096, 1024), -1, "float32"): 5.0,
+    ("entmax15", (4096, 1024), -1, "float32"): 6.0,
+    ("entmax@1.3", (4096, 1024), -1, "float32"): 15.0,
+    ("entmax@1.5", (4096, 1024), -1, "float32"): 15.0,
+    ("sparsemax_vjp", (4096, 1024), -1, "float32"): 2.0,
+    ("entmax15_vjp", (4096, 1024), -1, "float32"): 2.0,
+    ("entmax_vjp@1.3", (4096, 1024), -1, "float32"): 2.0,
+    ("entmax_vjp@1.5", (4096, 1024), -1, "float32"): 2.0,
 }
+
+
+def _split_op(op):
+    """('entmax', 1.3) for 'entmax@1.3'; (op, None) otherwise."""
+    base, at, a = op.partition("@")
+    return (base, float(a)) if at else (op, None)
+
+
+def is_op(name):
+    """Whether ``name`` is a benchmarkable op: one of :data:`ALL_OPS`, or ``entmax@A`` /
+    ``entmax_vjp@A`` with a finite A >= 1."""
+    if name in ALL_OPS:
+        return True
+    base, at, a = name.partition("@")
+    if base not in ("entmax", "entmax_vjp") or not at:
+        return False
+    try:
+        return math.isfinite(float(a)) and float(a) >= 1
+    except ValueError:
+        return False
+
+
+def parse_ops(text):
+    """A tuple of ops from a comma-separated list of op names and groups
+    (:data:`OP_GROUPS`: 'all', 'sparse', 'softmax-family'), duplicates removed."""
+    out = []
+    for t in (t.strip() for t in text.split(",")):
+        if not t:
+            continue
+        names = OP_GROUPS.get(t, (t,))
+        for n in names:
+            if not is_op(n):
+                raise ValueError(f"unknown op {n!r}: expected one of {', '.join(ALL_OPS)}, "
+                                 "entmax@A / entmax_vjp@A, or a group "
+                                 f"({', '.join(OP_GROUPS)})")
+            if n not in out:
+                out.append(n)
+    if not out:
+        raise ValueError("no op given")
+    return tuple(out)
+
+
+def _is_sparse(op):
+    return _split_op(op)[0] in ("sparsemax", "entmax15", "entmax", "sparsemax_vjp",
+                                "entmax15_vjp", "entmax_vjp")
+
+
+def _is_vjp(op):
+    return _split_op(op)[0].endswith("_vjp")
+
+
+def cases_for(op, shapes=None, dtypes=None):
+    """The (shape, axis, dtype) cases of ``op``.  ``shapes``: (shape, axis) pairs or bare
+    shapes; ``dtypes``: names.  With neither, the softmax family gets SHAPES x DTYPES and
+    the sparse family :data:`SPARSE_CASES`; with ``dtypes`` only, the sparse family gets
+    the SPARSE_CASES of those dtypes; with ``shapes``, every op gets shapes x (dtypes or
+    DTYPES)."""
+    if shapes is None and _is_sparse(op):
+        want = None if dtypes is None else {np.dtype(d).name for d in dtypes}
+        return [(s, a, d) for s, a, d in SPARSE_CASES if want is None or d in want]
+    shapes = SHAPES if shapes is None else shapes
+    dtypes = DTYPES if dtypes is None else dtypes
+    return [(s, a, np.dtype(d).name) for s, a in _norm_shapes(shapes) for d in dtypes]
 
 
 def target_for(op, shape, axis, dtype):
@@ -101,25 +205,32 @@ def _calibrate(timer, repeat_time):
         number *= 10
 
 
-def time_calls(fns, min_time=0.2, *, repeat_time=0.02, min_repeats=5):
+def time_calls(fns, min_time=0.2, *, repeat_time=0.02, min_repeats=5, warmed=(),
+               slow=()):
     """Time several callables *interleaved*; returns ``{name: per-call samples}``.
 
-    Each ``fn`` is called once to warm up (page faults, lazy initialisation) and gets its
-    loop count from :func:`_calibrate` (that repeat is its first sample).  Then repeats go
-    round-robin over the callables (each until it has at least ``min_repeats`` samples
-    totalling at least ``min_time`` seconds), so that a slow phase of a shared machine
-    hits every implementation alike and the ratios stay meaningful.  (timeit turns the
-    garbage collector off while timing.)
+    Each ``fn`` is called once to warm up (page faults, lazy initialisation; skipped for
+    the names in ``warmed``, already called by the caller) and gets its loop count from
+    :func:`_calibrate` (that repeat is its first sample).  Then repeats go round-robin
+    over the callables (each until it has at least ``min_repeats`` samples totalling at
+    least ``min_time`` seconds), so that a slow phase of a shared machine hits every
+    implementation alike and the ratios stay meaningful.  The names in ``slow`` need
+    only :data:`SLOW_REPEATS` samples (and no ``min_time``) when their calls take at
+    least :data:`SLOW_S` seconds.  (timeit turns the garbage collector off while timing.)
     """
     state = {}
     for name, fn in fns.items():
-        fn()
+        if name not in warmed:
+            fn()
         timer = timeit.Timer(fn)
         n, t = _calibrate(timer, repeat_time)
-        state[name] = [timer, n, [t / n], t]
+        if name in slow and n == 1 and t >= SLOW_S:
+            need_n, need_t = min(SLOW_REPEATS, min_repeats), 0.0
+        else:
+            need_n, need_t = min_repeats, min_time
+        state[name] = [timer, n, [t / n], t, need_n, need_t]
     while True:
-        pending = [st for st in state.values()
-                   if len(st[2]) < min_repeats or st[3] < min_time]
+        pending = [st for st in state.values() if len(st[2]) < st[4] or st[3] < st[5]]
         if not pending:
             break
         for st in pending:
@@ -174,7 +285,8 @@ _PEER_CACHE: dict = {}
 
 
 def _import_peer(name):
-    """The peer's module (scipy.special or torch), or None when it does not import."""
+    """The peer's module (scipy.special, torch or entmax), or None when it does not
+    import."""
     if name not in _PEER_CACHE:
         mod = None
         try:
@@ -182,6 +294,8 @@ def _import_peer(name):
                 import scipy.special as mod  # noqa: F811
             elif name == "torch":
                 import torch as mod  # noqa: F811
+            elif name == "entmax":
+                import entmax as mod  # noqa: F811
             elif name == "numpy":
                 mod = np
         except Exception:  # ImportError, or a broken install (OSError from a .so)
@@ -193,6 +307,20 @@ def _import_peer(name):
 def available_peers(peers=PEERS):
     """The peers among ``peers`` that import."""
     return tuple(p for p in peers if _import_peer(p) is not None)
+
+
+def _peer_serves(peer, op):
+    """Whether ``peer`` has an implementation of ``op`` (before importing it)."""
+    base = _split_op(op)[0]
+    if peer == "numpy":
+        return base in OPS or base == "sparsemax"
+    if peer == "scipy":
+        return base in ("softmax", "log_softmax", "logsumexp")
+    if peer == "torch":
+        return base in OPS
+    if peer == "entmax":
+        return _is_sparse(op)
+    return False
 
 
 def _version(name):
@@ -235,16 +363,45 @@ def _np_softmax_vjp(y, g, axis):
     return y * (g - (y * g).sum(axis, keepdims=True))
 
 
+def _np_sparsemax(x, axis):
+    """Sort-based sparsemax (Martins & Astudillo 2016): sort descending, cumsum, the
+    support size k = max{k : 1 + k z_(k) > sum_{j<=k} z_(j)}, tau = (cumsum_k - 1) / k."""
+    z = np.moveaxis(x, axis, -1)
+    zs = np.sort(z, axis=-1)[..., ::-1]
+    cs = np.cumsum(zs, axis=-1)
+    k = np.arange(1, z.shape[-1] + 1, dtype=z.dtype)
+    kz = np.count_nonzero(1 + k * zs > cs, axis=-1)[..., None]
+    tau = (np.take_along_axis(cs, kz - 1, axis=-1) - 1) / kz.astype(z.dtype)
+    return np.moveaxis(np.maximum(z - tau, 0), -1, axis)
+
+
+def _forward(cmf, op):
+    """The cmaxfam forward function of a sparse op (or of its VJP), as f(x, axis, out=)."""
+    base, alpha = _split_op(op)
+    base = base[:-4] if base.endswith("_vjp") else base
+    if base == "entmax":
+        return lambda x, ax, **kw: cmf.entmax(x, alpha, ax, **kw)
+    return getattr(cmf, base)
+
+
 def _inputs(op, shape, axis, dtype, seed=0):
-    """The input arrays of a case: {'x': ...} or, for the VJP, {'y': ..., 'g': ...} with
-    ``y`` a softmax along ``axis``."""
+    """The input arrays of a case: {'x': ...} or, for a VJP, {'x': ..., 'y': ..., 'g': ...}
+    with ``y`` the forward of ``x`` along ``axis`` (softmax: NumPy's formula; the sparse
+    family: cmaxfam's).  ``x`` is 3 x standard-normal for the softmax family, standard
+    normal for the sparse family."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape, dtype=np.dtype(dtype)) * np.asarray(3, dtype)
-    if op != "softmax_vjp":
+    x = rng.standard_normal(shape, dtype=np.dtype(dtype))
+    if not _is_sparse(op):
+        x *= np.asarray(3, dtype)
+    if not _is_vjp(op):
         return {"x": x}
-    y = _np_softmax(x, axis)
+    if op == "softmax_vjp":
+        y = _np_softmax(x, axis)
+    else:
+        import cmaxfam as cmf
+        y = _forward(cmf, op)(x, axis)
     g = rng.standard_normal(shape, dtype=np.dtype(dtype))
-    return {"y": y, "g": g}
+    return {"x": x, "y": y, "g": g}
 
 
 def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
@@ -257,18 +414,23 @@ def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
     import cmaxfam as cmf
 
     arr = _inputs(op, shape, axis, dtype, seed)
-    first = arr["x"] if "x" in arr else arr["y"]
+    first = arr["y"] if "y" in arr else arr["x"]
     ax = axis
     impls = {}
     cp_out = np.empty_like(first)
     impls["copyto"] = lambda: np.copyto(cp_out, first)
 
-    if op == "softmax_vjp":
+    base, alpha = _split_op(op)
+    if _is_vjp(op):
         y, g = arr["y"], arr["g"]
         out = np.empty_like(y)
-        impls["cmaxfam"] = lambda: cmf.softmax_vjp(y, g, ax, out=out)
+        if alpha is None:
+            f = getattr(cmf, base)
+        else:
+            f = lambda y, g, ax, **kw: cmf.entmax_vjp(y, g, alpha, ax, **kw)  # noqa: E731
+        impls["cmaxfam"] = lambda: f(y, g, ax, out=out)
         if with_alloc:
-            impls["cmaxfam_alloc"] = lambda: cmf.softmax_vjp(y, g, ax)
+            impls["cmaxfam_alloc"] = lambda: f(y, g, ax)
     elif op == "logsumexp":
         x = arr["x"]
         red = tuple(s for d, s in enumerate(x.shape) if d != ax % x.ndim)
@@ -278,13 +440,15 @@ def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
             impls["cmaxfam_alloc"] = lambda: cmf.logsumexp(x, ax)
     else:
         x = arr["x"]
-        f = getattr(cmf, op)
+        f = _forward(cmf, op) if _is_sparse(op) else getattr(cmf, op)
         out = np.empty_like(x)
         impls["cmaxfam"] = lambda: f(x, ax, out=out)
         if with_alloc:
             impls["cmaxfam_alloc"] = lambda: f(x, ax)
 
     for peer in peers:
+        if not _peer_serves(peer, op):
+            continue
         mod = _import_peer(peer)
         if mod is None:
             continue
@@ -294,7 +458,31 @@ def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
     return impls, first.size
 
 
+def _entmax_peer_fn(entmax, op, arr, ax):
+    """The entmax package on torch tensors; its VJPs by autograd on a precomputed forward."""
+    import torch
+    base, alpha = _split_op(op)
+    fwd = {"sparsemax": lambda t: entmax.sparsemax(t, dim=ax),
+           "entmax15": lambda t: entmax.entmax15(t, dim=ax),
+           "entmax": lambda t: entmax.entmax_bisect(t, alpha, dim=ax)}[base.removesuffix("_vjp")]
+    if not _is_vjp(op):
+        t = torch.from_numpy(arr["x"])
+        return lambda: fwd(t)
+    inp = torch.from_numpy(arr["x"].copy()).requires_grad_(True)
+    with torch.enable_grad():
+        res = fwd(inp)
+    tg = torch.from_numpy(arr["g"])
+    return lambda: torch.autograd.grad(res, inp, tg, retain_graph=True)[0]
+
+
 def _peer_fn(peer, mod, op, arr, ax):
+    if peer == "entmax":
+        return _entmax_peer_fn(mod, op, arr, ax)
+    if peer == "numpy" and op == "sparsemax":
+        x = arr["x"]
+        return lambda: _np_sparsemax(x, ax)
+    if _is_sparse(op):
+        return None
     if peer == "numpy":
         if op == "softmax_vjp":
             y, g = arr["y"], arr["g"]
@@ -357,11 +545,13 @@ def _norm_shapes(shapes):
     return out
 
 
-def run(ops=OPS, shapes=SHAPES, dtypes=DTYPES, threads=1, quick=False, *, peers=PEERS,
+def run(ops=OPS, shapes=None, dtypes=None, threads=1, quick=False, *, peers=PEERS,
         with_alloc=True, min_time=None, progress=None):
     """Time every (op, shape, axis, dtype) case and return one row per implementation.
 
-    ``shapes``: (shape, axis) pairs, or bare shapes (axis -1).  ``quick``: shorter timings
+    ``shapes``: (shape, axis) pairs, or bare shapes (axis -1).  The cases of each op are
+    :func:`cases_for` (``shapes``, ``dtypes``): by default SHAPES x DTYPES for the
+    softmax family and SPARSE_CASES for the sparse family.  ``quick``: shorter timings
     (``min_time`` 0.04 s with 5 ms repeats instead of 0.2 s with 20 ms repeats).
     ``progress``: a callable taking one string (e.g. to print to stderr), or None.
 
@@ -374,22 +564,21 @@ def run(ops=OPS, shapes=SHAPES, dtypes=DTYPES, threads=1, quick=False, *, peers=
     if min_time is None:
         min_time = 0.04 if quick else 0.2
     repeat_time = 0.005 if quick else 0.02
-    peers = available_peers(peers)
-    torch = _import_peer("torch") if "torch" in peers else None
+    ops = tuple(ops)
+    peers = available_peers([p for p in peers if any(_peer_serves(p, op) for op in ops)])
+    torch = _import_peer("torch") if {"torch", "entmax"} & set(peers) else None
     old_threads = torch.get_num_threads() if torch is not None else None
     rows = []
     try:
         if torch is not None:
             torch.set_num_threads(int(threads))
         for op in ops:
-            for shape, axis in _norm_shapes(shapes):
-                for dtype in dtypes:
-                    dtype = np.dtype(dtype).name
-                    if progress:
-                        progress(f"{op} {'x'.join(map(str, shape))} axis={axis} {dtype}")
-                    rows.extend(_run_case(op, shape, axis, dtype, peers, with_alloc,
-                                          min_time, repeat_time, threads))
-                    gc.collect()
+            for shape, axis, dtype in cases_for(op, shapes, dtypes):
+                if progress:
+                    progress(f"{op} {'x'.join(map(str, shape))} axis={axis} {dtype}")
+                rows.extend(_run_case(op, shape, axis, dtype, peers, with_alloc,
+                                      min_time, repeat_time, threads))
+                gc.collect()
     finally:
         if torch is not None:
             torch.set_num_threads(old_threads)
@@ -400,12 +589,16 @@ def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, 
     impls, n = make_case(op, shape, axis, dtype, peers=peers, with_alloc=with_alloc)
     ref = None
     checks = {}
+    warmed = set()
     for name, fn in list(impls.items()):
         try:
-            if name == "torch":
+            t0 = time.perf_counter()
+            if name in ("torch", "entmax"):  # torch's allocator is invisible to tracemalloc
                 peak, res = None, fn()
             else:
                 peak, res = peak_extra_bytes(fn)
+            if time.perf_counter() - t0 >= SLOW_S:
+                warmed.add(name)  # the check call is its warm-up
         except Exception as exc:
             if name in ("copyto", "cmaxfam", "cmaxfam_alloc"):
                 raise
@@ -417,7 +610,8 @@ def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, 
             ref = np.array(res, copy=True)
         checks[name] = (peak, None if name == "copyto" or ref is None else _agrees(res, ref))
         del res
-    samples = time_calls(impls, min_time, repeat_time=repeat_time)
+    slow = set(impls) - {"copyto", "cmaxfam", "cmaxfam_alloc"}
+    samples = time_calls(impls, min_time, repeat_time=repeat_time, warmed=warmed, slow=slow)
     med = {name: float(np.median(v)) for name, v in samples.items()}
     base = med["copyto"]
     peer_times = [med[p] for p in PEERS if p in med]
@@ -514,7 +708,7 @@ def format_markdown(rows, *, legend=True):
         threads = {r.get("threads", 1) for r in rows}
         notes = [
             "Median time per call (timeit-style loops, ≥ 5 repeats), all in one process.",
-            "copyto = np.copyto(out, x) on the same array (softmax_vjp: copies y; the VJP "
+            "copyto = np.copyto(out, x) on the same array (VJPs: copies y; a VJP "
             "reads y and g, so its floor is ≈ 1.5× copyto); cmaxfam uses a preallocated "
             "out=, the peers allocate their results.",
             "peer/cmaxfam > 1 means cmaxfam is faster; 'no out=' is cmaxfam without out= "
@@ -525,6 +719,18 @@ def format_markdown(rows, *, legend=True):
             f"threads: {', '.join(map(str, sorted(threads)))} (torch only; cmaxfam, NumPy "
             "and SciPy run single-threaded).",
         ]
+        if any(_is_sparse(k[0]) for k in groups):
+            ev = _version("entmax") if "entmax" in peers else None
+            notes += [
+                "sparse family: x standard-normal; entmax@A = cmaxfam.entmax(x, A); VJPs "
+                "from cmaxfam's forward y and a standard-normal g.",
+                f"entmax = the entmax package{f' {ev}' if ev else ''} on torch tensors "
+                "(sparsemax, entmax15, entmax_bisect with 50 bisection steps for entmax@A); "
+                "its VJPs: torch.autograd.grad(out, inp, g, retain_graph=True) on a "
+                "precomputed forward; numpy (sparsemax only): the sort-based formula.",
+                f"peers whose first call takes ≥ {SLOW_S * 1e3:g} ms are timed with "
+                f"{SLOW_REPEATS} repeats of one call (noisier than the other columns).",
+            ]
         text += "\n\n" + "\n".join("- " + n for n in notes)
         if mismatches:
             text += "\n- RESULTS DISAGREE: " + "; ".join(mismatches)
@@ -594,4 +800,5 @@ def machine_info():
         "numpy": np.__version__,
         "scipy": _version("scipy"),
         "torch": _version("torch"),
+        "entmax": _version("entmax"),
     }
