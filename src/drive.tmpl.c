@@ -41,20 +41,20 @@ static T S(inv_temperature)(double t)
     return it > (double)T_MAX ? T_MAX : (T)it;
 }
 
-static void S(gather)(ptrdiff_t n, ptrdiff_t nb, const T *const *base, ptrdiff_t sa, T *tile)
+static void S(gather)(ptrdiff_t n, ptrdiff_t ld, ptrdiff_t nb, const T *const *base, ptrdiff_t sa, T *tile)
 {
     for (ptrdiff_t j = 0; j < nb; j++) {
         const T *src = base[j];
-        T *dst = tile + j * n;
+        T *dst = tile + j * ld;
         for (ptrdiff_t k = 0; k < n; k++) dst[k] = src[k * sa];
     }
 }
 
-static void S(scatter)(ptrdiff_t n, ptrdiff_t nb, T *const *base, ptrdiff_t sa, const T *tile)
+static void S(scatter)(ptrdiff_t n, ptrdiff_t ld, ptrdiff_t nb, T *const *base, ptrdiff_t sa, const T *tile)
 {
     for (ptrdiff_t j = 0; j < nb; j++) {
         T *dst = base[j];
-        const T *src = tile + j * n;
+        const T *src = tile + j * ld;
         for (ptrdiff_t k = 0; k < n; k++) dst[k * sa] = src[k];
     }
 }
@@ -80,10 +80,12 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
     if (c->nout) any |= stage_out = (c->out.sa != 1 && n > 1);
     if (c->mask.p) any |= stage_mask = (c->mask.sa != 1 && n > 1);
     const ptrdiff_t B = any ? CMF_COLS : 1;
+    /* tile rows padded so that rows a power of two long do not all fall in one cache set */
+    const ptrdiff_t ld = n + 16;
 
     /* one allocation for every tile and the scratch row */
     size_t nt = (size_t)(stage_in[0] + stage_in[1] + stage_in[2] + stage_out);
-    size_t bytes = nt * (size_t)(B * n) * sizeof(T) + (size_t)c->scratch * (size_t)n * sizeof(T)
+    size_t bytes = nt * (size_t)(B * ld) * sizeof(T) + (size_t)c->scratch * (size_t)n * sizeof(T)
                    + (stage_mask ? (size_t)(B * n) : 0) + 1;
     char *buf = (char *)malloc(bytes);
     if (!buf) return CMF_ENOMEM;
@@ -92,8 +94,8 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
     {
         T *q = (T *)buf;
         for (int a = 0; a < c->nin; a++)
-            if (stage_in[a]) { tile_in[a] = q; q += B * n; }
-        if (stage_out) { tile_out = q; q += B * n; }
+            if (stage_in[a]) { tile_in[a] = q; q += B * ld; }
+        if (stage_out) { tile_out = q; q += B * ld; }
         if (c->scratch) { scratch = q; q += c->scratch * n; }
         tile_mask = (uint8_t *)q;
     }
@@ -121,15 +123,31 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
             if (c->mask.p)
                 mask_base[j] = (const uint8_t *)c->mask.p + o * c->mask.so + i * c->mask.si;
         }
-        for (int a = 0; a < c->nin; a++)
-            if (stage_in[a]) S(gather)(n, nb, in_base[a], c->in[a].sa, tile_in[a]);
+        /* a tile's slices equally spaced (one outer index, or n_inner == 1): walk memory
+         * along the slices for each element (contiguous reads when the inner stride is 1) */
+        const int run = oo[0] == oo[nb - 1] || g->n_inner == 1;
+        const int run_o = oo[0] == oo[nb - 1];
+        for (int a = 0; a < c->nin; a++) {
+            if (!stage_in[a]) continue;
+            if (run) {
+                const ptrdiff_t sj = run_o ? c->in[a].si : c->in[a].so;
+                const T *src = in_base[a][0];
+                T *dst = tile_in[a];
+                for (ptrdiff_t k = 0; k < n; k++) {
+                    const T *sk = src + k * c->in[a].sa;
+                    for (ptrdiff_t j = 0; j < nb; j++) dst[j * ld + k] = sk[j * sj];
+                }
+            } else {
+                S(gather)(n, ld, nb, in_base[a], c->in[a].sa, tile_in[a]);
+            }
+        }
         if (stage_mask) S(gather_mask)(n, nb, mask_base, c->mask.sa, tile_mask);
 
         for (ptrdiff_t j = 0; j < nb; j++) {
             ptrdiff_t o = oo[j], i = ii[j];
             for (int a = 0; a < 3; a++)
-                r.in[a] = a < c->nin ? (stage_in[a] ? tile_in[a] + j * n : in_base[a][j]) : NULL;
-            if (c->nout) r.out[0] = stage_out ? tile_out + j * n : out_base[j];
+                r.in[a] = a < c->nin ? (stage_in[a] ? tile_in[a] + j * ld : in_base[a][j]) : NULL;
+            if (c->nout) r.out[0] = stage_out ? tile_out + j * ld : out_base[j];
             r.mask = c->mask.p ? (stage_mask ? tile_mask + j * n : mask_base[j]) : NULL;
             if (!t_scalar || q0 + j == 0) {
                 r.t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
@@ -143,7 +161,16 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
                 if (c->sout[a].p)
                     ((double *)c->sout[a].p)[o * c->sout[a].so + i * c->sout[a].si] = r.sout[a];
         }
-        if (stage_out) S(scatter)(n, nb, out_base, c->out.sa, tile_out);
+        if (stage_out && run) {
+            const ptrdiff_t sj = run_o ? c->out.si : c->out.so;
+            T *dst = out_base[0];
+            for (ptrdiff_t k = 0; k < n; k++) {
+                T *dk = dst + k * c->out.sa;
+                for (ptrdiff_t j = 0; j < nb; j++) dk[j * sj] = tile_out[j * ld + k];
+            }
+        } else if (stage_out) {
+            S(scatter)(n, ld, nb, out_base, c->out.sa, tile_out);
+        }
     }
     free(buf);
     return CMF_OK;
