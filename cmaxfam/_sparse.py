@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _plumbing as P
 from ._cy import normalizers as _k
-from ._normalizers import _jacobian_setup, _normalize, _normalizer_d
+from ._normalizers import _jacobian_setup, _normalize, _normalizer_d, softmax
 from ._validation import as_float_array, check_alpha, slice_param
 
 __all__ = ["sparsemax", "sparsemax_vjp", "sparsemax_jvp", "sparsemax_jacobian",
@@ -62,9 +62,10 @@ def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
     r"""alpha-entmax of ``x / t``: ``argmax_{p in simplex} <p, z> + H_alpha(p)`` =
     ``[(alpha - 1) z - tau]_+^(1/(alpha-1))``.
 
-    ``alpha`` >= 1 (finite), a scalar or an array broadcastable to the slices.  alpha = 1
-    is :func:`softmax` and alpha = 2 :func:`sparsemax` exactly (dispatched, not
-    approximated); large alpha approaches argmax.  Other alphas: a bracketed Halley
+    ``alpha`` >= 1 (finite), a scalar or an array broadcastable to the slices.  A scalar
+    alpha = 1 is :func:`softmax` and alpha = 2 :func:`sparsemax`, bitwise (the same calls);
+    slices of a per-slice alpha array equal to 1 or 2 use the same row kernels (equal to
+    rounding: softmax batches short slices differently).  Large alpha approaches argmax.  Other alphas: a bracketed Halley
     (alpha < 2) or Newton (alpha > 2) root finder on the threshold, on the active set,
     after shifting by the maximum (so huge magnitudes cannot lose precision).
 
@@ -74,6 +75,13 @@ def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.entmax([2.0, 1.5, -1.0], alpha=2)      # = sparsemax
     array([0.75, 0.25, 0.  ])
     """
+    al = np.asarray(alpha)
+    if al.ndim == 0 and al.dtype.kind in "iuf" and float(al) in (1.0, 2.0):
+        # the very same computation as softmax / sparsemax (bitwise, whatever the layout);
+        # a per-slice alpha array goes through the entmax kernel, which dispatches each
+        # slice to the same row kernels (equal to rounding: softmax batches short slices)
+        f = softmax if float(al) == 1.0 else sparsemax
+        return f(x, axis, temperature=temperature, where=where, out=out)
     return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=alpha, allow_multiple=False)
 
 
