@@ -34,6 +34,12 @@ __all__ = [
     "softmax_mean_vjp", "softmax_mean_jvp",
     "sigmoid_vjp", "sigmoid_jvp", "log_sigmoid_vjp", "log_sigmoid_jvp",
     "softplus_vjp", "softplus_jvp",
+    "sparsemax", "entmax15", "entmax", "entmax_tau",
+    "sparsemax_vjp", "sparsemax_jvp", "sparsemax_jacobian",
+    "entmax15_vjp", "entmax15_jvp", "entmax15_jacobian",
+    "entmax_vjp", "entmax_jvp", "entmax_jacobian", "entmax_kink_distance",
+    "shannon_entropy", "gini_entropy", "tsallis_entropy",
+    "smoothed_max", "smoothed_max_vjp", "smoothed_max_jvp",
     "fd_directional", "fd_jacobian",
 ]
 
@@ -383,6 +389,389 @@ def softplus_vjp(x, g, temperature=1.0):
 
 
 sigmoid_jvp, log_sigmoid_jvp, softplus_jvp = sigmoid_vjp, log_sigmoid_vjp, softplus_vjp
+
+
+# --------------------------------------------------------------------------------------
+# The sparse family: sparsemax, 1.5-entmax, alpha-entmax (SPEC section 1)
+#
+# Every solver works on rows Z = (x - max) / t (the maximum of every row is 0; excluded
+# and -inf entries are -inf) and returns (p, tau) with p = [(alpha-1) Z - tau]_+^(1/(alpha-1))
+# (tau in the scaled units of that formula).  The special values of SPEC section 3 are
+# applied around the solvers by _sparse_rows, exactly as for softmax.
+# --------------------------------------------------------------------------------------
+
+def _desc(Z):
+    return -np.sort(-Z, axis=-1)
+
+
+def _sparsemax_solve(Z):
+    """Sort-based: k* = max{k : 1 + k z_(k) > S_k}, tau = (S_k* - 1) / k*."""
+    n = Z.shape[-1]
+    with np.errstate(all="ignore"):
+        Zs = _desc(Z)
+        k = np.arange(1, n + 1, dtype=_F64)
+        S = np.cumsum(Zs, axis=-1)
+        kstar = (1.0 + k * Zs > S).sum(-1, keepdims=True)           # >= 1: z_(1) = 0
+        top = k <= kstar                                             # the support, sorted
+        Sk = np.where(top, Zs, 0.0).sum(-1, keepdims=True)
+        tau = (Sk - 1.0) / kstar
+        P = np.maximum(Z - tau, 0.0)
+    return P, tau
+
+
+def _entmax15_solve(Z):
+    """Sort-based exact 1.5-entmax (Peters et al. 2019) on u = Z / 2: for each prefix
+    rho of the sorted u, tau_rho = mean - sqrt((1 - rho var) / rho); the support size is
+    #{rho : tau_rho <= u_(rho)}; tau is then recomputed on the support with a two-pass
+    variance (no cancellation), and p = [u - tau]_+^2."""
+    n = Z.shape[-1]
+    with np.errstate(all="ignore"):
+        U = Z / 2.0
+        Us = _desc(U)
+        k = np.arange(1, n + 1, dtype=_F64)
+        mean = np.cumsum(Us, -1) / k
+        meansq = np.cumsum(Us * Us, -1) / k
+        delta = (1.0 - k * (meansq - mean * mean)) / k
+        tau_k = mean - np.sqrt(np.maximum(delta, 0.0))
+        ks = (tau_k <= Us).sum(-1, keepdims=True)
+        ks = np.maximum(ks, 1)
+        top = k <= ks
+        mu = np.where(top, Us, 0.0).sum(-1, keepdims=True) / ks
+        ss = np.where(top, (Us - mu) ** 2, 0.0).sum(-1, keepdims=True)
+        tau = mu - np.sqrt(np.maximum((1.0 - ss) / ks, 0.0))
+        P = np.maximum(U - tau, 0.0) ** 2
+    return P, tau
+
+
+def _pow(base, e, out=None):
+    """base ** e (base >= 0); a scalar exponent when every row has the same one, with
+    exact fast paths for 1, 2, 4 and 1/2 (the bisection's inner loop)."""
+    if e.size and np.all(e == e.flat[0]):
+        k = float(e.flat[0])
+        if k == 1.0:
+            return base if out is None else np.copyto(out, base) or out
+        if k == 2.0:
+            return np.multiply(base, base, out=out)
+        if k == 4.0:
+            sq = np.multiply(base, base, out=out)
+            return np.multiply(sq, sq, out=sq)
+        if k == 0.5:
+            return np.sqrt(base, out=out)
+        return np.power(base, k, out=out)
+    return np.power(base, e, out=out)
+
+
+def _entmax_bisect_solve(Z, A):
+    """alpha-entmax (alpha > 1) by bisection on tau for u = (alpha - 1) Z, whose maximum is
+    0: f(tau) = sum [u - tau]_+^(1/(alpha-1)) - 1 is decreasing, f(-1) >= 0 and
+    f(-n^(1-alpha)) <= 0; halve the bracket until it is narrower than 1e-15 (or stops
+    shrinking)."""
+    n = Z.shape[-1]
+    with np.errstate(all="ignore"):
+        am1 = A - 1.0
+        e = 1.0 / am1
+        U = am1 * Z
+        lo = np.full(Z.shape[:-1] + (1,), -1.0)
+        hi = np.broadcast_to(-np.power(float(max(n, 1)), -am1), lo.shape).copy()
+        hi = np.maximum(hi, lo)
+        # entries with u <= -1 <= tau are 0 whatever tau: bisect on the others only
+        C = U
+        k = int((U > -1.0).sum(-1).max()) if U.size else 0
+        if 0 < k < n // 2:
+            C = np.partition(U, n - k, axis=-1)[..., n - k:]
+        buf = np.empty(C.shape)
+        for _ in range(300):
+            mid = 0.5 * (lo + hi)
+            np.subtract(C, mid, out=buf)
+            np.maximum(buf, 0.0, out=buf)
+            f = _pow(buf, e, out=buf).sum(-1, keepdims=True) - 1.0
+            up = f >= 0.0
+            new_lo = np.where(up, mid, lo)
+            new_hi = np.where(up, hi, mid)
+            # to 1e-15 and on to the last bits (the float64 resolution of tau), which large
+            # alpha needs: p = (u - tau)^(1/(alpha-1)) amplifies the error of tau
+            done = np.all(((new_hi - new_lo <= 1e-15) & (new_hi - new_lo <= 2.0 ** -60 * np.abs(new_lo)))
+                          | ((new_lo == lo) & (new_hi == hi)))
+            lo, hi = new_lo, new_hi
+            if done:
+                break
+        tau = 0.5 * (lo + hi)
+        P = _pow(np.maximum(U - tau, 0.0), e)
+    return P, tau
+
+
+def _softmax_solve(Z):
+    with np.errstate(all="ignore"):
+        E = np.exp(Z)
+        P = E / E.sum(-1, keepdims=True)
+    return P, np.full(Z.shape[:-1] + (1,), np.nan)
+
+
+def _entmax_solve(Z, A):
+    """Dispatch on alpha per row: softmax (alpha = 1), sort-based sparsemax is NOT used for
+    alpha = 2 here (bisection: an independent route), bisection otherwise."""
+    A = np.broadcast_to(A, Z.shape[:-1] + (1,))
+    one = A == 1.0
+    P, tau = _entmax_bisect_solve(Z, np.where(one, 2.0, A))
+    if one.any():
+        Ps, _ = _softmax_solve(Z)
+        P = np.where(one, Ps, P)
+        tau = np.where(one, np.nan, tau)
+    return P, tau
+
+
+def _sparse_rows(X, T, W, solve):
+    """Apply the special values of SPEC section 3 around solve(Z) -> (P, tau): NaN slice ->
+    NaN; +inf entries share the mass; all -inf -> NaN; excluded entries 0; fully excluded
+    slice -> zeros.  Returns (P, tau, ok) with ok the slices solved by ``solve``."""
+    with np.errstate(all="ignore"):
+        any_in = W.any(-1, keepdims=True)
+        has_nan = (W & np.isnan(X)).any(-1, keepdims=True)
+        Xi = np.where(W, X, -np.inf)
+        m = np.max(Xi, axis=-1, keepdims=True, initial=-np.inf)
+        all_neginf = any_in & (m == -np.inf) & ~has_nan
+        pinf = W & (X == np.inf)
+        n_pinf = pinf.sum(-1, keepdims=True)
+        ok = any_in & ~has_nan & np.isfinite(m)
+        m0 = np.where(np.isfinite(m), m, 0.0)
+        Z = np.where(ok, (Xi - m0) / T, 0.0)           # shift first: never overflows to NaN
+        Z = np.where(np.isnan(Z), -np.inf, Z)
+        if Z.shape[-1]:
+            P, tau = solve(Z)
+        else:
+            P, tau = np.zeros(Z.shape), np.zeros(Z.shape[:-1] + (1,))
+        P = np.where(n_pinf > 0, pinf / np.maximum(n_pinf, 1), P)
+        P = np.where(has_nan | all_neginf, np.nan, P)
+        P = np.where(any_in, P, 0.0)
+        P = np.where(W, P, 0.0)
+    return P, np.where(ok, tau, np.nan), ok
+
+
+def _entmax_setup(x, alpha, axis, temperature, where):
+    S, X, T, W = _setup(x, axis, temperature, where)
+    A = S.param(alpha)
+    if np.any(~(A >= 1.0)):
+        raise ValueError("alpha must be >= 1")
+    return S, X, T, W, A
+
+
+def _entmax_P(x, alpha, axis, temperature, where):
+    S, X, T, W, A = _entmax_setup(x, alpha, axis, temperature, where)
+    P, tau, ok = _sparse_rows(X, T, W, lambda Z: _entmax_solve(Z, A))
+    return S, X, T, W, A, P
+
+
+def sparsemax(x, axis=-1, temperature=1.0, where=None):
+    S, X, T, W = _setup(x, axis, temperature, where)
+    return S.unrows(_sparse_rows(X, T, W, _sparsemax_solve)[0])
+
+
+def entmax15(x, axis=-1, temperature=1.0, where=None):
+    S, X, T, W = _setup(x, axis, temperature, where)
+    return S.unrows(_sparse_rows(X, T, W, _entmax15_solve)[0])
+
+
+def entmax(x, alpha=1.5, axis=-1, temperature=1.0, where=None):
+    """alpha-entmax: softmax for alpha = 1, bisection otherwise; alpha may be an array
+    broadcastable to the slices (reduced or keepdims shape)."""
+    S, X, T, W, A, P = _entmax_P(x, alpha, axis, temperature, where)
+    return S.unrows(P)
+
+
+def entmax_tau(x, alpha=1.5, axis=-1, temperature=1.0, where=None):
+    """The threshold tau per slice (reduced shape) in the units of [(alpha-1) z - tau]_+,
+    z = (x - max x) / t; NaN for slices with special values or alpha = 1."""
+    S, X, T, W, A = _entmax_setup(x, alpha, axis, temperature, where)
+    _, tau, _ = _sparse_rows(X, T, W, lambda Z: _entmax_solve(Z, A))
+    return S.out(tau, False)
+
+
+def entmax_kink_distance(x, alpha=1.5, axis=-1, temperature=1.0, where=None):
+    """The smallest |(alpha - 1) z_i - tau| over the included entries of the slices solved
+    by the root finder (z = (x - max) / t): how far x is from a change of support, where
+    entmax (alpha > 1) is not differentiable.  inf when there is no such entry (or
+    alpha = 1, which is smooth)."""
+    S, X, T, W, A = _entmax_setup(x, alpha, axis, temperature, where)
+    P, tau, ok = _sparse_rows(X, T, W, lambda Z: _entmax_solve(Z, A))
+    with np.errstate(all="ignore"):
+        Xi = np.where(W, X, -np.inf)
+        m = np.max(Xi, axis=-1, keepdims=True, initial=-np.inf)
+        d = np.abs((A - 1.0) * (Xi - m) / T - tau)
+        d = np.where(W & ok & (A > 1.0) & np.isfinite(d), d, np.inf)
+    return float(d.min()) if d.size else np.inf
+
+
+def _entmax_s(P, A):
+    """s = p^(2 - alpha) on the support (p > 0), 0 elsewhere, NaN where p is NaN."""
+    with np.errstate(all="ignore"):
+        s = np.where(P > 0, np.power(np.where(P > 0, P, 1.0), 2.0 - A), 0.0)
+    return np.where(np.isnan(P), np.nan, s)
+
+
+def _entmax_d(x, v, alpha, axis, temperature, where):
+    """(s v - s <s, v> / sum s) / t: the VJP and the JVP (the Jacobian is symmetric)."""
+    S, X, T, W, A, P = _entmax_P(x, alpha, axis, temperature, where)
+    V = np.where(W, _rows_v(S, v), 0.0)
+    s = _entmax_s(P, A)
+    with np.errstate(all="ignore"):
+        tot = s.sum(-1, keepdims=True)
+        res = (s * V - s * (s * V).sum(-1, keepdims=True) / tot) / T
+        res = np.where(tot == 0, 0.0, res)
+    return S.unrows(np.where(W, res, 0.0))
+
+
+def _entmax_J(x, alpha, axis, temperature, where):
+    """(..., n, n): (diag(s) - s s^T / sum s) / t, zero rows/columns for excluded entries."""
+    S, X, T, W, A, P = _entmax_P(x, alpha, axis, temperature, where)
+    s = _entmax_s(P, A)
+    with np.errstate(all="ignore"):
+        tot = s.sum(-1, keepdims=True)[..., None]
+        J = (np.eye(S.n) * s[..., None, :] - s[..., :, None] * s[..., None, :] / tot)
+        J = np.where(tot == 0, 0.0, J) / T[..., None]
+    return J * (W[..., :, None] & W[..., None, :])
+
+
+def entmax_vjp(x, g, alpha=1.5, axis=-1, temperature=1.0, where=None):
+    return _entmax_d(x, g, alpha, axis, temperature, where)
+
+
+entmax_jvp = entmax_vjp
+
+
+def entmax_jacobian(x, alpha=1.5, axis=-1, temperature=1.0, where=None):
+    return _entmax_J(x, alpha, axis, temperature, where)
+
+
+def sparsemax_vjp(x, g, axis=-1, temperature=1.0, where=None):
+    """From the sort-based sparsemax: s = the support indicator."""
+    S, X, T, W = _setup(x, axis, temperature, where)
+    P = _sparse_rows(X, T, W, _sparsemax_solve)[0]
+    s = np.where(np.isnan(P), np.nan, (P > 0).astype(_F64))
+    G = np.where(W, _rows_v(S, g), 0.0)
+    with np.errstate(all="ignore"):
+        k = s.sum(-1, keepdims=True)
+        res = s * (G - (s * G).sum(-1, keepdims=True) / k) / T
+        res = np.where(k == 0, 0.0, res)
+    return S.unrows(np.where(W, res, 0.0))
+
+
+sparsemax_jvp = sparsemax_vjp
+
+
+def sparsemax_jacobian(x, axis=-1, temperature=1.0, where=None):
+    S, X, T, W = _setup(x, axis, temperature, where)
+    P = _sparse_rows(X, T, W, _sparsemax_solve)[0]
+    s = np.where(np.isnan(P), np.nan, (P > 0).astype(_F64))
+    with np.errstate(all="ignore"):
+        k = s.sum(-1, keepdims=True)[..., None]
+        J = np.eye(S.n) * s[..., None, :] - s[..., :, None] * s[..., None, :] / k
+        J = np.where(k == 0, 0.0, J) / T[..., None]
+    return J * (W[..., :, None] & W[..., None, :])
+
+
+def entmax15_vjp(x, g, axis=-1, temperature=1.0, where=None):
+    """From the sort-based 1.5-entmax: s = sqrt(p)."""
+    S, X, T, W = _setup(x, axis, temperature, where)
+    P = _sparse_rows(X, T, W, _entmax15_solve)[0]
+    s = np.sqrt(P)
+    G = np.where(W, _rows_v(S, g), 0.0)
+    with np.errstate(all="ignore"):
+        tot = s.sum(-1, keepdims=True)
+        res = (s * G - s * (s * G).sum(-1, keepdims=True) / tot) / T
+        res = np.where(tot == 0, 0.0, res)
+    return S.unrows(np.where(W, res, 0.0))
+
+
+entmax15_jvp = entmax15_vjp
+
+
+def entmax15_jacobian(x, axis=-1, temperature=1.0, where=None):
+    S, X, T, W = _setup(x, axis, temperature, where)
+    P = _sparse_rows(X, T, W, _entmax15_solve)[0]
+    s = np.sqrt(P)
+    with np.errstate(all="ignore"):
+        tot = s.sum(-1, keepdims=True)[..., None]
+        J = np.eye(S.n) * s[..., None, :] - s[..., :, None] * s[..., None, :] / tot
+        J = np.where(tot == 0, 0.0, J) / T[..., None]
+    return J * (W[..., :, None] & W[..., None, :])
+
+
+# --------------------------------------------------------------------------------------
+# Entropies and the smoothed max
+# --------------------------------------------------------------------------------------
+
+def _tsallis_terms(P, A):
+    """Per-entry terms of H_alpha (A of shape (..., 1)): -p log p for alpha = 1 (0 log 0 = 0),
+    (p - p^alpha) / (alpha (alpha - 1)) otherwise; NaN for negative or NaN p."""
+    with np.errstate(all="ignore"):
+        safe = np.where(P > 0, P, 1.0)
+        shannon = np.where(P > 0, -P * np.log(safe), np.where(P == 0, 0.0, np.nan))
+        A2 = np.where(A == 1.0, 2.0, A)
+        ts = np.where(P >= 0, (P - np.power(np.where(P >= 0, P, 0.0), A2)) / (A2 * (A2 - 1.0)), np.nan)
+        return np.where(A == 1.0, shannon, ts)
+
+
+def tsallis_entropy(p, alpha, axis=-1, keepdims=False):
+    P = np.asarray(p, dtype=_F64)
+    S = Slices(P.shape, axis)
+    A = S.param(alpha)
+    return S.out(_tsallis_terms(S.rows(P), A).sum(-1, keepdims=True), keepdims)
+
+
+def shannon_entropy(p, axis=-1, keepdims=False):
+    return tsallis_entropy(p, 1.0, axis, keepdims)
+
+
+def gini_entropy(p, axis=-1, keepdims=False):
+    """1/2 sum p (1 - p) (any real p)."""
+    P = np.asarray(p, dtype=_F64)
+    S = Slices(P.shape, axis)
+    R = S.rows(P)
+    return S.out((0.5 * R * (1.0 - R)).sum(-1, keepdims=True), keepdims)
+
+
+def smoothed_max(x, alpha=1.0, axis=-1, temperature=1.0, where=None, keepdims=False):
+    """max_{p in simplex} <p, x> + t H_alpha(p) = <p*, x> + t H_alpha(p*), p* = entmax(x/t):
+    logsumexp for alpha = 1; otherwise m + sum_{p>0} p (x - m) + t H_alpha(p) with m the
+    maximum.  NaN -> NaN, +inf -> +inf, a slice of only -inf / fully excluded / empty ->
+    -inf."""
+    S, X, T, W, A, P = _entmax_P(x, alpha, axis, temperature, where)
+    lse, _ = _lse_rows(X, np.ones_like(X), T, W)
+    with np.errstate(all="ignore"):
+        has_nan = (W & np.isnan(X)).any(-1, keepdims=True)
+        Xi = np.where(W, X, -np.inf)
+        m = np.max(Xi, axis=-1, keepdims=True, initial=-np.inf)
+        m0 = np.where(np.isfinite(m), m, 0.0)
+        lin = np.where(P > 0, P * (Xi - m0), 0.0).sum(-1, keepdims=True)
+        H = _tsallis_terms(np.where(np.isnan(P), 0.0, P), A).sum(-1, keepdims=True)
+        val = m0 + lin + T * H
+        val = np.where(m == -np.inf, -np.inf, val)
+        val = np.where(m == np.inf, np.inf, val)
+        val = np.where(has_nan, np.nan, val)
+        val = np.where(A == 1.0, lse, val)
+    return S.out(val, keepdims)
+
+
+def _smoothed_max_weights(x, alpha, axis, temperature, where):
+    """d smoothed_max / dx = entmax(x / t, alpha) (0 for empty / fully excluded / all -inf
+    slices, whose value is the constant -inf)."""
+    S, X, T, W, A, P = _entmax_P(x, alpha, axis, temperature, where)
+    with np.errstate(all="ignore"):
+        Xi = np.where(W, X, -np.inf)
+        neg = (Xi == -np.inf).all(-1, keepdims=True) & ~(W & np.isnan(X)).any(-1, keepdims=True)
+    return S, np.where(neg, 0.0, P)
+
+
+def smoothed_max_vjp(x, g, alpha=1.0, axis=-1, temperature=1.0, where=None):
+    S, w = _smoothed_max_weights(x, alpha, axis, temperature, where)
+    return S.unrows(w * S.param(g))
+
+
+def smoothed_max_jvp(x, dx, alpha=1.0, axis=-1, temperature=1.0, where=None, keepdims=False):
+    S, w = _smoothed_max_weights(x, alpha, axis, temperature, where)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(w == 0, 0.0, w * _rows_v(S, dx))
+    return S.out(terms.sum(-1, keepdims=True), keepdims)
 
 
 # --------------------------------------------------------------------------------------

@@ -44,6 +44,19 @@ for dt in ("float32", "float64"):
             "argmax": cmf.argmax(x, axis=ax, return_indices=True),
             "sigmoid": cmf.sigmoid(x), "log_sigmoid": cmf.log_sigmoid(x), "softplus": cmf.softplus(x),
         }
+        if hasattr(cmf, "sparsemax"):          # the sparse family (issue 4)
+            sp = cmf.sparsemax(x, axis=ax)
+            e15 = cmf.entmax15(x, axis=ax)
+            ea = cmf.entmax(x, 1.3, axis=ax, temperature=0.7)
+            res.update({
+                "sparsemax": sp, "sparsemax_w": cmf.sparsemax(x, axis=ax, where=w),
+                "entmax15": e15, "entmax_a1.3": ea, "entmax_a1": cmf.entmax(x, 1.0, axis=ax),
+                "sparsemax_vjp": cmf.sparsemax_vjp(sp, g, axis=ax),
+                "entmax15_vjp": cmf.entmax15_vjp(e15, g, axis=ax),
+                "entmax_vjp": cmf.entmax_vjp(ea, g, 1.3, axis=ax, temperature=0.7),
+                "smoothed_max_a1.5": cmf.smoothed_max(x, 1.5, axis=ax),
+                "shannon_entropy": cmf.shannon_entropy(y, axis=ax),
+            })
         for k, v in res.items():
             out[f"{dt}/{shape}/{ax}/{k}"] = np.asarray(v, dtype=np.float64).ravel().tolist()
 json.dump(out, sys.stdout)

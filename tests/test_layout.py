@@ -110,7 +110,7 @@ def _t_for(rng, x, axis):
 
 @pytest.mark.parametrize("op, lay", _grid())
 def test_forward_layout(op, lay, dtype, rng):
-    x = lay.make(rng, dtype)
+    x = lay.make(ops.input_rng(op, rng), dtype)
     before = np.array(x, copy=True)
     res = np.asarray(op.forward(x, lay.axis))
     assert res.dtype == dtype
@@ -213,7 +213,7 @@ def test_argmax_indices_layout(rng):
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_very_long_float32_slices(op, axis, rng):
     """2**20 entries per slice in float32: the sums must not lose float32 accuracy."""
-    x = ops.random_x(rng, (2, 1 << 20), np.float32, scale=1.0)
+    x = ops.random_x(ops.input_rng(op, rng), (2, 1 << 20), np.float32, scale=1.0)
     if axis == 0:
         x = np.ascontiguousarray(x.T)
     res = np.asarray(op.forward(x, axis))
