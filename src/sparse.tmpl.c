@@ -36,6 +36,19 @@ static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
     for (ptrdiff_t k = 0; k < n; k++) y[k] = (!mk || mk[k]) ? (T)NAN : (T)0;
 }
 
+/* The slice's maximum into *m; when the slice has no finite answer of the threshold
+ * kind (a non-finite maximum, a NaN, every entry masked) its output is written here, as
+ * softmax's, and 1 is returned. */
+static int S(sparse_special)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T *m, double *n_iter)
+{
+    *m = S(max_row)(n, x, mk);
+    if (!S(is_finite)(*m)) S(softmax_special)(n, x, 1, y, 1, mk, 1, *m, 0);
+    else if (S(any_nan)(n, x, mk)) S(fill_nan)(n, y, mk);
+    else return 0;
+    if (n_iter) *n_iter = 0;
+    return 1;
+}
+
 /* The entries that can be in the support (z = (x - max) * sc > -1, included): their z
  * into zs and their positions into idx; returns how many.  Branch-free (store, then
  * advance when taken): one pass, the only one over the whole slice besides max, the
@@ -68,17 +81,8 @@ static ptrdiff_t *S(cand_idx)(T *scratch, ptrdiff_t n)
 static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, T *scratch,
                              double *n_iter)
 {
-    T m = S(max_row)(n, x, mk);
-    if (!S(is_finite)(m)) {
-        S(softmax_special)(n, x, 1, y, 1, mk, 1, m, 0);
-        if (n_iter) *n_iter = 0;
-        return;
-    }
-    if (S(any_nan)(n, x, mk)) {
-        S(fill_nan)(n, y, mk);
-        if (n_iter) *n_iter = 0;
-        return;
-    }
+    T m;
+    if (S(sparse_special)(n, x, y, mk, &m, n_iter)) return;
     T *zs = scratch;
     ptrdiff_t *idx = S(cand_idx)(scratch, n);
     const ptrdiff_t na = S(candidates)(n, x, mk, m, it, zs, idx);
@@ -122,17 +126,8 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
 {
     if (alpha == 1.0) { S(softmax_row)(n, x, y, mk, it, 0); if (n_iter) *n_iter = 0; return; }
     if (alpha == 2.0) { S(sparsemax_row)(n, x, y, mk, it, scratch, n_iter); return; }
-    T m = S(max_row)(n, x, mk);
-    if (!S(is_finite)(m)) {
-        S(softmax_special)(n, x, 1, y, 1, mk, 1, m, 0);
-        if (n_iter) *n_iter = 0;
-        return;
-    }
-    if (S(any_nan)(n, x, mk)) {
-        S(fill_nan)(n, y, mk);
-        if (n_iter) *n_iter = 0;
-        return;
-    }
+    T m;
+    if (S(sparse_special)(n, x, y, mk, &m, n_iter)) return;
     const double am1 = alpha - 1.0, beta = 1.0 / am1;
     const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
     /* the entries that can be in the support (z > -1), compacted with their positions */
