@@ -136,7 +136,7 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     ptrdiff_t *idx = S(cand_idx)(scratch, n);
     ptrdiff_t na = S(candidates)(n, x, mk, m, sc, scratch, idx);
     T *za = scratch;
-    double lo = -1.0, hi = -exp((1.0 - alpha) * log((double)live));
+    double lo = -1.0, hi = -cmf_expm_f64((1.0 - alpha) * cmf_log_f64((double)(live > 0 ? live : 1)));
     if (hi < lo) hi = lo;
     double tau = lo;
     const double tol = (sizeof(T) == 4 ? 1e-7 : 4e-16);
@@ -145,7 +145,7 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     int iter = 0;
     for (; iter < 100;) {
         double f = -1.0, d1 = 0.0, d2 = 0.0;
-        {
+        if (na >= CMF_LANES) {   /* lane sums only pay off over many candidates */
             double fa[CMF_LANES], ga[CMF_LANES], ha[CMF_LANES];
             for (int j = 0; j < CMF_LANES; j++) fa[j] = ga[j] = ha[j] = 0.0;
             ptrdiff_t k = 0;
@@ -180,6 +180,15 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
                 d2 += pb / (u * u);
             }
             for (int j = 0; j < CMF_LANES; j++) { f += fa[j]; d1 += ga[j]; d2 += ha[j]; }
+        } else {
+            for (ptrdiff_t k = 0; k < na; k++) {
+                double u = (double)za[k] - tau;
+                if (!(u > 0)) continue;
+                double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
+                f += pb;
+                d1 += pb / u;
+                d2 += pb / (u * u);
+            }
         }
         iter++;
         if (fabs(f) <= ftol) break;
