@@ -145,10 +145,10 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     int iter = 0;
     for (; iter < 100;) {
         double f = -1.0, d1 = 0.0, d2 = 0.0;
+        ptrdiff_t k = 0;
         if (na >= CMF_LANES) {   /* lane sums only pay off over many candidates */
             double fa[CMF_LANES], ga[CMF_LANES], ha[CMF_LANES];
             for (int j = 0; j < CMF_LANES; j++) fa[j] = ga[j] = ha[j] = 0.0;
-            ptrdiff_t k = 0;
             if (beta == 2.0)
                 for (; k + CMF_LANES <= na; k += CMF_LANES)
                     for (int j = 0; j < CMF_LANES; j++) {
@@ -171,24 +171,15 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
                         ga[j] += pb * r;
                         ha[j] += pb * r * r;
                     }
-            for (; k < na; k++) {
-                double u = (double)za[k] - tau;
-                if (!(u > 0)) continue;
-                double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
-                f += pb;
-                d1 += pb / u;
-                d2 += pb / (u * u);
-            }
             for (int j = 0; j < CMF_LANES; j++) { f += fa[j]; d1 += ga[j]; d2 += ha[j]; }
-        } else {
-            for (ptrdiff_t k = 0; k < na; k++) {
-                double u = (double)za[k] - tau;
-                if (!(u > 0)) continue;
-                double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
-                f += pb;
-                d1 += pb / u;
-                d2 += pb / (u * u);
-            }
+        }
+        for (; k < na; k++) {      /* the tail, or every candidate when they are few */
+            double u = (double)za[k] - tau;
+            if (!(u > 0)) continue;
+            double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
+            f += pb;
+            d1 += pb / u;
+            d2 += pb / (u * u);
         }
         iter++;
         if (fabs(f) <= ftol) break;

@@ -642,38 +642,9 @@ def entmax_jacobian(x, alpha=1.5, axis=-1, temperature=1.0, where=None):
     return _entmax_J(x, alpha, axis, temperature, where)
 
 
-def sparsemax_vjp(x, g, axis=-1, temperature=1.0, where=None):
-    """From the sort-based sparsemax: s = the support indicator."""
-    S, X, T, W = _setup(x, axis, temperature, where)
-    P = _sparse_rows(X, T, W, _sparsemax_solve)[0]
-    s = np.where(np.isnan(P), np.nan, (P > 0).astype(_F64))
-    G = np.where(W, _rows_v(S, g), 0.0)
-    with np.errstate(all="ignore"):
-        k = s.sum(-1, keepdims=True)
-        res = s * (G - (s * G).sum(-1, keepdims=True) / k) / T
-        res = np.where(k == 0, 0.0, res)
-    return S.unrows(np.where(W, res, 0.0))
-
-
-sparsemax_jvp = sparsemax_vjp
-
-
-def sparsemax_jacobian(x, axis=-1, temperature=1.0, where=None):
-    S, X, T, W = _setup(x, axis, temperature, where)
-    P = _sparse_rows(X, T, W, _sparsemax_solve)[0]
-    s = np.where(np.isnan(P), np.nan, (P > 0).astype(_F64))
-    with np.errstate(all="ignore"):
-        k = s.sum(-1, keepdims=True)[..., None]
-        J = np.eye(S.n) * s[..., None, :] - s[..., :, None] * s[..., None, :] / k
-        J = np.where(k == 0, 0.0, J) / T[..., None]
-    return J * (W[..., :, None] & W[..., None, :])
-
-
-def entmax15_vjp(x, g, axis=-1, temperature=1.0, where=None):
-    """From the sort-based 1.5-entmax: s = sqrt(p)."""
-    S, X, T, W = _setup(x, axis, temperature, where)
-    P = _sparse_rows(X, T, W, _entmax15_solve)[0]
-    s = np.sqrt(P)
+def _weighted_vjp(S, T, W, s, g):
+    """(s g - s <s, g> / sum s) / t per row: the VJP (and JVP) of a sparse normaliser whose
+    Jacobian is diag(s) - s s^T / sum s."""
     G = np.where(W, _rows_v(S, g), 0.0)
     with np.errstate(all="ignore"):
         tot = s.sum(-1, keepdims=True)
@@ -682,18 +653,50 @@ def entmax15_vjp(x, g, axis=-1, temperature=1.0, where=None):
     return S.unrows(np.where(W, res, 0.0))
 
 
-entmax15_jvp = entmax15_vjp
-
-
-def entmax15_jacobian(x, axis=-1, temperature=1.0, where=None):
-    S, X, T, W = _setup(x, axis, temperature, where)
-    P = _sparse_rows(X, T, W, _entmax15_solve)[0]
-    s = np.sqrt(P)
+def _weighted_jacobian(S, T, W, s):
     with np.errstate(all="ignore"):
         tot = s.sum(-1, keepdims=True)[..., None]
         J = np.eye(S.n) * s[..., None, :] - s[..., :, None] * s[..., None, :] / tot
         J = np.where(tot == 0, 0.0, J) / T[..., None]
     return J * (W[..., :, None] & W[..., None, :])
+
+
+def _sparsemax_s(x, axis, temperature, where):
+    """From the sort-based sparsemax: s = the support indicator."""
+    S, X, T, W = _setup(x, axis, temperature, where)
+    P = _sparse_rows(X, T, W, _sparsemax_solve)[0]
+    return S, T, W, np.where(np.isnan(P), np.nan, (P > 0).astype(_F64))
+
+
+def _entmax15_s(x, axis, temperature, where):
+    """From the sort-based 1.5-entmax: s = sqrt(p)."""
+    S, X, T, W = _setup(x, axis, temperature, where)
+    P = _sparse_rows(X, T, W, _entmax15_solve)[0]
+    return S, T, W, np.sqrt(P)
+
+
+def sparsemax_vjp(x, g, axis=-1, temperature=1.0, where=None):
+    S, T, W, s = _sparsemax_s(x, axis, temperature, where)
+    return _weighted_vjp(S, T, W, s, g)
+
+
+sparsemax_jvp = sparsemax_vjp
+
+
+def sparsemax_jacobian(x, axis=-1, temperature=1.0, where=None):
+    return _weighted_jacobian(*_sparsemax_s(x, axis, temperature, where))
+
+
+def entmax15_vjp(x, g, axis=-1, temperature=1.0, where=None):
+    S, T, W, s = _entmax15_s(x, axis, temperature, where)
+    return _weighted_vjp(S, T, W, s, g)
+
+
+entmax15_jvp = entmax15_vjp
+
+
+def entmax15_jacobian(x, axis=-1, temperature=1.0, where=None):
+    return _weighted_jacobian(*_entmax15_s(x, axis, temperature, where))
 
 
 # --------------------------------------------------------------------------------------
