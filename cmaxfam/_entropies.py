@@ -25,15 +25,6 @@ __all__ = ["shannon_entropy", "gini_entropy", "tsallis_entropy",
            "smoothed_max", "smoothed_max_vjp", "smoothed_max_jvp"]
 
 
-def _deliver(h, plan, keepdims, out, rdt):
-    res = h if keepdims else h.reshape(plan.red_shape)
-    if out is not None:
-        np.copyto(out, res, casting="unsafe")
-        return out
-    res = np.asarray(res, dtype=rdt)
-    return res[()] if res.ndim == 0 else res
-
-
 def _entropy(p, alpha, axis, keepdims, out):
     a, rdt = as_float_array(p, "p")
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
@@ -48,7 +39,7 @@ def _entropy(p, alpha, axis, keepdims, out):
             pa = np.power(np.where(a >= 0, a, np.nan), alpha)
             terms = (a - pa) / (alpha * (alpha - 1.0))
         h = terms.sum(axis=ax, keepdims=True, dtype=np.float64)
-    return _deliver(h, plan, keepdims, out, rdt)
+    return P.finish_per_slice(h, plan, keepdims, out, rdt)
 
 
 def shannon_entropy(p, axis=-1, *, keepdims=False, out=None):
@@ -127,7 +118,7 @@ def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims
     check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
     ax = plan.axis
     if a.size == 0 or a.shape[ax] == 0:
-        return _deliver(np.full(plan.keep_shape, -np.inf), plan, keepdims, out, rdt)
+        return P.finish_per_slice(np.full(plan.keep_shape, -np.inf), plan, keepdims, out, rdt)
     p = entmax(a, al, ax, temperature=t, where=w).astype(np.float64)
     xd = a.astype(np.float64)
     with np.errstate(invalid="ignore"):
@@ -141,7 +132,7 @@ def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims
         top = np.max(xd if w is None else np.where(w, xd, -np.inf), axis=ax, keepdims=True)
         val = np.where(top == -np.inf, -np.inf, val)
         val = np.where(top == np.inf, np.where(np.isnan(val), val, np.inf), val)
-    return _deliver(val, plan, keepdims, out, rdt)
+    return P.finish_per_slice(val, plan, keepdims, out, rdt)
 
 
 def _smoothed_max_grad(x, alpha, axis, temperature, where):
@@ -183,4 +174,4 @@ def smoothed_max_jvp(x, value, dx, alpha=1.0, axis=-1, *, temperature=1.0, where
     p = _smoothed_max_grad(a, alpha, axis, temperature, where).astype(np.float64)
     with np.errstate(invalid="ignore"):
         d = np.where(p == 0, 0.0, p * va).sum(plan.axis, keepdims=True)
-    return _deliver(d, plan, keepdims, out, rdt)
+    return P.finish_per_slice(d, plan, keepdims, out, rdt)

@@ -166,3 +166,14 @@ def finish(target, out, needs_copy, result_dtype):
     if target.dtype != result_dtype:
         return target.astype(result_dtype)
     return target
+
+
+def finish_per_slice(res, plan, keepdims, out, rdt):
+    """Deliver a per-slice float64 result (keepdims-shaped) of a reduction: into ``out``, or
+    as a new array of the result dtype (a NumPy scalar for a 0-d result)."""
+    shaped = res if keepdims else res.reshape(plan.red_shape)
+    if out is not None:
+        np.copyto(out, shaped, casting="unsafe")
+        return out
+    shaped = np.asarray(shaped, dtype=rdt)
+    return shaped[()] if shaped.ndim == 0 else shaped

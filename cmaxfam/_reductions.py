@@ -13,16 +13,6 @@ __all__ = ["logsumexp", "logsumexp_vjp", "logsumexp_jvp",
            "softmax_mean", "softmax_mean_vjp", "softmax_mean_jvp"]
 
 
-def _scalar_out(res, plan, keepdims, out, rdt):
-    """Deliver a per-slice float64 result (keepdims-shaped) as the public result."""
-    shaped = res if keepdims else res.reshape(plan.red_shape)
-    if out is not None:
-        np.copyto(out, shaped, casting="unsafe")
-        return out
-    shaped = shaped.astype(rdt)
-    return shaped[()] if shaped.ndim == 0 else shaped
-
-
 def _with_b(x, b):
     return check_weights(b, as_float_array(x, "a"))
 
@@ -98,12 +88,12 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
     if not return_sign:
         if sgn is not None:
             lse[sgn < 0] = np.nan                     # log of a negative sum (as scipy)
-        return _scalar_out(lse, plan, keepdims, out, rdt)
+        return P.finish_per_slice(lse, plan, keepdims, out, rdt)
     if not x.size:
         sgn[...] = 0.0
     sign = sgn if keepdims else sgn.reshape(plan.red_shape)
     sign = sign.astype(rdt)
-    return _scalar_out(lse, plan, keepdims, out, rdt), (sign[()] if sign.ndim == 0 else sign)
+    return P.finish_per_slice(lse, plan, keepdims, out, rdt), (sign[()] if sign.ndim == 0 else sign)
 
 
 def _promote_with(v, dt, rdt):
@@ -145,7 +135,7 @@ def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp):
             for xv, bv, tv, mv, lv, sv, vv, rv in P.slice_views(ax, common + [
                     P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)]):
                 _k.logsumexp_d_slices(xv, bv, tv, mv, lv, sv, vv, None, None, rv)
-        return _scalar_out(res, plan, keepdims, out, rdt)
+        return P.finish_per_slice(res, plan, keepdims, out, rdt)
     if xx.size == 0:
         return out if out is not None else np.empty(xx.shape, dtype=rdt)
     if plan.single:
@@ -206,7 +196,7 @@ def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out
                 P.kernel_ready(plan.to_work(a)), P.per_slice(plan.keep_to_work(t), ws, ax),
                 P.mask_u8(plan.to_work(w)), P.per_slice(f.reshape(wk), ws, ax)]):
             _k.softmax_mean_slices(xv, tv, mv, fv)
-    return _scalar_out(f, plan, keepdims, out, rdt)
+    return P.finish_per_slice(f, plan, keepdims, out, rdt)
 
 
 def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp):
@@ -233,7 +223,7 @@ def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp):
             for xv, tv, mv, fv, vv, rv in P.slice_views(ax, common + [
                     P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)]):
                 _k.softmax_mean_d_slices(xv, tv, mv, fv, vv, None, None, rv)
-        return _scalar_out(res, plan, keepdims, out, rdt)
+        return P.finish_per_slice(res, plan, keepdims, out, rdt)
     V = _per_slice_input(v, plan, "g")
     check_out(out, a.shape, rdt)
     if a.size == 0:
