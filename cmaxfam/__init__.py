@@ -1,7 +1,8 @@
 """cmaxfam: the max family for NumPy.
 
 argmax and its smooth and sparse relatives (softmax, log_softmax, logsumexp, softmax_mean,
-sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies), each with its vector-Jacobian and Jacobian-vector products,
+sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies, and the
+Fenchel-Young losses), each with its vector-Jacobian and Jacobian-vector products,
 computed by a compiled C core over float32/float64 arrays of any layout, with the GIL
 released.
 """
@@ -16,6 +17,8 @@ from ._reductions import (logsumexp, logsumexp_jvp, logsumexp_vjp, softmax_mean,
                           softmax_mean_vjp)
 from ._sparse import (entmax, entmax15, entmax15_jacobian, entmax15_jvp, entmax15_vjp, entmax_jacobian,
                       entmax_jvp, entmax_vjp, sparsemax, sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp)
+from ._losses import (distillation_loss, entmax_loss, softmax_cross_entropy, softmax_layer_grad,
+                      sparsemax_loss)
 from ._entropies import (gini_entropy, shannon_entropy, smoothed_max, smoothed_max_jvp, smoothed_max_vjp,
                          tsallis_entropy)
 
@@ -39,4 +42,6 @@ __all__ = [
     "entmax", "entmax_vjp", "entmax_jvp", "entmax_jacobian",
     "smoothed_max", "smoothed_max_vjp", "smoothed_max_jvp",
     "shannon_entropy", "gini_entropy", "tsallis_entropy",
+    "softmax_cross_entropy", "sparsemax_loss", "entmax_loss", "distillation_loss",
+    "softmax_layer_grad",
 ]

@@ -21,6 +21,10 @@ __all__ = [
     "elementwise_temperature",
     "check_weights",
     "check_alpha",
+    "check_choice",
+    "check_label_smoothing",
+    "check_sample_weight",
+    "check_loss_target",
     "AxisError",
 ]
 
@@ -183,3 +187,83 @@ def check_alpha(alpha, plan):
     if bad.any():
         raise ValueError(f"alpha must be >= 1 and finite; got {v if v.ndim == 0 else v[bad].ravel()[:3]}")
     return slice_param(v, plan, "alpha", check=False)
+
+
+# ---------- the losses ----------
+
+def check_choice(value, name, choices):
+    """A string parameter among ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
+    return value
+
+
+def check_label_smoothing(value):
+    """label_smoothing: a real number in [0, 1]."""
+    v = _real_parameter(value, "label_smoothing")
+    if v.ndim != 0 or not (0.0 <= float(v) <= 1.0):
+        raise ValueError(f"label_smoothing must be a number in [0, 1]; got {value!r}")
+    return float(v)
+
+
+def check_sample_weight(sample_weight, plan):
+    """Per-slice (per-sample) weights: finite and >= 0, broadcastable to the slices; as a
+    keepdims-shaped float64 array (ones when None)."""
+    if sample_weight is None:
+        return np.broadcast_to(np.float64(1.0), plan.keep_shape)
+    v = _real_parameter(sample_weight, "sample_weight")
+    if not np.all(np.isfinite(v) & (v >= 0)):
+        raise ValueError("sample_weight must be finite and >= 0")
+    return slice_param(v, plan, "sample_weight", check=False)
+
+
+def check_loss_target(target, a, plan, ignore_index):
+    """A loss's target: class labels (one per slice) or distributions (the logits' shape).
+
+    Returns ``(labels, dist)``, one of them None: ``labels`` a keepdims-shaped float64 array
+    of class indices with -1 where ``ignore_index`` matches; ``dist`` an array of the
+    logits' shape and compute dtype.  Labels must be integers (or integral floats) in
+    [0, n); a distribution must be finite, >= 0 and sum to 1 along the axis.
+    """
+    tg = np.asarray(target)
+    if tg.dtype.kind not in "biuf":
+        raise TypeError(f"target must be an integer (class labels) or real (probabilities) array; "
+                        f"got dtype {tg.dtype}")
+    n = plan.n
+    if tg.shape == a.shape:
+        if ignore_index is not None:
+            raise ValueError("ignore_index applies to class labels only; target holds probabilities")
+        y = tg.astype(a.dtype, copy=False)
+        if not np.all(np.isfinite(y)) or np.any(y < 0):
+            raise ValueError("target probabilities must be finite and >= 0")
+        s = y.sum(axis=plan.axis, dtype=np.float64)
+        tol = 1e-6 if a.dtype == np.float64 else 1e-3
+        if np.any(np.abs(s - 1.0) > tol):
+            raise ValueError(f"target probabilities must sum to 1 along axis {plan.axis} "
+                             f"(within {tol:g}); got sums such as {s[np.abs(s - 1.0) > tol].ravel()[0]:.6g}")
+        return None, y
+    try:
+        lab = np.broadcast_to(tg, plan.red_shape)
+    except ValueError:
+        raise ValueError(f"target of shape {tg.shape} is neither class labels of shape {plan.red_shape} "
+                         f"nor probabilities of the logits' shape {a.shape}") from None
+    if lab.dtype.kind == "f":
+        if not np.all(np.isfinite(lab) & (lab == np.round(lab))):
+            raise ValueError("target class labels must be integers")
+    elif lab.dtype.kind == "b":
+        raise TypeError("target class labels must be integers, not booleans")
+    lab = lab.astype(np.float64)
+    if ignore_index is not None:
+        try:
+            ign = operator.index(ignore_index)
+        except TypeError:
+            raise TypeError(f"ignore_index must be an integer or None; got {ignore_index!r}") from None
+        ignored = lab == ign
+    else:
+        ignored = np.zeros(lab.shape, dtype=bool)
+    bad = ~ignored & ~((lab >= 0) & (lab < n))
+    if bad.any():
+        raise ValueError(f"target class labels must lie in [0, {n}) (or equal ignore_index); "
+                         f"got {lab[bad].ravel()[0]:.0f}")
+    lab = np.where(ignored, -1.0, lab)
+    return np.expand_dims(lab, plan.axes), None

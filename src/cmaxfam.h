@@ -48,6 +48,11 @@ enum { CMF_SLICE_OK = 0, CMF_SLICE_NAN = 1, CMF_SLICE_ALL_NEGINF = 2, CMF_SLICE_
  *   sparse        sparsemax; entmax (alpha per slice, float64; alpha 1 and 2 are softmax and
  *                 sparsemax exactly; n_iter: root-finder iterations per slice, optional);
  *                 entmax_vjp from the output (vjp == jvp)
+ *   losses        fy_loss: the Fenchel-Young loss of softmax/sparsemax/entmax (alpha per
+ *                 slice) against a class label per slice (float64; < 0: ignored) or a
+ *                 target distribution y (like x; p == NULL for labels), with label
+ *                 smoothing eps per slice; loss per slice (float64) and, when grad.p is
+ *                 given, the gradient (p - q) / t scaled by gscale per slice
  * The public names dispatch to the best instruction set found at cmf_select_isa(). */
 #define CMF_OP(name, params, args) \
     cmf_status cmf_##name##_f32 params; \

@@ -16,7 +16,7 @@ typedef struct {
     T *scratch;              /* c->scratch * n elements of scratch (when requested) */
     T it;                    /* 1 / temperature, clamped to T_MAX */
     double t;                /* temperature */
-    double sin[3];           /* per-slice scalar inputs */
+    double sin[4];           /* per-slice scalar inputs */
     double sout[2];          /* per-slice scalar outputs */
 } S(row);
 
@@ -31,7 +31,7 @@ typedef struct {
     cmf_arr mask;            /* p == NULL: no mask */
     cmf_arr t;               /* per-slice temperature (float64) */
     int nsin, nsout;
-    cmf_arr sin[3], sout[2]; /* per-slice scalars (float64) */
+    cmf_arr sin[4], sout[2]; /* per-slice scalars (float64) */
     int scratch;             /* the row kernel wants r->scratch: this many n-element rows */
 } S(call);
 

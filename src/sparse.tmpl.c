@@ -66,7 +66,9 @@ static ptrdiff_t S(candidates)(ptrdiff_t n, const T *x, const uint8_t *mk, T m, 
 }
 
 /* Scratch for a row kernel with candidates: n values of T, then n indices. */
+#ifndef CMF_CAND_SCRATCH   /* (the same text for either T; losses.tmpl.c uses it too) */
 #define CMF_CAND_SCRATCH (1 + (int)((sizeof(ptrdiff_t) + sizeof(T) - 1) / sizeof(T)) + 1)
+#endif
 static ptrdiff_t *S(cand_idx)(T *scratch, ptrdiff_t n)
 {
     uintptr_t p = (uintptr_t)(scratch + n);
@@ -331,4 +333,3 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
 }
 
 #undef NINF_S
-#undef CMF_CAND_SCRATCH

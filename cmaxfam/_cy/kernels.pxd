@@ -66,3 +66,5 @@ cdef extern from "cmaxfam.h" nogil:
     cmf_status cmf_entmax_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cmf_arr mask, cmf_arr y, cmf_arr n_iter)
     cmf_status cmf_entmax_vjp_f32(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr alpha, cmf_arr r)
     cmf_status cmf_entmax_vjp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr alpha, cmf_arr r)
+    cmf_status cmf_fy_loss_f32(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_arr alpha, cmf_arr mask, cmf_arr label, cmf_arr gscale, cmf_arr eps, cmf_arr loss, cmf_arr grad)
+    cmf_status cmf_fy_loss_f64(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_arr alpha, cmf_arr mask, cmf_arr label, cmf_arr gscale, cmf_arr eps, cmf_arr loss, cmf_arr grad)
