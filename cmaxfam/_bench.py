@@ -78,9 +78,12 @@ OPS = ("softmax", "log_softmax", "logsumexp", "softmax_vjp")
 #: (any A >= 1 is accepted by :func:`parse_ops`; these two are the default ones).
 SPARSE_OPS = ("sparsemax", "entmax15", "entmax@1.3", "entmax@1.5",
               "sparsemax_vjp", "entmax15_vjp", "entmax_vjp@1.3", "entmax_vjp@1.5")
-ALL_OPS = OPS + SPARSE_OPS
+#: The losses, each timed as loss + gradient (fused, ``return_grad=True``, mean reduction)
+#: on integer labels.
+LOSS_OPS = ("softmax_cross_entropy", "sparsemax_loss", "entmax15_loss")
+ALL_OPS = OPS + SPARSE_OPS + LOSS_OPS
 #: Names that stand for several ops in :func:`parse_ops`.
-OP_GROUPS = {"all": ALL_OPS, "softmax-family": OPS, "sparse": SPARSE_OPS}
+OP_GROUPS = {"all": ALL_OPS, "softmax-family": OPS, "sparse": SPARSE_OPS, "losses": LOSS_OPS}
 DTYPES = ("float32", "float64")
 #: (shape, axis) pairs of the full comparison.
 SHAPES = (((100000, 10), -1), ((4096, 1024), -1), ((16, 262144), -1), ((1024, 4096), 0))
@@ -88,8 +91,11 @@ SHAPES = (((100000, 10), -1), ((4096, 1024), -1), ((16, 262144), -1), ((1024, 40
 #: entmax package is slow).
 SPARSE_CASES = (((4096, 1024), -1, "float32"), ((4096, 1024), -1, "float64"),
                 ((100000, 10), -1, "float32"), ((1024, 4096), 0, "float32"))
+#: (shape, axis, dtype) cases of the losses by default.
+LOSS_CASES = (((4096, 1024), -1, "float32"), ((4096, 1024), -1, "float64"),
+              ((100000, 10), -1, "float32"))
 #: Implementations other than cmaxfam and the copyto baseline, in table order.
-PEERS = ("numpy", "scipy", "torch", "entmax")
+PEERS = ("numpy", "scipy", "torch", "entmax", "sklearn")
 #: A peer whose first call takes at least SLOW_S seconds gets SLOW_REPEATS timed calls.
 SLOW_S = 0.05
 SLOW_REPEATS = 3
@@ -112,6 +118,7 @@ TARGETS = {
     ("entmax15_vjp", (4096, 1024), -1, "float32"): 2.0,
     ("entmax_vjp@1.3", (4096, 1024), -1, "float32"): 2.0,
     ("entmax_vjp@1.5", (4096, 1024), -1, "float32"): 2.0,
+    ("softmax_cross_entropy", (4096, 1024), -1, "float32"): 2.5,
 }
 
 
@@ -170,6 +177,9 @@ def cases_for(op, shapes=None, dtypes=None):
     the sparse family :data:`SPARSE_CASES`; with ``dtypes`` only, the sparse family gets
     the SPARSE_CASES of those dtypes; with ``shapes``, every op gets shapes x (dtypes or
     DTYPES)."""
+    if shapes is None and op in LOSS_OPS:
+        want = None if dtypes is None else {np.dtype(d).name for d in dtypes}
+        return [(s, a, d) for s, a, d in LOSS_CASES if want is None or d in want]
     if shapes is None and _is_sparse(op):
         want = None if dtypes is None else {np.dtype(d).name for d in dtypes}
         return [(s, a, d) for s, a, d in SPARSE_CASES if want is None or d in want]
@@ -296,6 +306,8 @@ def _import_peer(name):
                 import torch as mod  # noqa: F811
             elif name == "entmax":
                 import entmax as mod  # noqa: F811
+            elif name == "sklearn":
+                from sklearn._loss.loss import HalfMultinomialLoss as mod  # noqa: F811
             elif name == "numpy":
                 mod = np
         except Exception:  # ImportError, or a broken install (OSError from a .so)
@@ -313,19 +325,26 @@ def _peer_serves(peer, op):
     """Whether ``peer`` has an implementation of ``op`` (before importing it)."""
     base = _split_op(op)[0]
     if peer == "numpy":
-        return base in OPS or base == "sparsemax"
+        return base in OPS or base in ("sparsemax", "softmax_cross_entropy")
+    if peer == "sklearn":
+        return base == "softmax_cross_entropy"
     if peer == "scipy":
         return base in ("softmax", "log_softmax", "logsumexp")
     if peer == "torch":
-        return base in OPS
+        return base in OPS or base == "softmax_cross_entropy"
     if peer == "entmax":
-        return _is_sparse(op)
+        return _is_sparse(op) or base in ("sparsemax_loss", "entmax15_loss")
     return False
 
 
 def _version(name):
     if name == "numpy":
         return np.__version__
+    if name == "sklearn":
+        if _import_peer("sklearn") is None:
+            return None
+        import sklearn
+        return sklearn.__version__
     if name == "scipy":
         mod = _import_peer("scipy")
         if mod is None:
@@ -391,8 +410,12 @@ def _inputs(op, shape, axis, dtype, seed=0):
     normal for the sparse family."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape, dtype=np.dtype(dtype))
-    if not _is_sparse(op):
+    if not _is_sparse(op) and op not in ("sparsemax_loss", "entmax15_loss"):
         x *= np.asarray(3, dtype)
+    if op in LOSS_OPS:
+        ax = axis % len(shape)
+        labels = rng.integers(0, shape[ax], size=shape[:ax] + shape[ax + 1:])
+        return {"x": x, "labels": labels}
     if not _is_vjp(op):
         return {"x": x}
     if op == "softmax_vjp":
@@ -421,7 +444,18 @@ def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
     impls["copyto"] = lambda: np.copyto(cp_out, first)
 
     base, alpha = _split_op(op)
-    if _is_vjp(op):
+    if op in LOSS_OPS:
+        x, labels = arr["x"], arr["labels"]
+        if op == "entmax15_loss":
+            f = lambda x, lab, ax, **kw: cmf.entmax_loss(x, lab, ax, alpha=1.5, **kw)  # noqa: E731
+        else:
+            f = getattr(cmf, op)
+        grad = np.empty_like(x)
+        # the gradient is the result compared across implementations
+        impls["cmaxfam"] = lambda: f(x, labels, ax, grad_out=grad)[1]
+        if with_alloc:
+            impls["cmaxfam_alloc"] = lambda: f(x, labels, ax, return_grad=True)[1]
+    elif _is_vjp(op):
         y, g = arr["y"], arr["g"]
         out = np.empty_like(y)
         if alpha is None:
@@ -475,7 +509,50 @@ def _entmax_peer_fn(entmax, op, arr, ax):
     return lambda: torch.autograd.grad(res, inp, tg, retain_graph=True)[0]
 
 
+def _np_cross_entropy_grad(x, labels, ax):
+    """The NumPy formula: mean of logsumexp - x_y, gradient (softmax - onehot) / n."""
+    xm = np.moveaxis(x, ax, -1)
+    m = xm.max(-1, keepdims=True)
+    e = np.exp(xm - m)
+    s = e.sum(-1, keepdims=True)
+    lab = labels[..., None]
+    loss = (np.log(s) + m - np.take_along_axis(xm, lab, -1)).mean()
+    g = e / s
+    np.put_along_axis(g, lab, np.take_along_axis(g, lab, -1) - 1, -1)
+    g /= labels.size
+    return loss, np.moveaxis(g, -1, ax)
+
+
+def _loss_peer_fn(peer, mod, op, arr, ax):
+    """Loss + gradient (mean over the samples) of a peer; the gradient is returned."""
+    x, labels = arr["x"], arr["labels"]
+    if peer == "numpy":
+        return lambda: _np_cross_entropy_grad(x, labels, ax)[1]
+    if ax not in (-1, x.ndim - 1) or x.ndim != 2:
+        return None                      # the peers take (samples, classes) only
+    if peer == "sklearn":
+        loss = mod(n_classes=x.shape[1])
+        yt = labels.astype(x.dtype)
+        sw = np.full(labels.shape, 1.0 / labels.size, dtype=x.dtype)
+        lo, go = np.empty(labels.shape, x.dtype), np.empty_like(x)
+        return lambda: loss.loss_gradient(yt, x, sw, loss_out=lo, gradient_out=go)[1]
+    import torch
+    tl = torch.from_numpy(labels)
+    if peer == "torch":
+        lossf = torch.nn.functional.cross_entropy
+    else:
+        lossf = {"sparsemax_loss": mod.SparsemaxLoss(), "entmax15_loss": mod.Entmax15Loss()}[op]
+
+    def call():
+        t = torch.from_numpy(x).requires_grad_(True)
+        lossf(t, tl).backward()
+        return t.grad
+    return call
+
+
 def _peer_fn(peer, mod, op, arr, ax):
+    if op in LOSS_OPS:
+        return _loss_peer_fn(peer, mod, op, arr, ax)
     if peer == "entmax":
         return _entmax_peer_fn(mod, op, arr, ax)
     if peer == "numpy" and op == "sparsemax":

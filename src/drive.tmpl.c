@@ -191,6 +191,7 @@ typedef struct {
     ptrdiff_t ldm;
     const T *it;             /* B lanes: 1 / temperature */
     const double *t;         /* B lanes: temperature */
+    const double *sin[4];    /* B lanes of per-slice inputs (the call's nsin of them) */
     double *sout[2];         /* B lanes of per-slice results */
     double *ws;              /* CMF_WS_PER_LANE * B doubles of lane workspace */
 } S(cols);
@@ -203,10 +204,11 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
     int direct = NI > 1 && (!c->nout || c->out.si == 1) && (!c->mask.p || c->mask.si == 1);
     for (int a = 0; a < c->nin; a++) direct &= !c->in[a].p || c->in[a].si == 1;
     const ptrdiff_t W = direct ? (NI < CMF_COLS_MAX ? NI : CMF_COLS_MAX) : CMF_COLS;
-    /* lane arrays: it (T), t, two per-slice results, and the kernel's workspace */
-    char *lanes = (char *)malloc((size_t)W * (sizeof(T) + (3 + CMF_WS_PER_LANE) * sizeof(double)));
+    /* lane arrays: it (T), t, two per-slice results, the per-slice inputs, and the
+     * kernel's workspace */
+    char *lanes = (char *)malloc((size_t)W * (sizeof(T) + (3 + 4 + CMF_WS_PER_LANE) * sizeof(double)));
     if (!lanes) return CMF_ENOMEM;
-    double *tt = (double *)lanes, *r0 = tt + W, *r1 = r0 + W, *ws = r1 + W;
+    double *tt = (double *)lanes, *r0 = tt + W, *r1 = r0 + W, *si = r1 + W, *ws = si + 4 * W;
     T *it = (T *)(ws + CMF_WS_PER_LANE * W);
     S(cols) k;
     memset(&k, 0, sizeof k);
@@ -215,6 +217,7 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
     k.t = tt;
     k.sout[0] = r0;
     k.sout[1] = r1;
+    for (int a = 0; a < 4; a++) k.sin[a] = si + a * W;
     k.ws = ws;
     const double *tp = (const double *)c->t.p;
     /* one temperature for every slice (the usual case): one division per call */
@@ -237,6 +240,11 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
                 for (ptrdiff_t j = 0; j < B; j++) {
                     tt[j] = t_scalar ? t0 : tp[o * c->t.so + (i0 + j) * c->t.si];
                     it[j] = t_scalar ? it0 : S(inv_temperature)(tt[j]);
+                }
+                for (int a = 0; a < c->nsin; a++) {
+                    const double *d = (const double *)c->sin[a].p;
+                    for (ptrdiff_t j = 0; j < B; j++)
+                        si[a * W + j] = d ? d[o * c->sin[a].so + (i0 + j) * c->sin[a].si] : 1.0;
                 }
                 fn(&k);
                 for (int a = 0; a < c->nsout; a++) {
@@ -313,6 +321,11 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
             tt[j] = t_scalar ? t0 : tp[oq[j] * c->t.so + iq[j] * c->t.si];
             it[j] = t_scalar ? it0 : S(inv_temperature)(tt[j]);
         }
+        for (int a = 0; a < c->nsin; a++) {
+            const double *d = (const double *)c->sin[a].p;
+            for (ptrdiff_t j = 0; j < B; j++)
+                si[a * W + j] = d ? d[oq[j] * c->sin[a].so + iq[j] * c->sin[a].si] : 1.0;
+        }
         fn(&k);
         if (c->nout && (run_o || run_i)) {
             const cmf_arr *A = &c->out;
@@ -354,7 +367,7 @@ static cmf_status S(run)(const cmf_geom *g, const S(call) *c, S(rowfn) rowfn, S(
     if (g->n_outer == 0 || g->n_inner == 0) return CMF_OK;
     int contiguous = (!c->nout || c->out.sa == 1) && (!c->mask.p || c->mask.sa == 1);
     for (int a = 0; a < c->nin; a++) contiguous &= !c->in[a].p || c->in[a].sa == 1;
-    if (colfn && g->n > 0 && c->nsin == 0 && !c->scratch &&
+    if (colfn && g->n > 0 &&
         !(contiguous && (g->n >= CMF_SHORT_SLICE || g->n == 1)))
         return S(drive_cols)(g, c, colfn);
     return S(drive)(g, c, rowfn);

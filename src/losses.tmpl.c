@@ -24,6 +24,8 @@
 /* one entry's share of H_alpha(q) = (1 - sum q^alpha) / (alpha (alpha - 1)) (with
  * sum q = 1): -q log q, q (1 - q) / 2, or -q expm1((alpha - 1) log q) / (alpha (alpha - 1)),
  * the last stable as alpha -> 1.  0 for q = 0; NaN propagates. */
+#define NINF_L ((T)-INFINITY)
+
 /* scratch rows: p when there is no gradient row, then the sparse kernels' candidates */
 #ifndef CMF_LOSS_SCRATCH
 #define CMF_LOSS_SCRATCH (CMF_CAND_SCRATCH + 1)
@@ -91,7 +93,10 @@ static double S(xent_label_row)(ptrdiff_t n, const T *x, T *gr, const uint8_t *m
     }
     if (gr) {
         const T r = (T)(1.0 / s), sc = (T)((double)it * gs), cq = (T)c;
-        if (mk)
+        if (c == 0.0) {                   /* masked entries hold exp = 0 already */
+            const T rs = (T)((double)it * gs / s);
+            for (ptrdiff_t k = 0; k < n; k++) gr[k] *= rs;
+        } else if (mk)
             for (ptrdiff_t k = 0; k < n; k++) gr[k] = (gr[k] * r - (mk[k] ? cq : (T)0)) * sc;
         else
             for (ptrdiff_t k = 0; k < n; k++) gr[k] = (gr[k] * r - cq) * sc;
@@ -162,6 +167,155 @@ static void S(fy_row)(S(row) *a, int dist)
 }
 
 static void S(fy_label_rowfn)(S(row) *a) { S(fy_row)(a, 0); }
+
+/* One lane of a column tile through the row kernel (rare: a lane with a non-finite
+ * maximum): gathered into contiguous rows, computed, the gradient scattered back. */
+static void S(fy_lane)(const S(cols) *k, ptrdiff_t j, int *failed)
+{
+    const ptrdiff_t n = k->n;
+    T *buf = (T *)malloc((size_t)(n * (2 + CMF_LOSS_SCRATCH) + 1) * sizeof(T));
+    uint8_t *mb = (uint8_t *)malloc((size_t)n + 1);
+    if (!buf || !mb) { free(buf); free(mb); *failed = 1; return; }
+    S(row) r;
+    memset(&r, 0, sizeof r);
+    r.n = n;
+    for (ptrdiff_t q = 0; q < n; q++) buf[q] = k->in[0][q * k->ldi[0] + j];
+    if (k->mask)
+        for (ptrdiff_t q = 0; q < n; q++) mb[q] = k->mask[q * k->ldm + j];
+    r.in[0] = buf;
+    r.out[0] = k->out ? buf + n : NULL;
+    r.mask = k->mask ? mb : NULL;
+    r.scratch = buf + 2 * n;
+    r.it = k->it[j];
+    r.t = k->t[j];
+    for (int a = 0; a < 4; a++) r.sin[a] = k->sin[a][j];
+    S(fy_row)(&r, 0);
+    k->sout[0][j] = r.sout[0];
+    if (k->out)
+        for (ptrdiff_t q = 0; q < n; q++) k->out[q * k->ldo + j] = buf[n + q];
+    free(buf);
+    free(mb);
+}
+
+/* Softmax cross-entropy on class labels, B slices side by side (short or strided slices,
+ * or a non-last class axis): the passes of S(xent_label_row) vectorised across the
+ * slices.  Lanes: sin = {alpha (1 here), label, gscale, eps}; sout[0] = loss.  The
+ * gradient goes to k->out when there is one (else exps are not stored). */
+static void S(xent_colfn)(const S(cols) *k)
+{
+    const ptrdiff_t n = k->n, B = k->B, ldx = k->ldi[0], ldo = k->ldo, ldm = k->ldm;
+    const T *x = k->in[0];
+    const uint8_t *mk = k->mask;
+    T *gr = k->out;
+    const double *lab = k->sin[1], *gs = k->sin[2], *eps = k->sin[3];
+    double *s = k->ws, *loss = k->sout[0];
+    T *m = (T *)(k->ws + B), *r = (T *)(k->ws + 2 * B), *acc = (T *)(k->ws + 3 * B);
+    for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF_L;
+    for (ptrdiff_t q = 0; q < n; q++) {
+        const T *xq = x + q * ldx;
+        if (mk) {
+            const uint8_t *mq = mk + q * ldm;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                T v = mq[j] ? xq[j] : NINF_L;
+                m[j] = v > m[j] ? v : m[j];
+            }
+        } else {
+            VMAX(B, m, xq);
+        }
+    }
+    /* lanes with a non-finite maximum (or ignored) get a harmless shift here and are
+     * redone (or zeroed) below */
+    int special = 0;
+    for (ptrdiff_t j = 0; j < B; j++) {
+        const int sp = !S(is_finite)(m[j]) && lab[j] >= 0;
+        special |= sp;
+        if (!S(is_finite)(m[j])) m[j] = 0;
+        s[j] = 0.0;
+    }
+    if (gr) {
+        if (mk) S(cols_expsum)(n, B, x, ldx, gr, ldo, mk, ldm, m, k->it, s, acc, 1, 1);
+        else S(cols_expsum)(n, B, x, ldx, gr, ldo, mk, ldm, m, k->it, s, acc, 1, 0);
+    } else {
+        if (mk) S(cols_expsum)(n, B, x, ldx, gr, ldo, mk, ldm, m, k->it, s, acc, 0, 1);
+        else S(cols_expsum)(n, B, x, ldx, gr, ldo, mk, ldm, m, k->it, s, acc, 0, 0);
+    }
+    int smooth = 0;
+    for (ptrdiff_t j = 0; j < B; j++) smooth |= eps[j] != 0.0;
+    double *cz = k->ws + 4 * B, *cq = k->ws + 5 * B;   /* sum of z, smoothing mass */
+    if (smooth) {
+        for (ptrdiff_t j = 0; j < B; j++) cz[j] = 0.0;
+        ptrdiff_t nl_all = n;
+        for (ptrdiff_t q = 0; q < n; q++) {
+            const T *xq = x + q * ldx;
+            const uint8_t *mq = mk ? mk + q * ldm : NULL;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                double z = (double)((xq[j] - m[j]) * k->it[j]);
+                cz[j] += (!mq || mq[j]) ? z : 0.0;
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            ptrdiff_t nl = nl_all;
+            if (mk) { nl = 0; for (ptrdiff_t q = 0; q < n; q++) nl += mk[q * ldm + j] != 0; }
+            cq[j] = eps[j] / (double)nl;
+            /* cz[j] becomes eps-weighted: sum_q c z_q + H(q) */
+            const ptrdiff_t l = (ptrdiff_t)(lab[j] >= 0 ? lab[j] : 0);
+            const int on = !mk || mk[l * ldm + j];
+            const double ql = 1.0 - eps[j] + (on ? cq[j] : 0.0);
+            cz[j] = cq[j] * cz[j] + S(h_term)(ql, 1.0) + (double)(on ? nl - 1 : nl) * S(h_term)(cq[j], 1.0);
+        }
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {          /* vectorised: log and reciprocal */
+        r[j] = (T)(1.0 / s[j]);
+        s[j] = cmf_log_f64(s[j]);
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {
+        const ptrdiff_t l = (ptrdiff_t)(lab[j] >= 0 ? lab[j] : 0);
+        const int on = !mk || mk[l * ldm + j];
+        const double zl = on ? (double)((x[l * ldx + j] - m[j]) * k->it[j]) : -INFINITY;
+        const double e = smooth ? eps[j] : 0.0;
+        const double lt = e == 1.0 ? 0.0 : (1.0 - e) * zl;
+        double L = s[j] - lt - (smooth && e != 0.0 ? cz[j] : 0.0);
+        loss[j] = L < 0 ? 0.0 : L;
+        if (!smooth) cq[j] = 0.0;
+    }
+    if (gr) {
+        T *sc = acc, *cqt = (T *)(k->ws + 4 * B);           /* cz is no longer needed */
+        for (ptrdiff_t j = 0; j < B; j++) { sc[j] = (T)((double)k->it[j] * gs[j]); cqt[j] = (T)cq[j]; }
+        for (ptrdiff_t q = 0; q < n; q++) {
+            T *gq = gr + q * ldo;
+            const uint8_t *mq = mk ? mk + q * ldm : NULL;
+            if (mq)
+                for (ptrdiff_t j = 0; j < B; j++) gq[j] = (gq[j] * r[j] - (mq[j] ? cqt[j] : (T)0)) * sc[j];
+            else
+                for (ptrdiff_t j = 0; j < B; j++) gq[j] = (gq[j] * r[j] - cqt[j]) * sc[j];
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            const ptrdiff_t l = (ptrdiff_t)(lab[j] >= 0 ? lab[j] : 0);
+            const double e = smooth ? eps[j] : 0.0;
+            gr[l * ldo + j] -= (T)((1.0 - e) * (double)k->it[j] * gs[j]);
+        }
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {
+        if (lab[j] < 0) {                     /* ignored */
+            loss[j] = 0.0;
+            if (gr) for (ptrdiff_t q = 0; q < n; q++) gr[q * ldo + j] = 0;
+        }
+    }
+    if (special) {
+        int failed = 0;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            /* the column kernel's shift was 0 for these lanes: recompute them exactly */
+            const T *xj = x + j;
+            T mj = NINF_L;
+            for (ptrdiff_t q = 0; q < n; q++) {
+                T v = (!mk || mk[q * ldm + j]) ? xj[q * ldx] : NINF_L;
+                mj = v > mj ? v : mj;
+            }
+            if (!S(is_finite)(mj) && lab[j] >= 0) S(fy_lane)(k, j, &failed);
+        }
+        if (failed) for (ptrdiff_t j = 0; j < B; j++) loss[j] = NAN;   /* out of memory */
+    }
+}
 static void S(fy_dist_rowfn)(S(row) *a) { S(fy_row)(a, 1); }
 
 cmf_status FN(fy_loss)(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_arr alpha, cmf_arr mask,
@@ -175,5 +329,11 @@ cmf_status FN(fy_loss)(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_a
     c.nsout = 1; c.sout[0] = loss;
     /* scratch: the sparse normalisers' candidates, and p when there is no gradient row */
     c.scratch = CMF_LOSS_SCRATCH;
+    /* class labels and alpha = 1 for every slice: short or strided slices go through the
+     * column kernel (the row kernel for long contiguous ones) */
+    const int xent = !y.p && alpha.p && alpha.so == 0 && alpha.si == 0 && *(const double *)alpha.p == 1.0;
+    if (xent) return S(run)(g, &c, S(fy_label_rowfn), S(xent_colfn));
     return S(drive)(g, &c, y.p ? S(fy_dist_rowfn) : S(fy_label_rowfn));
 }
+
+#undef NINF_L
