@@ -83,17 +83,39 @@ def sparse_examples():
     print()
 
 
+def loss_examples():
+    print("8. cross-entropy and its gradient P - Y (seeds 001, 002), fused in one pass")
+    x = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 5.0]])
+    loss, grad = cmf.softmax_cross_entropy(x, [2, 0], reduction="none", return_grad=True)
+    for i in range(2):
+        print(f"   x = {x[i].tolist()}, label {[2, 0][i]}: loss = logsumexp(x) - x_y = {loss[i]:.4f},"
+              f" gradient = softmax - onehot = {_fmt(grad[i], 4)}")
+    print(f"   a label 1000 below the rest: loss = {float(cmf.softmax_cross_entropy([[0.0, -1000.0]], [1])):.1f}"
+          "  (no log(0) = -inf)")
+    z = np.array([[1.5, 1.0, 0.2]])
+    print(f"   on z = {z[0].tolist()} with label 0: cross-entropy {float(cmf.softmax_cross_entropy(z, [0])):.4f},"
+          f" entmax-1.5 loss {float(cmf.entmax_loss(z, [0])):.4f},"
+          f" sparsemax loss {float(cmf.sparsemax_loss(z, [0])):.4f}")
+    print("   (the sparse losses are exactly 0 once the label's margin is large enough: 1 for sparsemax)")
+    s, t = np.array([[1.0, 2.0, 3.0]]), np.array([[3.0, 2.0, 1.0]])
+    print(f"   distillation T^2 KL(softmax(teacher/T) || softmax(student/T)), student {s[0].tolist()},"
+          f" teacher {t[0].tolist()}:")
+    print("   " + ", ".join(f"T={T:g}: {float(cmf.distillation_loss(s, t, temperature=T)):.4f}" for T in (1.0, 4.0, 16.0)))
+    print()
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     examples()
     sparse_examples()
+    loss_examples()
     if "--no-bench" in argv:
         return 0
     try:
         from ._bench import short_table
     except ImportError:  # pragma: no cover
         return 0
-    print("8. speed: median time relative to np.copyto of the same array (single thread)")
+    print("10. speed: median time relative to np.copyto of the same array (single thread)")
     print(short_table())
     return 0
 

@@ -36,6 +36,7 @@ static inline double S(h_term)(double q, double alpha)
     if (!(q > 0)) return q != q ? q : 0.0;
     if (alpha == 1.0) return -q * cmf_log_f64(q);
     if (alpha == 2.0) return 0.5 * q * (1.0 - q);
+    if (alpha == 1.5) return q * (1.0 - sqrt(q)) * (4.0 / 3.0);
     const double a1 = alpha - 1.0;
     return -q * cmf_expm1m_f64(a1 * cmf_log_f64(q < 1.0 ? q : 1.0)) / (alpha * a1);
 }
