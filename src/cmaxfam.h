@@ -35,6 +35,15 @@ typedef struct {
     ptrdiff_t so, sa, si;   /* element strides: outer, axis, inner */
 } cmf_arr;
 
+/* A source of random 64-bit words: the sampling kernels call next_uint64(state) once per
+ * draw, in a fixed order (see sampling.tmpl.c), and never keep it.  Filled by the caller
+ * (cmaxfam: from a NumPy bit generator, bitgen_t's state and next_uint64), who also holds
+ * whatever lock the generator needs for the duration of the call. */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *state);
+} cmf_rng;
+
 /* Per-slice status codes written by cmf_argmax_*. */
 enum { CMF_SLICE_OK = 0, CMF_SLICE_NAN = 1, CMF_SLICE_ALL_NEGINF = 2, CMF_SLICE_EMPTY = 3 };
 
@@ -48,6 +57,9 @@ enum { CMF_SLICE_OK = 0, CMF_SLICE_NAN = 1, CMF_SLICE_ALL_NEGINF = 2, CMF_SLICE_
  *   sparse        sparsemax; entmax (alpha per slice, float64; alpha 1 and 2 are softmax and
  *                 sparsemax exactly; n_iter: root-finder iterations per slice, optional);
  *                 entmax_vjp from the output (vjp == jvp)
+ *   sampling      gumbel_noise: Gumbel(0, 1) noise g from rng (noise = g and/or y = x + g);
+ *                 sample_categorical: Gumbel-max samples, n_samples per slice, idx int64
+ *                 (its axis stride is the stride between samples)
  * The public names dispatch to the best instruction set found at cmf_select_isa(). */
 #define CMF_OP(name, params, args) \
     cmf_status cmf_##name##_f32 params; \

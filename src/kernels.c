@@ -12,6 +12,7 @@
 #include "softmax.tmpl.c"
 #include "sparse.tmpl.c"
 #include "elementwise.tmpl.c"
+#include "sampling.tmpl.c"
 #undef T
 #undef SFX
 #undef T_MAX
@@ -24,6 +25,7 @@
 #include "softmax.tmpl.c"
 #include "sparse.tmpl.c"
 #include "elementwise.tmpl.c"
+#include "sampling.tmpl.c"
 #undef T
 #undef SFX
 #undef T_MAX
