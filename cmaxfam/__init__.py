@@ -2,6 +2,7 @@
 
 argmax and its smooth and sparse relatives (softmax, log_softmax, logsumexp, softmax_mean,
 sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies), each with its vector-Jacobian and Jacobian-vector products,
+and its random members (gumbel_softmax, sample_categorical),
 computed by a compiled C core over float32/float64 arrays of any layout, with the GIL
 released.
 """
@@ -18,6 +19,8 @@ from ._sparse import (entmax, entmax15, entmax15_jacobian, entmax15_jvp, entmax1
                       entmax_jvp, entmax_vjp, sparsemax, sparsemax_jacobian, sparsemax_jvp, sparsemax_vjp)
 from ._entropies import (gini_entropy, shannon_entropy, smoothed_max, smoothed_max_jvp, smoothed_max_vjp,
                          tsallis_entropy)
+from ._sampling import (gumbel_softmax, gumbel_softmax_jacobian, gumbel_softmax_jvp, gumbel_softmax_vjp,
+                        sample_categorical)
 
 try:
     __version__ = _version("cmaxfam")
@@ -39,4 +42,6 @@ __all__ = [
     "entmax", "entmax_vjp", "entmax_jvp", "entmax_jacobian",
     "smoothed_max", "smoothed_max_vjp", "smoothed_max_jvp",
     "shannon_entropy", "gini_entropy", "tsallis_entropy",
+    "gumbel_softmax", "gumbel_softmax_vjp", "gumbel_softmax_jvp", "gumbel_softmax_jacobian",
+    "sample_categorical",
 ]

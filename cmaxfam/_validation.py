@@ -21,6 +21,8 @@ __all__ = [
     "elementwise_temperature",
     "check_weights",
     "check_alpha",
+    "check_rng",
+    "check_size",
     "AxisError",
 ]
 
@@ -183,3 +185,35 @@ def check_alpha(alpha, plan):
     if bad.any():
         raise ValueError(f"alpha must be >= 1 and finite; got {v if v.ndim == 0 else v[bad].ravel()[:3]}")
     return slice_param(v, plan, "alpha", check=False)
+
+
+def check_rng(rng):
+    """The sampling functions' ``rng`` as a ``numpy.random.Generator``: a Generator is used
+    as it is (its state advances), an integer seed gives ``default_rng(seed)``, None a
+    fresh ``default_rng()`` seeded by the OS."""
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"rng: a seed must be a non-negative integer; got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError("rng must be a numpy.random.Generator, an integer seed or None; "
+                    f"got {type(rng).__name__}")
+
+
+def check_size(size):
+    """``size`` of a sampler as a tuple of non-negative ints: None is (), an int n is (n,)."""
+    if size is None:
+        return ()
+    try:
+        dims = (operator.index(size),)
+    except TypeError:
+        try:
+            dims = tuple(operator.index(d) for d in size)
+        except TypeError:
+            raise TypeError(f"size must be None, an integer or a tuple of integers; got {size!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"size must not be negative; got {size!r}")
+    return dims
