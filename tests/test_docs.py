@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["cmaxfam._normalizers", "cmaxfam._reductions", "cmaxfam._elementwise", "cmaxfam._sparse",
-           "cmaxfam._entropies"]
+           "cmaxfam._entropies", "cmaxfam._sampling"]
 
 
 @pytest.mark.parametrize("name", MODULES)
