@@ -219,15 +219,21 @@ def sample_categorical(logits, axis=-1, *, temperature=1.0, size=None, rng=None,
     w = check_where(where, a.shape)
     size = check_size(size)
     gen = check_rng(rng)
-    _check_samplable(_argmax_codes(a, plan, w)[1], plan)
     res = np.empty(size + plan.red_shape, dtype=np.int64)
     n_samples = math.prod(size)
-    if res.size:
+    if res.size and a.size:
         ax = plan.axis
         per_sample = res.reshape((n_samples,) + plan.red_shape)
         # sample 0 of every slice, seen with the logits' shape (stride 0 along the axis)
         idx = P.per_slice(np.expand_dims(per_sample[0, ...], ax), a.shape, ax)
         views = P.slice_views(ax, [P.kernel_ready(a), P.per_slice(t, a.shape, ax), P.mask_u8(w), idx])
-        _k.sample_categorical_slices(gen.bit_generator, views, n_samples,
-                                     per_sample.strides[0] // res.itemsize)
+        # the kernel checks every slice before it draws; False: a slice it cannot take
+        ok = _k.sample_categorical_slices(gen.bit_generator, views, n_samples,
+                                          per_sample.strides[0] // res.itemsize)
+    else:
+        ok = False                                    # nothing to draw: check here
+    if not ok:
+        _check_samplable(_argmax_codes(a, plan, w)[1], plan)   # raises, naming the slice
+        if res.size and a.size:
+            raise ValueError("logits has a slice that cannot be sampled")   # (not reached)
     return res[()] if res.ndim == 0 else res

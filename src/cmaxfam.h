@@ -22,7 +22,9 @@ extern "C" {
 typedef enum {
     CMF_OK = 0,
     CMF_ENOMEM = 1,   /* scratch allocation failed */
-    CMF_EINVAL = 2    /* inconsistent geometry (a bug in the caller) */
+    CMF_EINVAL = 2,   /* inconsistent geometry (a bug in the caller) */
+    CMF_EDOMAIN = 3   /* an input the op cannot take (sample_categorical: a slice with NaN
+                         or nothing to draw); nothing was written */
 } cmf_status;
 
 typedef struct {

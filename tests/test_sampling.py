@@ -336,14 +336,16 @@ def test_draws_do_not_depend_on_the_layout(axis, dtype):
                                                              where=np.moveaxis(w, axis, -1)))
 
 
-def test_3d_layouts_that_split_into_chunks():
-    """Layouts whose batch dimensions cannot be merged into one stride (several chunks per
-    call): the same draws, in the same order, under one hold of the lock."""
-    x = ops.random_x(np.random.default_rng(5), (3, 4, 5))
+def test_layouts_that_split_into_chunks():
+    """Layouts whose batch dimensions cannot be merged into one stride (the plumbing hands
+    the kernels several chunks per call): the same draws, in the same order, under one
+    hold of the lock."""
+    from cmaxfam import _plumbing as P
+    x = ops.random_x(np.random.default_rng(5), (2, 4, 3, 2))
     base_y, base_g = cmf.gumbel_softmax(x, axis=1, rng=6, return_noise=True)
     base_k = cmf.sample_categorical(x, axis=1, size=2, rng=6)
-    for xl in (np.asfortranarray(x), x.transpose(2, 1, 0).copy().transpose(2, 1, 0),
-               np.pad(x, ((0, 0), (0, 0), (0, 3)))[:, :, :5]):
+    for xl in (np.asfortranarray(x), np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 1)))[..., :2]):
+        assert len(P.slice_views(1, [xl])) > 1
         y, g = cmf.gumbel_softmax(xl, axis=1, rng=6, return_noise=True)
         np.testing.assert_array_equal(g, base_g)
         np.testing.assert_array_equal(y, base_y)
@@ -473,6 +475,15 @@ def test_sample_categorical_rejects_unsamplable_slices_before_drawing():
         with pytest.raises(ValueError, match="logits") as info:
             cmf.sample_categorical(x, where=w, rng=gen, size=3)
         assert what in str(info.value)
+    assert gen.bit_generator.state == state
+    # a layout that runs as several chunks (test_layouts_that_split_into_chunks): the bad
+    # slice is in the last one
+    x = np.asfortranarray(np.zeros((2, 4, 3, 2)))
+    x[1, 1, 2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"logits contains NaN \(the slice at batch index \(1, 2, 1\)\)"):
+        cmf.sample_categorical(x, axis=1, rng=gen, size=2)
+    with pytest.raises(ValueError, match="logits"):                 # nothing to draw, still checked
+        cmf.sample_categorical(x, axis=1, rng=gen, size=0)
     assert gen.bit_generator.state == state
     # a NaN in an excluded entry is ignored
     k = cmf.sample_categorical([0.0, np.nan, 1.0], where=[True, False, True], size=100, rng=0)

@@ -6,6 +6,7 @@ cdef extern from "cmaxfam.h" nogil:
         CMF_OK
         CMF_ENOMEM
         CMF_EINVAL
+        CMF_EDOMAIN
 
     int cmf_detect_isa()
     int cmf_select_isa(int requested)

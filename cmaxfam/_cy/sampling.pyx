@@ -94,6 +94,7 @@ def gumbel_noise_from_words(const uint64_t[::1] bits, noise):
 cdef int sample_chunk(const cmf_rng *r, const floating[:, :, :] x, const double[:, :, :] t,
                       const unsigned char[:, :, :] mask, int64_t[:, :, :] idx,
                       Py_ssize_t n_samples, Py_ssize_t sample_stride) except -1:
+    """0, or 1 when a slice cannot be sampled (nothing drawn or written)."""
     cdef cmf_geom g = geom(x.shape)
     cdef cmf_arr xa = view(&x[0, 0, 0], x.strides, sizeof(floating))
     cdef cmf_arr ta = view(&t[0, 0, 0], t.strides, sizeof(double))
@@ -106,17 +107,26 @@ cdef int sample_chunk(const cmf_rng *r, const floating[:, :, :] x, const double[
             st = cmf_sample_categorical_f32(&g, r, xa, ta, ma, n_samples, ia)
         else:
             st = cmf_sample_categorical_f64(&g, r, xa, ta, ma, n_samples, ia)
+    if st == CMF_EDOMAIN:
+        return 1
     return check(st)
 
 
 def sample_categorical_slices(bitgen, list chunks, Py_ssize_t n_samples, Py_ssize_t sample_stride):
-    """For each chunk (x, t, mask, idx): n_samples Gumbel-max samples per slice into idx
-    (int64, one per slice: a view with stride 0 along the axis), the samples
-    ``sample_stride`` elements apart.  mask may be None."""
+    """For each chunk (x, t, mask, idx) of non-empty views: n_samples Gumbel-max samples per
+    slice into idx (int64, one per slice: a view with stride 0 along the axis), the
+    samples ``sample_stride`` elements apart.  mask may be None.  Returns False, having
+    drawn nothing, when a slice has a NaN or nothing to draw (the kernel checks every
+    slice first; with several chunks, all of them are checked before any draw)."""
     cdef cmf_rng r = rng_of(bitgen)
+    passes = [0, n_samples] if len(chunks) > 1 else [n_samples]
     with bitgen.lock:
-        for x, t, mask, idx in chunks:
-            if x.dtype.itemsize == 4:
-                sample_chunk[float](&r, x, t, mask, idx, n_samples, sample_stride)
-            else:
-                sample_chunk[double](&r, x, t, mask, idx, n_samples, sample_stride)
+        for ns in passes:
+            for x, t, mask, idx in chunks:
+                if x.dtype.itemsize == 4:
+                    bad = sample_chunk[float](&r, x, t, mask, idx, ns, sample_stride)
+                else:
+                    bad = sample_chunk[double](&r, x, t, mask, idx, ns, sample_stride)
+                if bad:
+                    return False
+    return True
