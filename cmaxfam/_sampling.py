@@ -142,11 +142,14 @@ def gumbel_softmax_jacobian(y_soft, axis=-1, *, temperature=1.0, where=None):
     return softmax_jacobian(y_soft, axis, temperature=temperature, where=where)
 
 
-def _check_samplable(code, plan):
+def _check_samplable(code, plan, known_bad=False):
     """ValueError naming ``logits`` for the first slice with a NaN, or with no entry that
-    can be drawn (every included entry -inf, none included, or no class at all)."""
+    can be drawn (every included entry -inf, none included, or no class at all); with
+    ``known_bad`` (the sampling kernel refused a slice), a ValueError in any case."""
     bad = code != _SLICE_OK
     if not bad.any():
+        if known_bad:
+            raise ValueError("logits has a slice that cannot be sampled")
         return
     first = tuple(int(i) for i in np.argwhere(bad.reshape(plan.red_shape))[0])
     at = f" (the slice at batch index {first})" if plan.red_shape else ""
@@ -227,13 +230,12 @@ def sample_categorical(logits, axis=-1, *, temperature=1.0, size=None, rng=None,
         # sample 0 of every slice, seen with the logits' shape (stride 0 along the axis)
         idx = P.per_slice(np.expand_dims(per_sample[0, ...], ax), a.shape, ax)
         views = P.slice_views(ax, [P.kernel_ready(a), P.per_slice(t, a.shape, ax), P.mask_u8(w), idx])
-        # the kernel checks every slice before it draws; False: a slice it cannot take
-        ok = _k.sample_categorical_slices(gen.bit_generator, views, n_samples,
-                                          per_sample.strides[0] // res.itemsize)
-    else:
-        ok = False                                    # nothing to draw: check here
-    if not ok:
-        _check_samplable(_argmax_codes(a, plan, w)[1], plan)   # raises, naming the slice
-        if res.size and a.size:
-            raise ValueError("logits has a slice that cannot be sampled")   # (not reached)
-    return res[()] if res.ndim == 0 else res
+        # the kernel checks every slice before it draws
+        if _k.sample_categorical_slices(gen.bit_generator, views, n_samples,
+                                        per_sample.strides[0] // res.itemsize):
+            return res[()] if res.ndim == 0 else res
+        # it met a slice with a NaN or nothing to draw, and drew nothing: word the error
+        _check_samplable(_argmax_codes(a, plan, w)[1], plan, known_bad=True)
+    # nothing to draw (size 0, no slices or no classes): the slices are checked all the same
+    _check_samplable(_argmax_codes(a, plan, w)[1], plan)
+    return res
