@@ -3,7 +3,7 @@
     python benchmarks/compare.py [--quick] [--json out.json] [--sparse]
                                  [--ops softmax,log_softmax,logsumexp,softmax_vjp]
                                  [--dtypes float32,float64] [--shapes 4096x1024,1024x4096@0]
-                                 [--threads 1]
+                                 [--threads 1] [--rng-routes]
 
 Prints the machine, then a markdown table: for each (op, shape, axis, dtype) the time of
 ``np.copyto(out, x)`` on the same array (the memory floor), cmaxfam's time with a
@@ -19,9 +19,14 @@ sparse family instead: sparsemax, entmax15, entmax@1.3, entmax@1.5 and their VJP
 (sparsemax_vjp, entmax15_vjp, entmax_vjp@1.3, entmax_vjp@1.5; any entmax@A /
 entmax_vjp@A is accepted) at 4096x1024 float32 and float64, 100000x10 and 1024x4096
 along axis 0 in float32, against the entmax package (and NumPy's sort-based sparsemax);
-under 3 minutes on a 2-core machine.  ``--ops all`` runs both families, each on its own
-cases.  ``--shapes`` replaces the cases of every op by shapes x dtypes; ``--dtypes``
-alone keeps the sparse family's cases of those dtypes.
+under 3 minutes on a 2-core machine.  ``--ops sampling`` runs gumbel_softmax and
+sample_categorical at 4096x1024 and 100000x10 float32 against NumPy's Gumbel trick
+(``rng.gumbel`` + the softmax formula / ``np.argmax``) and, for the sampler,
+``Generator.choice`` row by row (timed on a few rows, scaled); ``--rng-routes`` adds a
+table: drawing through the bit generator's capsule against materialising the draws in
+NumPy first.  ``--ops all`` runs every family, each on its own cases.  ``--shapes``
+replaces the cases of every op by shapes x dtypes; ``--dtypes`` alone keeps the sparse
+(and sampling) family's cases of those dtypes.
 """
 from __future__ import annotations
 
@@ -83,6 +88,9 @@ def main(argv=None):
     ap.add_argument("--shapes", type=lambda s: tuple(_shape(t) for t in s.split(",")),
                     default=None, help="e.g. 100000x10,1024x4096@0 (default: the four "
                     "shapes of the issue; the sparse family: its own cases)")
+    ap.add_argument("--rng-routes", action="store_true",
+                    help="also time drawing through the bit generator's capsule against "
+                    "materialising the draws in NumPy first (gumbel_softmax's noise)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (cmaxfam/NumPy/SciPy are single-threaded); default 1")
     args = ap.parse_args(argv)
@@ -109,6 +117,12 @@ def main(argv=None):
     elapsed = time.perf_counter() - t0
     print("## Results\n")
     print(B.format_markdown(rows))
+    routes = None
+    if args.rng_routes:
+        routes = [r for shape in ((4096, 1024), (100000, 10))
+                  for r in B.rng_routes(shape, "float32", quick=args.quick)]
+        print("\n## Drawing: through the capsule or materialised first\n")
+        print(B.format_rng_routes(routes))
     load1 = _loadavg()
     print(f"\n({elapsed:.0f} s{', --quick' if args.quick else ''}; 1-minute load average "
           f"{load0} before, {load1} after, on {info['usable_cores']} cores)")
@@ -118,7 +132,7 @@ def main(argv=None):
             json.dump({"machine": info, "ops": list(ops), "quick": args.quick,
                        "threads": args.threads,
                        "elapsed_s": elapsed, "loadavg_before": load0, "loadavg_after": load1,
-                       "rows": rows}, f, indent=1, ensure_ascii=False)
+                       "rows": rows, "rng_routes": routes}, f, indent=1, ensure_ascii=False)
             f.write("\n")
     return 0
 

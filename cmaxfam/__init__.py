@@ -1,8 +1,9 @@
 """cmaxfam: the max family for NumPy.
 
 argmax and its smooth and sparse relatives (softmax, log_softmax, logsumexp, softmax_mean,
-sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies, and the
-Fenchel-Young losses), each with its vector-Jacobian and Jacobian-vector products,
+sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies), each with its
+vector-Jacobian and Jacobian-vector products, their Fenchel-Young losses, and the random
+members (gumbel_softmax, sample_categorical),
 computed by a compiled C core over float32/float64 arrays of any layout, with the GIL
 released.
 """
@@ -21,6 +22,8 @@ from ._losses import (distillation_loss, entmax_loss, softmax_cross_entropy, sof
                       sparsemax_loss)
 from ._entropies import (gini_entropy, shannon_entropy, smoothed_max, smoothed_max_jvp, smoothed_max_vjp,
                          tsallis_entropy)
+from ._sampling import (gumbel_softmax, gumbel_softmax_jacobian, gumbel_softmax_jvp, gumbel_softmax_vjp,
+                        sample_categorical)
 
 try:
     __version__ = _version("cmaxfam")
@@ -44,4 +47,6 @@ __all__ = [
     "shannon_entropy", "gini_entropy", "tsallis_entropy",
     "softmax_cross_entropy", "sparsemax_loss", "entmax_loss", "distillation_loss",
     "softmax_layer_grad",
+    "gumbel_softmax", "gumbel_softmax_vjp", "gumbel_softmax_jvp", "gumbel_softmax_jacobian",
+    "sample_categorical",
 ]

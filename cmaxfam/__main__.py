@@ -104,11 +104,24 @@ def loss_examples():
     print()
 
 
+def sampling_examples():
+    print("9. Gumbel-softmax (seed 001): z = [3, 2, 1] at T = 0.01, 100 samples (rng seed 0).")
+    print("   Each sample is almost one-hot, at a draw from softmax(z): not always class 0")
+    z = np.array([3.0, 2.0, 1.0])
+    y = cmf.gumbel_softmax(np.tile(z, (100, 1)), temperature=0.01, rng=0)   # = 100 calls
+    top = np.bincount(y.argmax(-1), minlength=3)
+    print("   class                     " + " ".join(f"{k:>6}" for k in range(3)))
+    print("   on top, of 100 samples    " + " ".join(f"{c:>6}" for c in top))
+    print("   softmax(z) x 100          " + " ".join(f"{100 * p:6.1f}" for p in cmf.softmax(z)))
+    print()
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     examples()
     sparse_examples()
     loss_examples()
+    sampling_examples()
     if "--no-bench" in argv:
         return 0
     try:

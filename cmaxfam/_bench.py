@@ -67,10 +67,11 @@ import warnings
 import numpy as np
 
 __all__ = [
-    "OPS", "SPARSE_OPS", "ALL_OPS", "OP_GROUPS", "DTYPES", "SHAPES", "SPARSE_CASES",
-    "PEERS", "TARGETS", "SLOW_S", "SLOW_REPEATS",
+    "OPS", "SPARSE_OPS", "LOSS_OPS", "SAMPLING_OPS", "ALL_OPS", "OP_GROUPS", "DTYPES", "SHAPES", "SPARSE_CASES",
+    "LOSS_CASES", "SAMPLING_CASES", "CHOICE_ROWS", "PEERS", "TARGETS", "SLOW_S", "SLOW_REPEATS",
     "time_call", "time_calls", "available_peers", "make_case", "run", "format_markdown",
-    "short_table", "machine_info", "target_for", "is_op", "parse_ops", "cases_for",
+    "short_table", "machine_info", "target_for", "is_op", "parse_ops", "cases_for", "rng_routes",
+    "format_rng_routes",
 ]
 
 OPS = ("softmax", "log_softmax", "logsumexp", "softmax_vjp")
@@ -81,9 +82,12 @@ SPARSE_OPS = ("sparsemax", "entmax15", "entmax@1.3", "entmax@1.5",
 #: The losses, each timed as loss + gradient (fused, ``return_grad=True``, mean reduction)
 #: on integer labels.
 LOSS_OPS = ("softmax_cross_entropy", "sparsemax_loss", "entmax15_loss")
-ALL_OPS = OPS + SPARSE_OPS + LOSS_OPS
+#: The random members (their peers draw their own noise; results are not compared).
+SAMPLING_OPS = ("gumbel_softmax", "sample_categorical")
+ALL_OPS = OPS + SPARSE_OPS + LOSS_OPS + SAMPLING_OPS
 #: Names that stand for several ops in :func:`parse_ops`.
-OP_GROUPS = {"all": ALL_OPS, "softmax-family": OPS, "sparse": SPARSE_OPS, "losses": LOSS_OPS}
+OP_GROUPS = {"all": ALL_OPS, "softmax-family": OPS, "sparse": SPARSE_OPS, "losses": LOSS_OPS,
+             "sampling": SAMPLING_OPS}
 DTYPES = ("float32", "float64")
 #: (shape, axis) pairs of the full comparison.
 SHAPES = (((100000, 10), -1), ((4096, 1024), -1), ((16, 262144), -1), ((1024, 4096), 0))
@@ -94,8 +98,13 @@ SPARSE_CASES = (((4096, 1024), -1, "float32"), ((4096, 1024), -1, "float64"),
 #: (shape, axis, dtype) cases of the losses by default.
 LOSS_CASES = (((4096, 1024), -1, "float32"), ((4096, 1024), -1, "float64"),
               ((100000, 10), -1, "float32"))
+#: (shape, axis, dtype) cases of the sampling ops by default.
+SAMPLING_CASES = (((4096, 1024), -1, "float32"), ((100000, 10), -1, "float32"))
+#: The ``choice`` peer (``Generator.choice`` row by row) is timed on this many rows and its
+#: time scaled to all the rows.
+CHOICE_ROWS = 200
 #: Implementations other than cmaxfam and the copyto baseline, in table order.
-PEERS = ("numpy", "scipy", "torch", "entmax", "sklearn")
+PEERS = ("numpy", "scipy", "torch", "entmax", "sklearn", "choice")
 #: A peer whose first call takes at least SLOW_S seconds gets SLOW_REPEATS timed calls.
 SLOW_S = 0.05
 SLOW_REPEATS = 3
@@ -144,7 +153,7 @@ def is_op(name):
 
 def parse_ops(text):
     """A tuple of ops from a comma-separated list of op names and groups
-    (:data:`OP_GROUPS`: 'all', 'sparse', 'softmax-family'), duplicates removed."""
+    (:data:`OP_GROUPS`: 'all', 'sparse', 'softmax-family', 'sampling'), duplicates removed."""
     out = []
     for t in (t.strip() for t in text.split(",")):
         if not t:
@@ -167,6 +176,10 @@ def _is_sparse(op):
                                 "entmax15_vjp", "entmax_vjp")
 
 
+def _is_sampling(op):
+    return op in SAMPLING_OPS
+
+
 def _is_vjp(op):
     return _split_op(op)[0].endswith("_vjp")
 
@@ -174,15 +187,16 @@ def _is_vjp(op):
 def cases_for(op, shapes=None, dtypes=None):
     """The (shape, axis, dtype) cases of ``op``.  ``shapes``: (shape, axis) pairs or bare
     shapes; ``dtypes``: names.  With neither, the softmax family gets SHAPES x DTYPES and
-    the sparse family :data:`SPARSE_CASES`; with ``dtypes`` only, the sparse family gets
-    the SPARSE_CASES of those dtypes; with ``shapes``, every op gets shapes x (dtypes or
-    DTYPES)."""
+    the sparse family :data:`SPARSE_CASES` (the losses :data:`LOSS_CASES`, the sampling ops
+    :data:`SAMPLING_CASES`); with ``dtypes`` only, those get their cases of those dtypes;
+    with ``shapes``, every op gets shapes x (dtypes or DTYPES)."""
     if shapes is None and op in LOSS_OPS:
         want = None if dtypes is None else {np.dtype(d).name for d in dtypes}
         return [(s, a, d) for s, a, d in LOSS_CASES if want is None or d in want]
-    if shapes is None and _is_sparse(op):
+    if shapes is None and (_is_sparse(op) or _is_sampling(op)):
         want = None if dtypes is None else {np.dtype(d).name for d in dtypes}
-        return [(s, a, d) for s, a, d in SPARSE_CASES if want is None or d in want]
+        cases = SAMPLING_CASES if _is_sampling(op) else SPARSE_CASES
+        return [(s, a, d) for s, a, d in cases if want is None or d in want]
     shapes = SHAPES if shapes is None else shapes
     dtypes = DTYPES if dtypes is None else dtypes
     return [(s, a, np.dtype(d).name) for s, a in _norm_shapes(shapes) for d in dtypes]
@@ -308,7 +322,7 @@ def _import_peer(name):
                 import entmax as mod  # noqa: F811
             elif name == "sklearn":
                 from sklearn._loss.loss import HalfMultinomialLoss as mod  # noqa: F811
-            elif name == "numpy":
+            elif name in ("numpy", "choice"):
                 mod = np
         except Exception:  # ImportError, or a broken install (OSError from a .so)
             mod = None
@@ -325,9 +339,12 @@ def _peer_serves(peer, op):
     """Whether ``peer`` has an implementation of ``op`` (before importing it)."""
     base = _split_op(op)[0]
     if peer == "numpy":
-        return base in OPS or base in ("sparsemax", "softmax_cross_entropy")
+        return (base in OPS or base in ("sparsemax", "softmax_cross_entropy")
+                or _is_sampling(op))
     if peer == "sklearn":
         return base == "softmax_cross_entropy"
+    if peer == "choice":
+        return op == "sample_categorical"
     if peer == "scipy":
         return base in ("softmax", "log_softmax", "logsumexp")
     if peer == "torch":
@@ -338,7 +355,7 @@ def _peer_serves(peer, op):
 
 
 def _version(name):
-    if name == "numpy":
+    if name in ("numpy", "choice"):
         return np.__version__
     if name == "sklearn":
         if _import_peer("sklearn") is None:
@@ -465,6 +482,16 @@ def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
         impls["cmaxfam"] = lambda: f(y, g, ax, out=out)
         if with_alloc:
             impls["cmaxfam_alloc"] = lambda: f(y, g, ax)
+    elif _is_sampling(op):
+        x = arr["x"]
+        gen = np.random.default_rng(seed + 1)
+        if op == "gumbel_softmax":
+            out = np.empty_like(x)
+            impls["cmaxfam"] = lambda: cmf.gumbel_softmax(x, ax, rng=gen, out=out)
+            if with_alloc:
+                impls["cmaxfam_alloc"] = lambda: cmf.gumbel_softmax(x, ax, rng=gen)
+        else:                                   # the sampler has no out=
+            impls["cmaxfam"] = lambda: cmf.sample_categorical(x, ax, rng=gen)
     elif op == "logsumexp":
         x = arr["x"]
         red = tuple(s for d, s in enumerate(x.shape) if d != ax % x.ndim)
@@ -550,9 +577,34 @@ def _loss_peer_fn(peer, mod, op, arr, ax):
     return call
 
 
+def _sampling_peer_fn(peer, op, arr, ax):
+    """NumPy's Gumbel trick (``rng.gumbel`` then the softmax formula or ``np.argmax``), and
+    for the sampler ``Generator.choice`` row by row with ``p = softmax(x)`` (float64,
+    computed beforehand) on the first :data:`CHOICE_ROWS` rows; the time of that callable is
+    scaled to all the rows by its ``scale`` attribute."""
+    x = arr["x"]
+    gen = np.random.default_rng(1)
+    if peer == "numpy":
+        if op == "gumbel_softmax":
+            return lambda: _np_softmax(x + gen.gumbel(size=x.shape), ax)
+        return lambda: np.argmax(x + gen.gumbel(size=x.shape), axis=ax)
+    if peer == "choice" and op == "sample_categorical":
+        rows = np.moveaxis(x, ax, -1).reshape(-1, x.shape[ax])
+        p = _np_softmax(rows[:CHOICE_ROWS].astype(np.float64), -1)
+        n = p.shape[-1]
+
+        def fn():
+            return np.array([gen.choice(n, p=r) for r in p])
+        fn.scale = len(rows) / len(p)
+        return fn
+    return None
+
+
 def _peer_fn(peer, mod, op, arr, ax):
     if op in LOSS_OPS:
         return _loss_peer_fn(peer, mod, op, arr, ax)
+    if _is_sampling(op):
+        return _sampling_peer_fn(peer, op, arr, ax)
     if peer == "entmax":
         return _entmax_peer_fn(mod, op, arr, ax)
     if peer == "numpy" and op == "sparsemax":
@@ -685,11 +737,15 @@ def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, 
             continue
         if name == "cmaxfam":
             ref = np.array(res, copy=True)
-        checks[name] = (peak, None if name == "copyto" or ref is None else _agrees(res, ref))
+        # random results: nothing to compare
+        checks[name] = (peak, None if name == "copyto" or ref is None or _is_sampling(op)
+                        else _agrees(res, ref))
         del res
     slow = set(impls) - {"copyto", "cmaxfam", "cmaxfam_alloc"}
     samples = time_calls(impls, min_time, repeat_time=repeat_time, warmed=warmed, slow=slow)
-    med = {name: float(np.median(v)) for name, v in samples.items()}
+    # (a peer timed on part of the array carries the factor to all of it)
+    med = {name: float(np.median(v)) * getattr(impls[name], "scale", 1.0)
+           for name, v in samples.items()}
     base = med["copyto"]
     peer_times = [med[p] for p in PEERS if p in med]
     fastest = min(peer_times) if peer_times else None
@@ -808,6 +864,15 @@ def format_markdown(rows, *, legend=True):
                 f"peers whose first call takes ≥ {SLOW_S * 1e3:g} ms are timed with "
                 f"{SLOW_REPEATS} repeats of one call (noisier than the other columns).",
             ]
+        if any(_is_sampling(k[0]) for k in groups):
+            notes += [
+                "sampling: every implementation draws from its own PCG64 Generator (cmaxfam "
+                "through the bit generator's capsule); numpy = the Gumbel trick in NumPy "
+                "(x + rng.gumbel(size=x.shape), then the softmax formula or np.argmax; float64 "
+                "noise); choice = Generator.choice row by row with p = softmax(x) computed "
+                f"beforehand, timed on {CHOICE_ROWS} rows and scaled to all the rows; "
+                "sample_categorical has no out= (both cmaxfam columns allocate).",
+            ]
         text += "\n\n" + "\n".join("- " + n for n in notes)
         if mismatches:
             text += "\n- RESULTS DISAGREE: " + "; ".join(mismatches)
@@ -826,6 +891,62 @@ def short_table():
     text = format_markdown(rows, legend=False)
     return text + f"\n\n(float32, one thread, {time.perf_counter() - t0:.1f} s; " \
                   "run benchmarks/compare.py for the full comparison)"
+
+
+def rng_routes(shape=(4096, 1024), dtype="float32", *, quick=False):
+    """Is drawing through the bit generator's capsule slower than materialising the draws
+    in NumPy first?  Times, interleaved, on an array of ``shape``:
+
+    * ``capsule noise``: the Gumbel-noise kernel drawing from the Generator's ``bitgen_t``
+      (what gumbel_softmax does);
+    * ``materialised noise``: ``bit_generator.random_raw(size)`` (a uint64 array made in
+      Python), then the same kernel reading those words;
+    * ``Generator.random(out=)``: float64 uniforms materialised, alone (for scale);
+    * ``gumbel_softmax capsule``: the whole op with ``out=``;
+    * ``gumbel_softmax materialised``: ``random_raw``, the same kernel into ``out``, then
+      ``out += x`` and ``softmax(out, out=out)``.
+
+    Returns rows {route, median_s, ns_per_element, ratio}; ratio is the time over the
+    capsule route of the same quantity (noise or op; None for the uniforms)."""
+    import cmaxfam as cmf
+    from cmaxfam._cy import sampling as k
+
+    x = 3 * np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    n = x.size
+    out = np.empty_like(x)
+    flat = out.reshape(1, n, 1)                       # the noise kernel's view of out
+    gens = [np.random.default_rng(s) for s in range(5)]
+    u = np.empty(n)
+
+    def materialised_op():
+        k.gumbel_noise_from_words(gens[4].bit_generator.random_raw(n), flat)
+        np.add(out, x, out=out)
+        cmf.softmax(out, out=out)
+
+    fns = {
+        "capsule noise": lambda: k.gumbel_noise_slices(gens[0].bit_generator, [(None, flat, None)]),
+        "materialised noise": lambda: k.gumbel_noise_from_words(gens[1].bit_generator.random_raw(n), flat),
+        "Generator.random(out=)": lambda: gens[2].random(out=u),
+        "gumbel_softmax capsule": lambda: cmf.gumbel_softmax(x, rng=gens[3], out=out),
+        "gumbel_softmax materialised": materialised_op,
+    }
+    samples = time_calls(fns, 0.04 if quick else 0.2, repeat_time=0.005 if quick else 0.02)
+    med = {name: float(np.median(v)) for name, v in samples.items()}
+    base = {"materialised noise": "capsule noise", "capsule noise": "capsule noise",
+            "gumbel_softmax capsule": "gumbel_softmax capsule",
+            "gumbel_softmax materialised": "gumbel_softmax capsule"}
+    return [{"route": name, "median_s": t, "ns_per_element": t / n * 1e9,
+             "ratio": t / med[base[name]] if name in base else None,
+             "shape": list(shape), "dtype": str(np.dtype(dtype))} for name, t in med.items()]
+
+
+def format_rng_routes(rows):
+    """A markdown table of :func:`rng_routes`."""
+    lines = ["| route | shape | dtype | ms | ns/element | × capsule route |", "|---|---|---|--:|--:|--:|"]
+    for r in rows:
+        lines.append(f"| {r['route']} | {'x'.join(map(str, r['shape']))} | {r['dtype']} | "
+                     f"{r['median_s'] * 1e3:.2f} | {r['ns_per_element']:.2f} | {_fmt_ratio(r['ratio'])} |")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------

@@ -108,6 +108,21 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
     return _normalize(x, axis, temperature, where, out, _log_softmax_kernel)
 
 
+def _argmax_codes(a, plan, w):
+    """The first maximal index of every slice of ``a`` along ``plan.axis`` (-1 when fully
+    masked) and its status (_SLICE_*: NaN, all -inf, no included entry), both float64
+    arrays of the keepdims shape."""
+    idx = np.full(plan.keep_shape, -1.0)
+    code = np.full(plan.keep_shape, float(_SLICE_EMPTY))
+    if a.size:
+        ax = plan.axis
+        xa = P.kernel_ready(a)
+        for xv, iv, cv, mv in P.slice_views(ax, [xa, P.per_slice(idx, a.shape, ax),
+                                                 P.per_slice(code, a.shape, ax), P.mask_u8(w)]):
+            _k.argmax_slices(xv, iv, cv, mv)
+    return idx, code
+
+
 def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, keepdims=False, out=None):
     """Argmax along an axis: a one-hot array of the first maximal index (default), or
     the indices (``return_indices=True``).
@@ -137,13 +152,7 @@ def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, kee
         check_out(out, plan.keep_shape if keepdims else plan.red_shape, np.dtype(np.int64))
     else:
         check_out(out, a.shape, rdt)
-    idx = np.full(plan.keep_shape, -1.0)
-    code = np.full(plan.keep_shape, float(_SLICE_EMPTY))
-    if a.size:
-        xa = P.kernel_ready(a)
-        for xv, iv, cv, mv in P.slice_views(ax, [xa, P.per_slice(idx, a.shape, ax),
-                                                 P.per_slice(code, a.shape, ax), P.mask_u8(w)]):
-            _k.argmax_slices(xv, iv, cv, mv)
+    idx, code = _argmax_codes(a, plan, w)
     if return_indices:
         ii = idx.astype(np.int64)
         if not keepdims:

@@ -25,6 +25,8 @@ __all__ = [
     "check_label_smoothing",
     "check_sample_weight",
     "check_loss_target",
+    "check_rng",
+    "check_size",
     "AxisError",
 ]
 
@@ -267,3 +269,37 @@ def check_loss_target(target, a, plan, ignore_index):
                          f"got {lab[bad].ravel()[0]:.0f}")
     lab = np.where(ignored, -1.0, lab)
     return np.expand_dims(lab, plan.axes), None
+
+
+# ---------- sampling ----------
+
+def check_rng(rng):
+    """The sampling functions' ``rng`` as a ``numpy.random.Generator``: a Generator is used
+    as it is (its state advances), an integer seed gives ``default_rng(seed)``, None a
+    fresh ``default_rng()`` seeded by the OS."""
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"rng: a seed must be a non-negative integer; got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError("rng must be a numpy.random.Generator, an integer seed or None; "
+                    f"got {type(rng).__name__}")
+
+
+def check_size(size):
+    """``size`` of a sampler as a tuple of non-negative ints: None is (), an int n is (n,)."""
+    if size is None:
+        return ()
+    try:
+        dims = (operator.index(size),)
+    except TypeError:
+        try:
+            dims = tuple(operator.index(d) for d in size)
+        except TypeError:
+            raise TypeError(f"size must be None, an integer or a tuple of integers; got {size!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"size must not be negative; got {size!r}")
+    return dims

@@ -22,7 +22,9 @@ extern "C" {
 typedef enum {
     CMF_OK = 0,
     CMF_ENOMEM = 1,   /* scratch allocation failed */
-    CMF_EINVAL = 2    /* inconsistent geometry (a bug in the caller) */
+    CMF_EINVAL = 2,   /* inconsistent geometry (a bug in the caller) */
+    CMF_EDOMAIN = 3   /* an input the op cannot take (sample_categorical: a slice with NaN
+                         or nothing to draw); nothing was written */
 } cmf_status;
 
 typedef struct {
@@ -34,6 +36,15 @@ typedef struct {
     void *p;
     ptrdiff_t so, sa, si;   /* element strides: outer, axis, inner */
 } cmf_arr;
+
+/* A source of random 64-bit words: the sampling kernels call next_uint64(state) once per
+ * draw, in a fixed order (see sampling.tmpl.c), and never keep it.  Filled by the caller
+ * (cmaxfam: from a NumPy bit generator, bitgen_t's state and next_uint64), who also holds
+ * whatever lock the generator needs for the duration of the call. */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *state);
+} cmf_rng;
 
 /* Per-slice status codes written by cmf_argmax_*. */
 enum { CMF_SLICE_OK = 0, CMF_SLICE_NAN = 1, CMF_SLICE_ALL_NEGINF = 2, CMF_SLICE_EMPTY = 3 };
@@ -53,6 +64,9 @@ enum { CMF_SLICE_OK = 0, CMF_SLICE_NAN = 1, CMF_SLICE_ALL_NEGINF = 2, CMF_SLICE_
  *                 target distribution y (like x; p == NULL for labels), with label
  *                 smoothing eps per slice; loss per slice (float64) and, when grad.p is
  *                 given, the gradient (p - q) / t scaled by gscale per slice
+ *   sampling      gumbel_noise: Gumbel(0, 1) noise g from rng (noise = g and/or y = x + g);
+ *                 sample_categorical: Gumbel-max samples, n_samples per slice, idx int64
+ *                 (its axis stride is the stride between samples)
  * The public names dispatch to the best instruction set found at cmf_select_isa(). */
 #define CMF_OP(name, params, args) \
     cmf_status cmf_##name##_f32 params; \

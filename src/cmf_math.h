@@ -10,6 +10,9 @@
  *                         rr2-p5 (<= 2 ULP); f64: Cody-Waite + degree-12 Taylor (<= 2 ULP).
  *   cmf_log1pu_f32/f64(u) log(1 + u) for u in [0, 1] (atanh series, <= 2 ULP).
  *   cmf_expm1m_f32/f64(x) expm1(x) for x <= 0.
+ *   cmf_log_f64(x), cmf_log1p_f64(v)  log and log1p in double.
+ *   cmf_uniform_open_f64(r), cmf_gumbel_f64(r)  U(0, 1) (open) and Gumbel(0, 1) variates
+ *                         from a 64-bit random draw r.
  */
 #ifndef CMF_MATH_H
 #define CMF_MATH_H
@@ -187,6 +190,26 @@ static inline double cmf_log1p_f64(double v)
     double d = w - 1.0;
     double l = cmf_log_f64(w);
     return d == 0.0 ? v : l * (v / d);
+}
+
+/* A uniform variate strictly inside (0, 1) from the top 52 bits of a 64-bit draw r:
+ * u = (k + 1/2) 2^-52 with k = r >> 12, so 2^-53 <= u <= 1 - 2^-53, every value exact.
+ * (Not 53 bits: (k + 1/2) 2^-53 needs 54 significant bits once k >= 2^52 and rounds, to
+ * exactly 1.0 for k = 2^53 - 1, where -log(-log u) would be +inf.)  Built from the bits as
+ * (1 + k 2^-52) - 1 + 2^-53, both steps exact, so that loops vectorise without a
+ * uint64 -> double conversion. */
+static inline double cmf_uniform_open_f64(uint64_t r)
+{
+    double d = cmf_from_bits_f64(UINT64_C(0x3ff0000000000000) | (r >> 12));
+    return (d - 1.0) + 0x1p-53;
+}
+
+/* A Gumbel(0, 1) variate -log(-log u) from a 64-bit draw (cmf_uniform_open_f64): both
+ * logarithms see normal arguments (u >= 2^-53, -log u >= 2^-53 (1 - 2^-54)), so the
+ * result is finite, in [-3.61, 36.74]. */
+static inline double cmf_gumbel_f64(uint64_t r)
+{
+    return -cmf_log_f64(-cmf_log_f64(cmf_uniform_open_f64(r)));
 }
 
 #endif

@@ -13,6 +13,7 @@
 #include "sparse.tmpl.c"
 #include "elementwise.tmpl.c"
 #include "losses.tmpl.c"
+#include "sampling.tmpl.c"
 #undef T
 #undef SFX
 #undef T_MAX
@@ -26,6 +27,7 @@
 #include "sparse.tmpl.c"
 #include "elementwise.tmpl.c"
 #include "losses.tmpl.c"
+#include "sampling.tmpl.c"
 #undef T
 #undef SFX
 #undef T_MAX

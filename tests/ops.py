@@ -70,6 +70,11 @@ class OpSpec:
     kinks: Optional[Callable] = None
     #: step of the finite differences (piecewise smooth operators: small, see SPARSE_H)
     fd_h: float = 1e-3
+    #: the name of the VJP's cotangent parameter (in its error messages)
+    cotangent: str = "g"
+    #: a slice's result depends on that slice only, so f(x)[rows] == f(x[rows]) (False for
+    #: gumbel_softmax with a fixed seed: a slice's noise depends on its place in the batch)
+    slice_local: bool = True
     #: the alpha of the entmax family member (sparsemax 2, entmax15 1.5, smoothed_max's
     #: gradient, the Tsallis entropy), None for the others
     alpha: Optional[float] = None
@@ -107,15 +112,17 @@ def _lazy(name):
 
 
 def normalizer(name, reference, ref_vjp=None, ref_jvp=None, ref_jacobian=None, *, func=None,
-               args=(), **kw):
+               args=(), fixed=None, **kw):
     """A slice-wise map x -> p of the same shape (softmax-like).  ``args`` are extra
     positional parameters between the array(s) and ``axis`` (entmax's alpha), passed to
-    the public functions; the references take them the same way."""
+    the public functions; the references take them the same way.  ``fixed``: keyword
+    arguments always given to the forward (gumbel_softmax's seed)."""
     func = func or name
     fwd = _lazy(func)
+    fixed = fixed or {}
 
     def forward(x, axis=-1, *, temperature=1.0, where=None, out=None):
-        return fwd(x, *args, axis, temperature=temperature, where=where, out=out)
+        return fwd(x, *args, axis, temperature=temperature, where=where, out=out, **fixed)
 
     def reference_(x, axis=-1, *, temperature=1.0, where=None):
         return reference(x, *args, axis, temperature, where)
@@ -281,6 +288,47 @@ OPS += [
     entropy("gini_entropy", ref.gini_entropy, alpha=2.0),
     entropy("tsallis_entropy_a1.5", ref.tsallis_entropy, func="tsallis_entropy", args=(1.5,),
             alpha=1.5),
+]
+
+
+# --------------------------------------------------------------------------------------
+# The random normaliser (issue 5): with a fixed seed, gumbel_softmax is the deterministic
+# normaliser x -> softmax((x + g) / t) for one draw g of the noise, and its derivatives are
+# softmax's at x + g, so every generic test applies.  The references evaluate the float64
+# oracles at x + g, with g taken from the library (return_noise) for a C-contiguous copy of
+# x (so the layout tests also check that the draws do not depend on the layout); the noise
+# itself is tested in test_sampling.py.
+# --------------------------------------------------------------------------------------
+
+GUMBEL_SEED = 5
+
+
+def gumbel_point(x, axis=-1):
+    """x + g as gumbel_softmax(x, axis, rng=GUMBEL_SEED) computes it (in the compute
+    dtype: float16 -> float32, integers -> float64), as float64."""
+    a = np.asarray(x)
+    if a.dtype == np.float16:
+        a = a.astype(np.float32)
+    elif a.dtype.kind in "biu":
+        a = a.astype(np.float64)
+    a = np.ascontiguousarray(a)
+    _, g = cmf.gumbel_softmax(a, axis, rng=GUMBEL_SEED, return_noise=True)
+    with np.errstate(invalid="ignore"):
+        return (a + g).astype(np.float64)
+
+
+def _at_gumbel_point(oracle):
+    """A softmax oracle evaluated at the sampled point: oracle(x + g, *rest)."""
+    def call(x, *rest):
+        axis = rest[-3] if len(rest) >= 3 else -1      # (..., axis, temperature, where)
+        return oracle(gumbel_point(x, axis), *rest)
+    return call
+
+
+OPS += [
+    normalizer("gumbel_softmax", _at_gumbel_point(ref.softmax), _at_gumbel_point(ref.softmax_vjp),
+               _at_gumbel_point(ref.softmax_jvp), _at_gumbel_point(ref.softmax_jacobian),
+               fixed=dict(rng=GUMBEL_SEED), exact_zeros=True, cotangent="v", slice_local=False),
 ]
 
 BY_NAME = {op.name: op for op in OPS}

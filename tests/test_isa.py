@@ -57,6 +57,10 @@ for dt in ("float32", "float64"):
                 "smoothed_max_a1.5": cmf.smoothed_max(x, 1.5, axis=ax),
                 "shannon_entropy": cmf.shannon_entropy(y, axis=ax),
             })
+        if hasattr(cmf, "gumbel_softmax"):      # the sampling family (issue 5)
+            gy, gn = cmf.gumbel_softmax(x, axis=ax, temperature=0.7, where=w, rng=3, return_noise=True)
+            res.update({"gumbel_softmax": gy, "gumbel_noise": gn,
+                        "sample_categorical": cmf.sample_categorical(x, axis=ax, where=w, size=4, rng=3)})
         for k, v in res.items():
             out[f"{dt}/{shape}/{ax}/{k}"] = np.asarray(v, dtype=np.float64).ravel().tolist()
 json.dump(out, sys.stdout)

@@ -1,11 +1,12 @@
 # The only extern block of cmaxfam: the C core's public header (src/cmaxfam.h).
-from libc.stdint cimport uint8_t
+from libc.stdint cimport uint8_t, uint64_t, int64_t
 
 cdef extern from "cmaxfam.h" nogil:
     ctypedef enum cmf_status:
         CMF_OK
         CMF_ENOMEM
         CMF_EINVAL
+        CMF_EDOMAIN
 
     int cmf_detect_isa()
     int cmf_select_isa(int requested)
@@ -21,6 +22,10 @@ cdef extern from "cmaxfam.h" nogil:
         Py_ssize_t so
         Py_ssize_t sa
         Py_ssize_t si
+
+    ctypedef struct cmf_rng:
+        void *state
+        uint64_t (*next_uint64)(void *state) noexcept nogil
 
     cmf_status cmf_softmax_f32(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
     cmf_status cmf_softmax_f64(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
@@ -68,3 +73,7 @@ cdef extern from "cmaxfam.h" nogil:
     cmf_status cmf_entmax_vjp_f64(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr alpha, cmf_arr r)
     cmf_status cmf_fy_loss_f32(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_arr alpha, cmf_arr mask, cmf_arr label, cmf_arr gscale, cmf_arr eps, cmf_arr loss, cmf_arr grad)
     cmf_status cmf_fy_loss_f64(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_arr alpha, cmf_arr mask, cmf_arr label, cmf_arr gscale, cmf_arr eps, cmf_arr loss, cmf_arr grad)
+    cmf_status cmf_gumbel_noise_f32(const cmf_geom *g, const cmf_rng *rng, cmf_arr x, cmf_arr noise, cmf_arr y)
+    cmf_status cmf_gumbel_noise_f64(const cmf_geom *g, const cmf_rng *rng, cmf_arr x, cmf_arr noise, cmf_arr y)
+    cmf_status cmf_sample_categorical_f32(const cmf_geom *g, const cmf_rng *rng, cmf_arr x, cmf_arr t, cmf_arr mask, Py_ssize_t n_samples, cmf_arr idx)
+    cmf_status cmf_sample_categorical_f64(const cmf_geom *g, const cmf_rng *rng, cmf_arr x, cmf_arr t, cmf_arr mask, Py_ssize_t n_samples, cmf_arr idx)
