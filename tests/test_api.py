@@ -41,9 +41,12 @@ def test_public_names():
     assert isinstance(cmf.__version__, str)
 
 
-#: public names that are not operators (utilities), and the sampler (integer draws of a
-#: different shape: tested in test_sampling.py)
-NOT_OPERATORS = {"show_config", "sample_categorical"}
+#: public names that are not operators (utilities), the sampler (integer draws of a
+#: different shape: tested in test_sampling.py), and the losses (a logits array and a
+#: target in, a loss and a gradient out: tested in test_losses.py, which covers the
+#: dtypes, layouts, threads and special values for them)
+NOT_OPERATORS = {"show_config", "sample_categorical", "softmax_cross_entropy", "sparsemax_loss",
+                 "entmax_loss", "distillation_loss", "softmax_layer_grad"}
 
 
 def test_registry_covers_public_forwards():
