@@ -211,19 +211,7 @@ static void S(xent_colfn)(const S(cols) *k)
     const double *lab = k->sin[1], *gs = k->sin[2], *eps = k->sin[3];
     double *s = k->ws, *loss = k->sout[0];
     T *m = (T *)(k->ws + B), *r = (T *)(k->ws + 2 * B), *acc = (T *)(k->ws + 3 * B);
-    for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF_L;
-    for (ptrdiff_t q = 0; q < n; q++) {
-        const T *xq = x + q * ldx;
-        if (mk) {
-            const uint8_t *mq = mk + q * ldm;
-            for (ptrdiff_t j = 0; j < B; j++) {
-                T v = mq[j] ? xq[j] : NINF_L;
-                m[j] = v > m[j] ? v : m[j];
-            }
-        } else {
-            VMAX(B, m, xq);
-        }
-    }
+    S(cols_max)(n, B, x, ldx, mk, ldm, m);
     /* lanes with a non-finite maximum (or ignored) get a harmless shift here and are
      * redone (or zeroed) below */
     int special = 0;

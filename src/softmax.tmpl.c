@@ -187,12 +187,10 @@ static CMF_INLINE void S(cols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrd
     }
 }
 
-static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
-                            ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *it, int lg,
-                            double *ws)
+/* m[j] = the maximum of lane j over its unmasked entries (-inf when none) */
+static void S(cols_max)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, const uint8_t *mk,
+                        ptrdiff_t ldm, T *m)
 {
-    double *s = ws;
-    T *m = (T *)(ws + B), *r = (T *)(ws + 2 * B), *acc = (T *)(ws + 3 * B);
     for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
     for (ptrdiff_t k = 0; k < n; k++) {
         const T *xk = x + k * ldx;
@@ -206,6 +204,15 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
             VMAX(B, m, xk);
         }
     }
+}
+
+static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
+                            ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *it, int lg,
+                            double *ws)
+{
+    double *s = ws;
+    T *m = (T *)(ws + B), *r = (T *)(ws + 2 * B), *acc = (T *)(ws + 3 * B);
+    S(cols_max)(n, B, x, ldx, mk, ldm, m);
     int special = 0;
     for (ptrdiff_t j = 0; j < B; j++) special |= !S(is_finite)(m[j]);
     if (special) { /* rare: every lane on its own, reading each lane before writing it */
