@@ -22,7 +22,9 @@ Conventions, decided once for every loss here:
   counts as 0 even when infinite).
 * The gradient returned is that of the returned value: of the scalar for ``"mean"`` and
   ``"sum"``, and of the sum of the per-slice losses for ``"none"``.
-* A label on an excluded (``where``) or -inf logit gives an infinite loss, never NaN.
+* A label on an excluded (``where``) or -inf logit gives an infinite loss, never NaN; a
+  slice with every logit excluded or -inf predicts 0 (loss +inf, gradient -q / t).  A
+  slice of weight 0 gets loss 0 and gradient 0 whatever its logits (even NaN).
 """
 from __future__ import annotations
 

@@ -41,6 +41,14 @@ static inline double S(h_term)(double q, double alpha)
     return -q * cmf_expm1m_f64(a1 * cmf_log_f64(q < 1.0 ? q : 1.0)) / (alpha * a1);
 }
 
+/* z = (x - m) * it in double (a float32 difference cannot overflow there; a float64 one
+ * that does is taken as x * it - m * it, each finite) */
+static inline double S(zdiff)(T x, T m, T it)
+{
+    const double d = (double)x - (double)m, itd = (double)it;
+    return d - d == 0 ? d * itd : (double)x * itd - (double)m * itd;
+}
+
 /* sum over the included entries of z_k = (x_k - m) * it (vectorisable) */
 static double S(zsum_row)(ptrdiff_t n, const T *x, const uint8_t *mk, T m, T it)
 {
@@ -49,13 +57,13 @@ static double S(zsum_row)(ptrdiff_t n, const T *x, const uint8_t *mk, T m, T it)
     ptrdiff_t k = 0;
     for (; k + CMF_LANES <= n; k += CMF_LANES)
         for (int j = 0; j < CMF_LANES; j++) {
-            double z = (double)((x[k + j] - m) * it);
+            double z = ((double)x[k + j] - (double)m) * (double)it;
             acc[j] += mk ? cmf_keep_f64(mk[k + j] != 0, z) : z;
         }
     double s = 0.0;
     for (int j = 0; j < CMF_LANES; j++) s += acc[j];
     for (; k < n; k++) {
-        double z = (double)((x[k] - m) * it);
+        double z = ((double)x[k] - (double)m) * (double)it;
         s += (!mk || mk[k]) ? z : 0.0;
     }
     return s;
@@ -78,7 +86,7 @@ static double S(xent_label_row)(ptrdiff_t n, const T *x, T *gr, const uint8_t *m
     const double s = S(expsum_row)(n, x, gr, mk, m, it);
     const double ls = cmf_log_f64(s);
     const int lab_on = !mk || mk[lab];
-    const double zl = lab_on ? (double)((x[lab] - m) * it) : -INFINITY;
+    const double zl = lab_on ? S(zdiff)(x[lab], m, it) : -INFINITY;
     double loss;
     double c = 0.0;                       /* smoothing mass of each included entry */
     if (eps == 0.0) {
@@ -119,6 +127,9 @@ static double S(fy_general_row)(ptrdiff_t n, const T *x, const T *y, T *p, T *gr
     const ptrdiff_t nl = eps != 0.0 ? S(count_mask)(n, mk) : n;
     const double c = eps != 0.0 ? eps / (double)nl : 0.0;
     const int fin = S(is_finite)(m);
+    /* nothing to predict (every entry excluded or -inf): p = 0, so that a target there
+     * gives +inf with the finite gradient -q / t (no NaN) */
+    if (m == NINF_L) memset(p, 0, (size_t)n * sizeof(T));
     const double sc = (double)it * gs;
     double pz = 0.0, qz = 0.0;              /* <p, z> + H(p) and <q, z> + H(q) */
     for (ptrdiff_t k = 0; k < n; k++) {
@@ -127,7 +138,7 @@ static double S(fy_general_row)(ptrdiff_t n, const T *x, const T *y, T *p, T *gr
          * finite ones (the limit of the loss as they grow) */
         double z;
         if (!on) z = -INFINITY;
-        else if (fin) z = (double)((x[k] - m) * it);
+        else if (fin) z = S(zdiff)(x[k], m, it);
         else z = (m == (T)INFINITY && x[k] == (T)INFINITY) ? 0.0 : -INFINITY;
         double q = y ? (double)y[k] : (k == lab ? 1.0 : 0.0);
         if (eps != 0.0) q = (1.0 - eps) * q + (on ? c : 0.0);
@@ -148,7 +159,7 @@ static void S(fy_row)(S(row) *a, int dist)
     T *gr = a->out[0];
     const uint8_t *mk = a->mask;
     const double alpha = a->sin[0], label = a->sin[1], gs = a->sin[2], eps = a->sin[3];
-    if (!dist && !(label >= 0)) {          /* ignored */
+    if ((!dist && !(label >= 0)) || gs == 0.0) {   /* ignored, or weight 0: not in the value */
         a->sout[0] = 0.0;
         if (gr) memset(gr, 0, (size_t)n * sizeof(T));
         return;
@@ -216,7 +227,7 @@ static void S(xent_colfn)(const S(cols) *k)
      * redone (or zeroed) below */
     int special = 0;
     for (ptrdiff_t j = 0; j < B; j++) {
-        const int sp = !S(is_finite)(m[j]) && lab[j] >= 0;
+        const int sp = !S(is_finite)(m[j]) && lab[j] >= 0 && gs[j] != 0.0;
         special |= sp;
         if (!S(is_finite)(m[j])) m[j] = 0;
         s[j] = 0.0;
@@ -238,7 +249,7 @@ static void S(xent_colfn)(const S(cols) *k)
             const T *xq = x + q * ldx;
             const uint8_t *mq = mk ? mk + q * ldm : NULL;
             for (ptrdiff_t j = 0; j < B; j++) {
-                double z = (double)((xq[j] - m[j]) * k->it[j]);
+                double z = ((double)xq[j] - (double)m[j]) * (double)k->it[j];
                 cz[j] += (!mq || mq[j]) ? z : 0.0;
             }
         }
@@ -260,7 +271,7 @@ static void S(xent_colfn)(const S(cols) *k)
     for (ptrdiff_t j = 0; j < B; j++) {
         const ptrdiff_t l = (ptrdiff_t)(lab[j] >= 0 ? lab[j] : 0);
         const int on = !mk || mk[l * ldm + j];
-        const double zl = on ? (double)((x[l * ldx + j] - m[j]) * k->it[j]) : -INFINITY;
+        const double zl = on ? S(zdiff)(x[l * ldx + j], m[j], k->it[j]) : -INFINITY;
         const double e = smooth ? eps[j] : 0.0;
         const double lt = e == 1.0 ? 0.0 : (1.0 - e) * zl;
         double L = s[j] - lt - (smooth && e != 0.0 ? cz[j] : 0.0);
@@ -285,7 +296,7 @@ static void S(xent_colfn)(const S(cols) *k)
         }
     }
     for (ptrdiff_t j = 0; j < B; j++) {
-        if (lab[j] < 0) {                     /* ignored */
+        if (lab[j] < 0 || gs[j] == 0.0) {     /* ignored, or weight 0 */
             loss[j] = 0.0;
             if (gr) for (ptrdiff_t q = 0; q < n; q++) gr[q * ldo + j] = 0;
         }
@@ -300,7 +311,7 @@ static void S(xent_colfn)(const S(cols) *k)
                 T v = (!mk || mk[q * ldm + j]) ? xj[q * ldx] : NINF_L;
                 mj = v > mj ? v : mj;
             }
-            if (!S(is_finite)(mj) && lab[j] >= 0) S(fy_lane)(k, j, &failed);
+            if (!S(is_finite)(mj) && lab[j] >= 0 && gs[j] != 0.0) S(fy_lane)(k, j, &failed);
         }
         if (failed) for (ptrdiff_t j = 0; j < B; j++) loss[j] = NAN;   /* out of memory */
     }

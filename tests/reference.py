@@ -805,3 +805,139 @@ def fd_jacobian(f, x, axis=-1, h=1e-3):
         e[tuple(idx)] = 1.0
         cols.append(np.moveaxis(fd_directional(f, x, e, h), axis, -1))
     return np.stack(cols, axis=-1)
+
+
+# ======================================================================================
+# Losses (tests/test_losses.py) -- BEGIN
+#
+# Float64 oracles of the Fenchel-Young losses of ``cmaxfam._losses``, written from the
+# maths, not from the kernel: for z = x / t (shifted by the slice's maximum) and a target
+# distribution q,
+#
+#     L(z; q) = Omega*(z) - <q, z> - H(q),   Omega*(z) = max_p <p, z> + H(p),
+#
+# with Omega*(z) = logsumexp(z) for Shannon (alpha = 1) and <p*, z> + H_alpha(p*) with
+# p* = entmax(z, alpha) otherwise (the sort-based sparsemax / 1.5-entmax or the
+# bisection above); H_alpha from ``_tsallis_terms`` ((p - p^alpha) / (alpha (alpha - 1)),
+# not the kernel's expm1 form).  The gradient of L with respect to x is (p* - q) / t.
+# The reductions follow the documented conventions: ``w_i L_i`` per slice ("none"), their
+# sum, or their sum over the sum of the weights of the slices not ignored ("mean"; 0 when
+# that is 0); a slice of weight 0 (or ignored) contributes nothing to the value and
+# nothing to the gradient.
+# ======================================================================================
+
+def _loss_targets(S, shape, target, ignore_index):
+    """``(Q, live)``: the target rows (…, n) (one-hot for labels; zero rows for ignored
+    labels) and the (…, 1) mask of the slices that are not ignored."""
+    tg = np.asarray(target)
+    if tg.shape == tuple(shape):
+        return S.rows(tg.astype(_F64)), np.ones(S.red + (1,), dtype=bool)
+    lab = np.broadcast_to(tg, S.red).astype(np.int64)[..., None]
+    live = np.ones(lab.shape, dtype=bool) if ignore_index is None else lab != int(ignore_index)
+    Q = ((np.arange(S.n) == lab) & live).astype(_F64)
+    return Q, live
+
+
+def _loss_prediction(X, T, W, A):
+    """p* = entmax(z, alpha) per row (alpha of shape (…, 1)): softmax, the sort-based
+    sparsemax / 1.5-entmax when every row has that alpha, bisection otherwise."""
+    if np.all(A == 1.0):
+        return _softmax_rows(X, T, W, log=False)
+    if np.all(A == 2.0):
+        return _sparse_rows(X, T, W, _sparsemax_solve)[0]
+    if np.all(A == 1.5):
+        return _sparse_rows(X, T, W, _entmax15_solve)[0]
+    return _sparse_rows(X, T, W, lambda Z: _entmax_solve(Z, A))[0]
+
+
+def _fy_rows(X, T, W, A, Q):
+    """Per-row Fenchel-Young loss (…, 1) and the prediction p* (…, n)."""
+    A = np.broadcast_to(A, X.shape[:-1] + (1,))
+    P = _loss_prediction(X, T, W, A)
+    with np.errstate(all="ignore"):
+        has_nan = (W & np.isnan(X)).any(-1, keepdims=True)
+        Xi = np.where(W, X, -np.inf)
+        m = np.max(Xi, axis=-1, keepdims=True, initial=-np.inf)
+        m0 = np.where(np.isfinite(m), m, 0.0)
+        # z relative to the maximum; with +inf logits only those stay finite (at 0).  When
+        # x - max overflows (|x| near the float64 maximum), (x - max) / t may not: x/t - max/t
+        D = Xi - m0
+        D = np.where(np.isinf(D) & np.isfinite(Xi), Xi / T - m0 / T, D / T)
+        Z = np.where(np.isfinite(m), D, np.where(W & (X == np.inf), 0.0, -np.inf))
+        Z = np.where(np.isnan(Z), -np.inf, Z)
+        lse = np.log(np.exp(Z).sum(-1, keepdims=True))
+        lin = np.where(P > 0, P * Z, 0.0).sum(-1, keepdims=True)
+        conj = np.where(A == 1.0, lse, lin + _tsallis_terms(P, A).sum(-1, keepdims=True))
+        qz = np.where(Q > 0, Q * Z, 0.0).sum(-1, keepdims=True)      # -inf: mass on a -inf z
+        L = conj - qz - _tsallis_terms(Q, A).sum(-1, keepdims=True)
+        L = np.where(has_nan, np.nan, L)
+    return L, P
+
+
+def _loss_finish(S, L, G, live, sample_weight, reduction):
+    """Weights and reduction: returns ``(value, grad)`` (grad in the input's shape)."""
+    sw = np.ones(S.red + (1,)) if sample_weight is None else S.param(sample_weight)
+    wl = np.where(live, sw, 0.0)
+    total = float(wl.sum())
+    with np.errstate(all="ignore"):
+        per = np.where(wl > 0, wl * L, 0.0)
+        if reduction == "none":
+            value, scale = per.reshape(S.red), wl
+        elif reduction == "sum":
+            value, scale = float(per.sum()), wl
+        elif reduction == "mean":
+            value = float(per.sum()) / total if total > 0 else 0.0
+            scale = wl / total if total > 0 else np.zeros_like(wl)
+        else:
+            raise ValueError(reduction)
+        grad = np.where(scale > 0, G * scale, 0.0)
+    return value, S.unrows(grad)
+
+
+def fy_loss(x, target, alpha=1.0, axis=-1, temperature=1.0, where=None, ignore_index=None,
+            label_smoothing=0.0, sample_weight=None, reduction="mean"):
+    """The Fenchel-Young loss of ``x / temperature`` (alpha = 1: softmax cross-entropy,
+    2: the sparsemax loss, else the alpha-entmax loss).  ``target``: labels (the shape of
+    ``x`` without ``axis``) or distributions (the shape of ``x``).  Label smoothing mixes
+    the target with the uniform distribution over the included classes.  Returns
+    ``(value, grad)``: value a float ("mean", "sum") or the reduced-shape array ("none");
+    grad the derivative of the value (of the sum of the per-slice values for "none")."""
+    S, X, T, W = _setup(x, axis, temperature, where)
+    A = S.param(alpha)
+    Q, live = _loss_targets(S, np.shape(x), target, ignore_index)
+    eps = float(label_smoothing)
+    if eps:
+        k = W.sum(-1, keepdims=True)
+        Q = (1.0 - eps) * Q + eps * W / np.maximum(k, 1)
+    L, P = _fy_rows(X, T, W, A, Q)
+    with np.errstate(all="ignore"):
+        G = (P - Q) / T
+    return _loss_finish(S, L, G, live, sample_weight, reduction)
+
+
+def distillation_loss(student, teacher, axis=-1, temperature=1.0, where=None, sample_weight=None,
+                      reduction="batchmean"):
+    """T^2 KL(softmax(teacher / T) || softmax(student / T)) per slice, from the log-softmax
+    of both; gradient T (q_s - q_t).  "batchmean" is "mean" (over slices)."""
+    S, X, T, W = _setup(student, axis, temperature, where)
+    Xt = S.rows(np.asarray(teacher, dtype=_F64))
+    Qt, logQt = _softmax_rows(Xt, T, W, log=False), _softmax_rows(Xt, T, W, log=True)
+    Ps, logPs = _softmax_rows(X, T, W, log=False), _softmax_rows(X, T, W, log=True)
+    with np.errstate(all="ignore"):
+        kl = np.where(Qt > 0, Qt * (logQt - logPs), 0.0).sum(-1, keepdims=True)
+    red = "mean" if reduction == "batchmean" else reduction
+    live = np.ones(S.red + (1,), dtype=bool)
+    return _loss_finish(S, T * T * kl, T * (Ps - Qt), live, sample_weight, red)
+
+
+def softmax_layer_grad(X, W, b, target, temperature=1.0, ignore_index=None, label_smoothing=0.0,
+                       sample_weight=None, reduction="mean"):
+    """``(loss, grad_W, grad_b)`` of the cross-entropy of ``X @ W + b``: the chain rule
+    written out (G = dL/dlogits, grad_W = X^T G, grad_b = sum_i G_i)."""
+    X, W, b = (np.asarray(a, dtype=_F64) for a in (X, W, b))
+    loss, G = fy_loss(X @ W + b, target, 1.0, -1, temperature, None, ignore_index,
+                      label_smoothing, sample_weight, reduction)
+    return loss, X.T @ G, G.sum(0)
+
+# Losses -- END
+# ======================================================================================
