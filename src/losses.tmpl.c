@@ -102,9 +102,12 @@ static double S(xent_label_row)(ptrdiff_t n, const T *x, T *gr, const uint8_t *m
     }
     if (gr) {
         const T r = (T)(1.0 / s), sc = (T)((double)it * gs), cq = (T)c;
-        if (c == 0.0) {                   /* masked entries hold exp = 0 already */
+        if (c == 0.0) {
             const T rs = (T)((double)it * gs / s);
-            for (ptrdiff_t k = 0; k < n; k++) gr[k] *= rs;
+            if (mk)                       /* excluded entries: 0 even when s is NaN */
+                for (ptrdiff_t k = 0; k < n; k++) gr[k] = mk[k] ? gr[k] * rs : (T)0;
+            else
+                for (ptrdiff_t k = 0; k < n; k++) gr[k] *= rs;
         } else if (mk)
             for (ptrdiff_t k = 0; k < n; k++) gr[k] = (gr[k] * r - (mk[k] ? cq : (T)0)) * sc;
         else
