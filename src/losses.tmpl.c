@@ -57,13 +57,13 @@ static double S(zsum_row)(ptrdiff_t n, const T *x, const uint8_t *mk, T m, T it)
     ptrdiff_t k = 0;
     for (; k + CMF_LANES <= n; k += CMF_LANES)
         for (int j = 0; j < CMF_LANES; j++) {
-            double z = ((double)x[k + j] - (double)m) * (double)it;
+            double z = S(zdiff)(x[k + j], m, it);
             acc[j] += mk ? cmf_keep_f64(mk[k + j] != 0, z) : z;
         }
     double s = 0.0;
     for (int j = 0; j < CMF_LANES; j++) s += acc[j];
     for (; k < n; k++) {
-        double z = ((double)x[k] - (double)m) * (double)it;
+        double z = S(zdiff)(x[k], m, it);
         s += (!mk || mk[k]) ? z : 0.0;
     }
     return s;
@@ -252,7 +252,7 @@ static void S(xent_colfn)(const S(cols) *k)
             const T *xq = x + q * ldx;
             const uint8_t *mq = mk ? mk + q * ldm : NULL;
             for (ptrdiff_t j = 0; j < B; j++) {
-                double z = ((double)xq[j] - (double)m[j]) * (double)k->it[j];
+                double z = S(zdiff)(xq[j], m[j], k->it[j]);
                 cz[j] += (!mq || mq[j]) ? z : 0.0;
             }
         }
@@ -288,7 +288,7 @@ static void S(xent_colfn)(const S(cols) *k)
             T *gq = gr + q * ldo;
             const uint8_t *mq = mk ? mk + q * ldm : NULL;
             if (mq)
-                for (ptrdiff_t j = 0; j < B; j++) gq[j] = (gq[j] * r[j] - (mq[j] ? cqt[j] : (T)0)) * sc[j];
+                for (ptrdiff_t j = 0; j < B; j++) gq[j] = mq[j] ? (gq[j] * r[j] - cqt[j]) * sc[j] : (T)0;
             else
                 for (ptrdiff_t j = 0; j < B; j++) gq[j] = (gq[j] * r[j] - cqt[j]) * sc[j];
         }
