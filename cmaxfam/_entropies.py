@@ -19,7 +19,8 @@ from . import _plumbing as P
 from ._normalizers import softmax
 from ._reductions import logsumexp
 from ._sparse import entmax
-from ._validation import as_float_array, check_out, check_same_shape, check_where, slice_param
+from ._validation import (as_float_array, check_n_threads, check_out, check_same_shape, check_where,
+                          slice_param)
 
 __all__ = ["shannon_entropy", "gini_entropy", "tsallis_entropy",
            "smoothed_max", "smoothed_max_vjp", "smoothed_max_jvp"]
@@ -93,7 +94,8 @@ def _check_scalar_alpha(alpha):
     return float(al)
 
 
-def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None):
+def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None,
+                 n_threads=1):
     r"""The smoothed max ``max_{p in simplex} <p, x> + t H_alpha(p)``.
 
     alpha = 1 is :func:`logsumexp` exactly (same kernel); alpha = 2 the sparsemax value.
@@ -110,16 +112,18 @@ def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims
     """
     al = _check_scalar_alpha(alpha)
     a, rdt = as_float_array(x)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)     # one int axis, whatever alpha
     if al == 1.0:
-        return logsumexp(x, plan.axis, keepdims=keepdims, temperature=temperature, where=where, out=out)
+        return logsumexp(x, plan.axis, keepdims=keepdims, temperature=temperature, where=where, out=out,
+                         n_threads=nt)
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)
     check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
     ax = plan.axis
     if a.size == 0 or a.shape[ax] == 0:
         return P.finish_per_slice(np.full(plan.keep_shape, -np.inf), plan, keepdims, out, rdt)
-    p = entmax(a, al, ax, temperature=t, where=w).astype(np.float64)
+    p = entmax(a, al, ax, temperature=t, where=w, n_threads=nt).astype(np.float64)
     xd = a.astype(np.float64)
     with np.errstate(invalid="ignore"):
         lin = np.where(p > 0, p * xd, np.where(np.isnan(p), np.nan, 0.0)).sum(ax, keepdims=True)
@@ -135,24 +139,27 @@ def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims
     return P.finish_per_slice(val, plan, keepdims, out, rdt)
 
 
-def _smoothed_max_grad(x, alpha, axis, temperature, where):
+def _smoothed_max_grad(x, alpha, axis, temperature, where, n_threads):
     al = _check_scalar_alpha(alpha)
     axis = P.AxisPlan(np.shape(x), axis, allow_multiple=False).axis
     if al == 1.0:
-        return softmax(x, axis, temperature=temperature, where=where)
-    return entmax(x, al, axis, temperature=temperature, where=where)
+        return softmax(x, axis, temperature=temperature, where=where, n_threads=n_threads)
+    return entmax(x, al, axis, temperature=temperature, where=where, n_threads=n_threads)
 
 
-def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=None, out=None):
+def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=None, out=None,
+                     n_threads=1):
     r"""VJP of :func:`smoothed_max`: ``g * entmax(x / t, alpha)`` (``g`` per slice)."""
     a, rdt = as_float_array(x)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     slice_param(value, plan, "value", check=False)
     G = slice_param(g, plan, "g", check=False)
     ga, grdt = as_float_array(g, "g")
     rdt = np.promote_types(rdt, grdt)
     check_out(out, a.shape, rdt)
-    res = _smoothed_max_grad(a, alpha, axis, temperature, where).astype(np.promote_types(a.dtype, ga.dtype))
+    res = _smoothed_max_grad(a, alpha, axis, temperature, where, nt)
+    res = res.astype(np.promote_types(a.dtype, ga.dtype))
     with np.errstate(invalid="ignore"):
         res = np.where(res == 0, 0, res * G)
     if out is not None:
@@ -162,16 +169,17 @@ def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=
 
 
 def smoothed_max_jvp(x, value, dx, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims=False,
-                     out=None):
+                     out=None, n_threads=1):
     r"""JVP of :func:`smoothed_max`: ``<entmax(x / t, alpha), dx>`` per slice."""
     a, rdt = as_float_array(x)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     slice_param(value, plan, "value", check=False)
     va, vrdt = as_float_array(dx, "dx")
     check_same_shape(va, a.shape, "dx")
     rdt = np.promote_types(rdt, vrdt)
     check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
-    p = _smoothed_max_grad(a, alpha, axis, temperature, where).astype(np.float64)
+    p = _smoothed_max_grad(a, alpha, axis, temperature, where, nt).astype(np.float64)
     with np.errstate(invalid="ignore"):
         d = np.where(p == 0, 0.0, p * va).sum(plan.axis, keepdims=True)
     return P.finish_per_slice(d, plan, keepdims, out, rdt)

@@ -34,8 +34,8 @@ from . import _plumbing as P
 from ._cy import losses as _k
 from ._normalizers import softmax
 from ._validation import (as_float_array, check_alpha, check_choice, check_label_smoothing,
-                          check_loss_target, check_out, check_same_shape, check_sample_weight,
-                          check_where, slice_param)
+                          check_loss_target, check_n_threads, check_out, check_same_shape,
+                          check_sample_weight, check_where, slice_param)
 
 __all__ = ["softmax_cross_entropy", "sparsemax_loss", "entmax_loss", "distillation_loss",
            "softmax_layer_grad"]
@@ -55,7 +55,7 @@ def _weights(labels, sw, reduction, plan):
     return wl, gs, total
 
 
-def _run(a, rdt, plan, t, alpha, w, labels, dist, eps, gs, want_grad, grad_out):
+def _run(a, rdt, plan, t, alpha, w, labels, dist, eps, gs, want_grad, grad_out, n_threads):
     """Run the loss kernel.  Returns the per-slice losses (keepdims float64) and the
     gradient (or None), delivered into ``grad_out`` when given."""
     loss = np.zeros(plan.keep_shape)
@@ -72,8 +72,7 @@ def _run(a, rdt, plan, t, alpha, w, labels, dist, eps, gs, want_grad, grad_out):
         epsa = np.broadcast_to(np.float64(eps), plan.keep_shape)
         views = [P.kernel_ready(a), P.kernel_ready(dist), grad, ps(t), ps(alpha), P.mask_u8(w),
                  ps(labels), ps(gs), ps(epsa), ps(loss)]
-        for vs in P.slice_views(ax, views):
-            _k.fy_loss_slices(*vs)
+        P.run_slices(_k.fy_loss_slices, ax, views, n_threads)
     if grad is not None:
         grad = P.finish(grad, grad_out, copy, rdt)
     return loss, grad
@@ -90,8 +89,9 @@ def _reduce(loss, wl, total, reduction, plan, rdt):
 
 
 def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing, sample_weight,
-             reduction, return_grad, grad_out, alpha):
+             reduction, return_grad, grad_out, alpha, n_threads):
     a, rdt = as_float_array(logits, "logits")
+    nt = check_n_threads(n_threads)
     if a.ndim == 0:
         raise ValueError("logits must have at least one dimension (the classes)")
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
@@ -105,7 +105,7 @@ def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoot
     check_out(grad_out, a.shape, rdt, "grad_out")
     want_grad = bool(return_grad) or grad_out is not None
     wl, gs, total = _weights(labels, sw, reduction, plan)
-    loss, grad = _run(a, rdt, plan, t, al, w, labels, dist, eps, gs, want_grad, grad_out)
+    loss, grad = _run(a, rdt, plan, t, al, w, labels, dist, eps, gs, want_grad, grad_out, nt)
     value = _reduce(loss, wl, total, reduction, plan, rdt)
     return (value, grad) if want_grad else value
 
@@ -139,6 +139,9 @@ _SHARED_DOC = """
     grad_out : ndarray, keyword-only
         Where to write the gradient (the shape and dtype of ``logits``); implies
         ``return_grad``.
+    n_threads : int or None, keyword-only
+        Threads for large calls (default 1; None or -1: all cores); whole slices are
+        split, so the result is bitwise the same for any value.
 
     Returns
     -------
@@ -151,7 +154,7 @@ _SHARED_DOC = """
 
 def softmax_cross_entropy(logits, target, axis=-1, *, temperature=1.0, where=None, ignore_index=None,
                           label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
-                          grad_out=None):
+                          grad_out=None, n_threads=1):
     r"""Softmax cross-entropy and its gradient in one fused pass.
 
     For a label ``y`` the loss is ``logsumexp(z) - z_y`` with ``z = logits / t``, computed
@@ -172,12 +175,12 @@ def softmax_cross_entropy(logits, target, axis=-1, *, temperature=1.0, where=Non
     True
     """
     return _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing,
-                    sample_weight, reduction, return_grad, grad_out, 1.0)
+                    sample_weight, reduction, return_grad, grad_out, 1.0, n_threads)
 
 
 def sparsemax_loss(logits, target, axis=-1, *, temperature=1.0, where=None, ignore_index=None,
                    label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
-                   grad_out=None):
+                   grad_out=None, n_threads=1):
     r"""The sparsemax loss (Martins & Astudillo 2016): the Fenchel-Young loss of the Gini
     entropy, ``<p - q, z> + H_2(p) - H_2(q)`` with ``p = sparsemax(z)``, ``z = logits / t``,
     ``H_2(p) = (1 - ||p||^2) / 2``; gradient ``(p - q) / t``.  Zero exactly when
@@ -192,12 +195,12 @@ def sparsemax_loss(logits, target, axis=-1, *, temperature=1.0, where=None, igno
     0.25
     """
     return _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing,
-                    sample_weight, reduction, return_grad, grad_out, 2.0)
+                    sample_weight, reduction, return_grad, grad_out, 2.0, n_threads)
 
 
 def entmax_loss(logits, target, axis=-1, *, alpha=1.5, temperature=1.0, where=None, ignore_index=None,
                 label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
-                grad_out=None):
+                grad_out=None, n_threads=1):
     r"""The alpha-entmax loss (Peters et al. 2019): the Fenchel-Young loss of the Tsallis
     entropy, ``<p - q, z> + H_alpha(p) - H_alpha(q)`` with ``p = entmax(z, alpha)``,
     ``H_alpha(p) = (1 - sum p^alpha) / (alpha (alpha - 1))``; gradient ``(p - q) / t``.
@@ -217,11 +220,11 @@ def entmax_loss(logits, target, axis=-1, *, alpha=1.5, temperature=1.0, where=No
     True
     """
     return _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing,
-                    sample_weight, reduction, return_grad, grad_out, alpha)
+                    sample_weight, reduction, return_grad, grad_out, alpha, n_threads)
 
 
 def distillation_loss(student, teacher, axis=-1, *, temperature=1.0, where=None, sample_weight=None,
-                      reduction="batchmean", return_grad=False, grad_out=None):
+                      reduction="batchmean", return_grad=False, grad_out=None, n_threads=1):
     r"""Knowledge distillation (Hinton et al. 2015): ``T^2 KL(softmax(teacher/T) ||
     softmax(student/T))`` per slice, with gradient ``T (q_s - q_t)`` with respect to the
     student logits (the ``T^2`` keeps gradient magnitudes comparable across temperatures).
@@ -256,6 +259,7 @@ def distillation_loss(student, teacher, axis=-1, *, temperature=1.0, where=None,
     if a.ndim == 0:
         raise ValueError("student must have at least one dimension (the classes)")
     te, _ = as_float_array(teacher, "teacher")
+    nt = check_n_threads(n_threads)
     check_same_shape(te, a.shape, "teacher")
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     t = slice_param(temperature, plan, "temperature")
@@ -265,17 +269,17 @@ def distillation_loss(student, teacher, axis=-1, *, temperature=1.0, where=None,
     sw = check_sample_weight(sample_weight, plan)
     check_out(grad_out, a.shape, rdt, "grad_out")
     want_grad = bool(return_grad) or grad_out is not None
-    q = softmax(te.astype(a.dtype, copy=False), plan.axis, temperature=t, where=w)
+    q = softmax(te.astype(a.dtype, copy=False), plan.axis, temperature=t, where=w, n_threads=nt)
     t2 = np.asarray(t, dtype=np.float64) ** 2
     wl, gs, total = _weights(None, sw, red, plan)
     one = np.broadcast_to(np.float64(1.0), plan.keep_shape)
-    loss, grad = _run(a, rdt, plan, t, one, w, None, q, 0.0, gs * t2, want_grad, grad_out)
+    loss, grad = _run(a, rdt, plan, t, one, w, None, q, 0.0, gs * t2, want_grad, grad_out, nt)
     value = _reduce(loss * t2, wl, total, red, plan, rdt)
     return (value, grad) if want_grad else value
 
 
 def softmax_layer_grad(X, W, b, target, *, temperature=1.0, ignore_index=None, label_smoothing=0.0,
-                       sample_weight=None, reduction="mean"):
+                       sample_weight=None, reduction="mean", n_threads=1):
     r"""Loss and parameter gradients of a softmax (multinomial logistic) layer.
 
     For ``logits = X @ W + b`` (``X``: (n_samples, n_features), ``W``: (n_features,
@@ -308,5 +312,5 @@ def softmax_layer_grad(X, W, b, target, *, temperature=1.0, ignore_index=None, l
     logits = Xa @ Wa + ba
     loss, G = softmax_cross_entropy(logits, target, temperature=temperature, ignore_index=ignore_index,
                                     label_smoothing=label_smoothing, sample_weight=sample_weight,
-                                    reduction=reduction, return_grad=True)
+                                    reduction=reduction, return_grad=True, n_threads=n_threads)
     return loss, Xa.T @ G, G.sum(axis=0)

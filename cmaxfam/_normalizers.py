@@ -5,8 +5,8 @@ import numpy as np
 
 from . import _plumbing as P
 from ._cy import normalizers as _k
-from ._validation import (as_float_array, check_alpha, check_out, check_same_shape, check_where,
-                          slice_param)
+from ._validation import (as_float_array, check_alpha, check_n_threads, check_out, check_same_shape,
+                          check_where, slice_param)
 
 __all__ = [
     "argmax", "softmax", "log_softmax",
@@ -17,9 +17,11 @@ __all__ = [
 _SLICE_OK, _SLICE_NAN, _SLICE_ALL_NEGINF, _SLICE_EMPTY = 0, 1, 2, 3
 
 
-def _normalize(x, axis, temperature, where, out, kernel, *, alpha=None, allow_multiple=True):
+def _normalize(x, axis, temperature, where, out, kernel, *, alpha=None, allow_multiple=True,
+               n_threads=1):
     """Validate, plan and run a normaliser: ``kernel(x, out, t, mask[, alpha])`` on 3-D views."""
     a, rdt = as_float_array(x)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=allow_multiple)
     t = slice_param(temperature, plan, "temperature")
     al = None if alpha is None else check_alpha(alpha, plan)
@@ -36,8 +38,7 @@ def _normalize(x, axis, temperature, where, out, kernel, *, alpha=None, allow_mu
     views = [xw, target, P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w))]
     if al is not None:
         views.append(P.per_slice(plan.keep_to_work(al), ws, ax))
-    for vs in P.slice_views(ax, views):
-        kernel(*vs)
+    P.run_slices(kernel, ax, views, nt)
     return P.finish(plan.from_work(target), out, copy, rdt)
 
 
@@ -49,7 +50,7 @@ def _log_softmax_kernel(x, y, t, m):
     _k.softmax_slices(x, y, t, m, True)
 
 
-def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
+def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Softmax (soft-arg-max) along an axis, with temperature.
 
     .. math:: p_i = \frac{\exp(x_i / t)}{\sum_j \exp(x_j / t)}
@@ -88,10 +89,10 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.softmax([1000.0, 2000.0, 3000.0])
     array([0., 0., 1.])
     """
-    return _normalize(x, axis, temperature, where, out, _softmax_kernel)
+    return _normalize(x, axis, temperature, where, out, _softmax_kernel, n_threads=n_threads)
 
 
-def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
+def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Log of the softmax: ``z_i - logsumexp(z)`` with ``z = x / t``.
 
     Computed as ``(x_i - max x)/t - log(sum exp((x - max x)/t))``, never as
@@ -105,10 +106,10 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.log_softmax([0.0, -200.0]).round(6)
     array([   0., -200.])
     """
-    return _normalize(x, axis, temperature, where, out, _log_softmax_kernel)
+    return _normalize(x, axis, temperature, where, out, _log_softmax_kernel, n_threads=n_threads)
 
 
-def _argmax_codes(a, plan, w):
+def _argmax_codes(a, plan, w, n_threads=1):
     """The first maximal index of every slice of ``a`` along ``plan.axis`` (-1 when fully
     masked) and its status (_SLICE_*: NaN, all -inf, no included entry), both float64
     arrays of the keepdims shape."""
@@ -117,13 +118,13 @@ def _argmax_codes(a, plan, w):
     if a.size:
         ax = plan.axis
         xa = P.kernel_ready(a)
-        for xv, iv, cv, mv in P.slice_views(ax, [xa, P.per_slice(idx, a.shape, ax),
-                                                 P.per_slice(code, a.shape, ax), P.mask_u8(w)]):
-            _k.argmax_slices(xv, iv, cv, mv)
+        P.run_slices(_k.argmax_slices, ax, [xa, P.per_slice(idx, a.shape, ax),
+                                            P.per_slice(code, a.shape, ax), P.mask_u8(w)], n_threads)
     return idx, code
 
 
-def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, keepdims=False, out=None):
+def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, keepdims=False, out=None,
+           n_threads=1):
     """Argmax along an axis: a one-hot array of the first maximal index (default), or
     the indices (``return_indices=True``).
 
@@ -144,6 +145,7 @@ def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, kee
     array([1, 0])
     """
     a, rdt = as_float_array(x)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)
@@ -152,7 +154,7 @@ def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, kee
         check_out(out, plan.keep_shape if keepdims else plan.red_shape, np.dtype(np.int64))
     else:
         check_out(out, a.shape, rdt)
-    idx, code = _argmax_codes(a, plan, w)
+    idx, code = _argmax_codes(a, plan, w, nt)
     if return_indices:
         ii = idx.astype(np.int64)
         if not keepdims:
@@ -186,9 +188,11 @@ def _pair(y, v, vname):
     return ya.astype(dt, copy=False), va.astype(dt, copy=False), rdt
 
 
-def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=None, zero_masked=True):
+def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=None, zero_masked=True,
+                  n_threads=1):
     """Validate and run a normaliser's derivative: ``kernel(y, v, r, t, mask[, alpha])``."""
     ya, va, rdt = _pair(y, v, vname)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(ya.shape, axis, allow_multiple=False)
     t = slice_param(temperature, plan, "temperature")
     al = None if alpha is None else check_alpha(alpha, plan)
@@ -201,8 +205,7 @@ def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=N
     views = [P.kernel_ready(ya), P.kernel_ready(va), target, P.per_slice(t, ya.shape, ax), P.mask_u8(w)]
     if al is not None:
         views.append(P.per_slice(al, ya.shape, ax))
-    for vs in P.slice_views(ax, views):
-        kernel(*vs)
+    P.run_slices(kernel, ax, views, nt)
     if w is not None and zero_masked:
         # y is 0 where masked, so the kernel already gave 0 there; this only enforces it
         # for a y that did not come from the same mask (no input-sized temporary)
@@ -218,7 +221,7 @@ def _log_softmax_d_kernel(jvp):
     return lambda y, v, r, t, m: _k.softmax_d_slices(y, v, r, t, m, True, jvp)
 
 
-def softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
+def softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Vector-Jacobian product of :func:`softmax`, from its output ``y``.
 
     .. math:: \bar x = y \odot (g - \langle y, g\rangle) / t
@@ -230,25 +233,27 @@ def softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.softmax_vjp(y, [1.0, 0.0, 0.0]).round(4)
     array([ 0.0819, -0.022 , -0.0599])
     """
-    return _normalizer_d(y, g, "g", axis, temperature, where, out, _softmax_d_kernel(False))
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _softmax_d_kernel(False),
+                         n_threads=n_threads)
 
 
-def softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+def softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Jacobian-vector product of :func:`softmax`: ``y * (dx - <y, dx>) / t``."""
-    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _softmax_d_kernel(True))
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _softmax_d_kernel(True),
+                         n_threads=n_threads)
 
 
-def log_softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
+def log_softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Vector-Jacobian product of :func:`log_softmax`, from its output ``y``:
     ``(g - exp(y) * sum(g)) / t`` (sums over the included entries)."""
     return _normalizer_d(y, g, "g", axis, temperature, where, out, _log_softmax_d_kernel(False),
-                         zero_masked=False)
+                         zero_masked=False, n_threads=n_threads)
 
 
-def log_softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+def log_softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Jacobian-vector product of :func:`log_softmax`: ``(dx - <exp(y), dx>) / t``."""
     return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _log_softmax_d_kernel(True),
-                         zero_masked=False)
+                         zero_masked=False, n_threads=n_threads)
 
 
 def _jacobian_setup(y, axis, temperature, where):

@@ -11,6 +11,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import _pool
 from ._validation import normalize_axes
 
 
@@ -177,3 +178,67 @@ def finish_per_slice(res, plan, keepdims, out, rdt):
         return out
     shaped = np.asarray(shaped, dtype=rdt)
     return shaped[()] if shaped.ndim == 0 else shaped
+
+
+#: Calls smaller than this (bytes of the first array) never start threads.
+MIN_PARALLEL_BYTES = 1 << 20
+#: Each thread gets at least this many bytes.
+MIN_TASK_BYTES = 1 << 19
+#: Split points are multiples of this many slices (or elements, along the axis of an
+#: elementwise op), so that every slice sits at the same position within the kernels' lane
+#: blocks and vector loops as in a one-thread run: the results are bitwise identical.
+SPLIT_ALIGN = 256
+
+
+def _nbytes(views):
+    v = next(a for a in views if a is not None)
+    return math.prod(v.shape) * v.itemsize
+
+
+def _cut(views, dim, lo, hi):
+    idx = (slice(None),) * dim + (slice(lo, hi),)
+    return tuple(None if v is None else v[idx] for v in views)
+
+
+def _pieces(views, k, along_axis):
+    """Split one chunk of 3-D views into about ``k`` pieces of whole slices (or, with
+    ``along_axis``, of the axis too: elementwise ops), cut at multiples of SPLIT_ALIGN."""
+    v = next(a for a in views if a is not None)
+    dims = (0, 2, 1) if along_axis else (0, 2)
+    dim = max(dims, key=lambda d: v.shape[d])
+    size = v.shape[dim]
+    k = max(1, min(k, size // SPLIT_ALIGN))
+    if k == 1:
+        return [views]
+    step = -(-size // k)
+    step = -(-step // SPLIT_ALIGN) * SPLIT_ALIGN
+    return [_cut(views, dim, lo, min(lo + step, size)) for lo in range(0, size, step)]
+
+
+def run_slices(kernel, axis, arrays, n_threads=1, *, along_axis=False):
+    """Run ``kernel(*views)`` over the 3-D views of ``arrays`` (see :func:`slice_views`),
+    on up to ``n_threads`` threads.
+
+    Threads split whole slices only (never a reduction within a slice), at multiples of
+    SPLIT_ALIGN, and only for calls of at least MIN_PARALLEL_BYTES: the result is bitwise
+    the same for every ``n_threads``.  ``along_axis``: the op is elementwise, so the axis
+    may be split too (a 1-d array is one long "slice").
+    """
+    chunks = slice_views(axis, arrays)
+    total = sum(_nbytes(c) for c in chunks)
+    k = min(n_threads, total // MIN_TASK_BYTES) if total >= MIN_PARALLEL_BYTES else 1
+    if k <= 1:
+        for vs in chunks:
+            kernel(*vs)
+        return
+    pieces = []
+    for c in chunks:
+        pieces.extend(_pieces(c, -(-k * _nbytes(c) // total), along_axis))
+    # Consecutive pieces into k groups of about equal size.
+    groups, acc, per = [[]], 0, total / k
+    for p in pieces:
+        if groups[-1] and acc >= per * len(groups) and len(groups) < k:
+            groups.append([])
+        groups[-1].append(p)
+        acc += _nbytes(p)
+    _pool.run_tasks([lambda g=g: [kernel(*vs) for vs in g] for g in groups])

@@ -6,8 +6,8 @@ import numpy as np
 
 from . import _plumbing as P
 from ._cy import reductions as _k
-from ._validation import (as_float_array, check_out, check_same_shape, check_weights, check_where,
-                          slice_param)
+from ._validation import (as_float_array, check_n_threads, check_out, check_same_shape, check_weights,
+                          check_where, slice_param)
 
 __all__ = ["logsumexp", "logsumexp_vjp", "logsumexp_jvp",
            "softmax_mean", "softmax_mean_vjp", "softmax_mean_jvp"]
@@ -18,7 +18,7 @@ def _with_b(x, b):
 
 
 def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperature=1.0,
-              where=None, out=None):
+              where=None, out=None, n_threads=1):
     r"""Log of the sum of exponentials along an axis, with optional weights and temperature.
 
     .. math:: \operatorname{lse}(x) = t \log \sum_i b_i \exp(x_i / t)
@@ -69,6 +69,7 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
     4.248354255291589e-18
     """
     x, bb, rdt = _with_b(a, b)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(x.shape, axis, allow_multiple=True)
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, x.shape)
@@ -79,12 +80,11 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
     if x.size:
         ws, wk = plan.work_shape, plan.work_keep_shape
         ax = plan.axis
-        for xv, bv, tv, mv, lv, sv in P.slice_views(ax, [
-                P.kernel_ready(plan.to_work(x)), P.kernel_ready(plan.to_work(bb)),
-                P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w)),
-                P.per_slice(lse.reshape(wk), ws, ax),
-                None if sgn is None else P.per_slice(sgn.reshape(wk), ws, ax)]):
-            _k.logsumexp_slices(xv, bv, tv, mv, lv, sv)
+        P.run_slices(_k.logsumexp_slices, ax, [
+            P.kernel_ready(plan.to_work(x)), P.kernel_ready(plan.to_work(bb)),
+            P.per_slice(plan.keep_to_work(t), ws, ax), P.mask_u8(plan.to_work(w)),
+            P.per_slice(lse.reshape(wk), ws, ax),
+            None if sgn is None else P.per_slice(sgn.reshape(wk), ws, ax)], nt)
     if not return_sign:
         if sgn is not None:
             lse[sgn < 0] = np.nan                     # log of a negative sum (as scipy)
@@ -107,8 +107,9 @@ def _per_slice_input(v, plan, name):
     return slice_param(v, plan, name, check=False)
 
 
-def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp):
+def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp, n_threads):
     xx, bb, rdt = _with_b(x, b)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(xx.shape, axis, allow_multiple=True)
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, xx.shape)
@@ -132,9 +133,9 @@ def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp):
     if jvp:
         res = np.zeros(plan.keep_shape)
         if xx.size:
-            for xv, bv, tv, mv, lv, sv, vv, rv in P.slice_views(ax, common + [
-                    P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)]):
-                _k.logsumexp_d_slices(xv, bv, tv, mv, lv, sv, vv, None, None, rv)
+            P.run_slices(lambda xv, bv, tv, mv, lv, sv, vv, rv: _k.logsumexp_d_slices(
+                xv, bv, tv, mv, lv, sv, vv, None, None, rv), ax, common + [
+                P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)], nt)
         return P.finish_per_slice(res, plan, keepdims, out, rdt)
     if xx.size == 0:
         return out if out is not None else np.empty(xx.shape, dtype=rdt)
@@ -142,13 +143,14 @@ def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp):
         target, copy = P.result_array(out, xx.shape, xx.dtype, rdt, inputs=(xx, bb), inplace_ok=(0, 1))
     else:
         target, copy = np.empty(ws, dtype=xx.dtype), out is not None
-    for xv, bv, tv, mv, lv, sv, gv, rv in P.slice_views(ax, common + [
-            P.per_slice(plan.keep_to_work(V), ws, ax), target]):
-        _k.logsumexp_d_slices(xv, bv, tv, mv, lv, sv, None, gv, rv, None)
+    P.run_slices(lambda xv, bv, tv, mv, lv, sv, gv, rv: _k.logsumexp_d_slices(
+        xv, bv, tv, mv, lv, sv, None, gv, rv, None), ax, common + [
+        P.per_slice(plan.keep_to_work(V), ws, ax), target], nt)
     return P.finish(plan.from_work(target), out, copy, rdt)
 
 
-def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, where=None, out=None):
+def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, where=None, out=None,
+                  n_threads=1):
     r"""Vector-Jacobian product of :func:`logsumexp`.
 
     ``d lse / d a_i = sign * b_i * exp((a_i - lse) / t)`` (the softmax); ``lse`` (and
@@ -162,16 +164,16 @@ def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, whe
     >>> cmf.logsumexp_vjp(x, cmf.logsumexp(x), 1.0).round(3)
     array([0.09 , 0.245, 0.665])
     """
-    return _lse_d(a, lse, g, axis, b, sign, temperature, where, False, out, False)
+    return _lse_d(a, lse, g, axis, b, sign, temperature, where, False, out, False, n_threads)
 
 
 def logsumexp_jvp(a, lse, dx, axis=-1, *, b=None, sign=None, temperature=1.0, where=None,
-                  keepdims=False, out=None):
+                  keepdims=False, out=None, n_threads=1):
     r"""Jacobian-vector product of :func:`logsumexp`: ``<softmax, dx>`` per slice."""
-    return _lse_d(a, lse, dx, axis, b, sign, temperature, where, keepdims, out, True)
+    return _lse_d(a, lse, dx, axis, b, sign, temperature, where, keepdims, out, True, n_threads)
 
 
-def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None):
+def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None, n_threads=1):
     r"""The softmax-weighted mean ("bad softmax" of the seeds): ``<x, softmax(x / t)>``.
 
     A smooth lower bound of ``max x`` (while ``logsumexp`` is an upper bound).  Terms with
@@ -185,6 +187,7 @@ def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out
     3.4927
     """
     a, rdt = as_float_array(x)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=True)
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)
@@ -192,15 +195,15 @@ def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out
     f = np.full(plan.keep_shape, -np.inf)
     if a.size:
         ws, wk, ax = plan.work_shape, plan.work_keep_shape, plan.axis
-        for xv, tv, mv, fv in P.slice_views(ax, [
-                P.kernel_ready(plan.to_work(a)), P.per_slice(plan.keep_to_work(t), ws, ax),
-                P.mask_u8(plan.to_work(w)), P.per_slice(f.reshape(wk), ws, ax)]):
-            _k.softmax_mean_slices(xv, tv, mv, fv)
+        P.run_slices(_k.softmax_mean_slices, ax, [
+            P.kernel_ready(plan.to_work(a)), P.per_slice(plan.keep_to_work(t), ws, ax),
+            P.mask_u8(plan.to_work(w)), P.per_slice(f.reshape(wk), ws, ax)], nt)
     return P.finish_per_slice(f, plan, keepdims, out, rdt)
 
 
-def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp):
+def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp, n_threads):
     a, rdt = as_float_array(x)
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=True)
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)
@@ -220,9 +223,9 @@ def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp):
         check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
         res = np.zeros(plan.keep_shape)
         if a.size:
-            for xv, tv, mv, fv, vv, rv in P.slice_views(ax, common + [
-                    P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)]):
-                _k.softmax_mean_d_slices(xv, tv, mv, fv, vv, None, None, rv)
+            P.run_slices(lambda xv, tv, mv, fv, vv, rv: _k.softmax_mean_d_slices(
+                xv, tv, mv, fv, vv, None, None, rv), ax, common + [
+                P.kernel_ready(plan.to_work(va)), P.per_slice(res.reshape(wk), ws, ax)], nt)
         return P.finish_per_slice(res, plan, keepdims, out, rdt)
     V = _per_slice_input(v, plan, "g")
     check_out(out, a.shape, rdt)
@@ -232,13 +235,13 @@ def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp):
         target, copy = P.result_array(out, a.shape, a.dtype, rdt, inputs=(a,))
     else:
         target, copy = np.empty(ws, dtype=a.dtype), out is not None
-    for xv, tv, mv, fv, gv, rv in P.slice_views(ax, common + [
-            P.per_slice(plan.keep_to_work(V), ws, ax), target]):
-        _k.softmax_mean_d_slices(xv, tv, mv, fv, None, gv, rv, None)
+    P.run_slices(lambda xv, tv, mv, fv, gv, rv: _k.softmax_mean_d_slices(
+        xv, tv, mv, fv, None, gv, rv, None), ax, common + [
+        P.per_slice(plan.keep_to_work(V), ws, ax), target], nt)
     return P.finish(plan.from_work(target), out, copy, rdt)
 
 
-def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None):
+def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Vector-Jacobian product of :func:`softmax_mean` from the input ``x``, its value
     ``f`` and the cotangent ``g``: ``g * p_i * (1 + (x_i - f) / t)``, ``p = softmax(x/t)``.
 
@@ -249,9 +252,10 @@ def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None)
     >>> cmf.softmax_mean_vjp(x, cmf.softmax_mean(x), 1.0).round(4)
     array([0.0723, 0.9277])
     """
-    return _sm_d(x, f, g, axis, temperature, where, False, out, False)
+    return _sm_d(x, f, g, axis, temperature, where, False, out, False, n_threads)
 
 
-def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None):
+def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None,
+                     n_threads=1):
     r"""Jacobian-vector product of :func:`softmax_mean`: ``sum_i p_i (1 + (x_i - f)/t) dx_i``."""
-    return _sm_d(x, f, dx, axis, temperature, where, keepdims, out, True)
+    return _sm_d(x, f, dx, axis, temperature, where, keepdims, out, True, n_threads)

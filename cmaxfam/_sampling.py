@@ -18,15 +18,15 @@ from . import _plumbing as P
 from ._cy import sampling as _k
 from ._normalizers import (_SLICE_NAN, _SLICE_OK, _argmax_codes, _normalizer_d, _softmax_d_kernel,
                            argmax, softmax, softmax_jacobian)
-from ._validation import (as_float_array, check_out, check_rng, check_size, check_where,
-                          slice_param)
+from ._validation import (as_float_array, check_n_threads, check_out, check_rng, check_size,
+                          check_where, slice_param)
 
 __all__ = ["gumbel_softmax", "gumbel_softmax_vjp", "gumbel_softmax_jvp", "gumbel_softmax_jacobian",
            "sample_categorical"]
 
 
 def gumbel_softmax(logits, axis=-1, *, temperature=1.0, hard=False, rng=None, where=None, out=None,
-                   return_noise=False):
+                   return_noise=False, n_threads=1):
     r"""A Gumbel-softmax (Concrete) sample: a differentiable relaxation of a categorical draw.
 
     .. math:: y = \operatorname{softmax}\big((x + g) / t\big), \qquad
@@ -57,6 +57,10 @@ def gumbel_softmax(logits, axis=-1, *, temperature=1.0, hard=False, rng=None, wh
         Where to write the sample (same shape and dtype as the result; may be ``logits``).
     return_noise : bool, keyword-only
         Also return the noise ``g`` (the shape and dtype of the result).
+    n_threads : int or None, keyword-only
+        Threads for the softmax (default 1; None or -1: all cores).  The noise is drawn
+        on the calling thread, in the fixed order above, so the sample does not depend on
+        ``n_threads``.
 
     Returns
     -------
@@ -88,6 +92,7 @@ def gumbel_softmax(logits, axis=-1, *, temperature=1.0, hard=False, rng=None, wh
     array([1., 0., 0.])
     """
     a, rdt = as_float_array(logits, "logits")
+    nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)
@@ -99,16 +104,16 @@ def gumbel_softmax(logits, axis=-1, *, temperature=1.0, hard=False, rng=None, wh
         # target = logits + g (in place when out is logits), then the softmax in place
         _k.gumbel_noise_slices(gen.bit_generator,
                                P.slice_views(plan.axis, [P.kernel_ready(a), noise, target]))
-        softmax(target, plan.axis, temperature=temperature, where=w, out=target)
+        softmax(target, plan.axis, temperature=temperature, where=w, out=target, n_threads=nt)
         if hard:
-            argmax(target, plan.axis, where=w, out=target)
+            argmax(target, plan.axis, where=w, out=target, n_threads=nt)
     y = P.finish(target, out, copy, rdt)
     if return_noise:
         return y, noise.astype(rdt, copy=False)
     return y
 
 
-def gumbel_softmax_vjp(y_soft, v, axis=-1, *, temperature=1.0, where=None, out=None):
+def gumbel_softmax_vjp(y_soft, v, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Vector-Jacobian product of :func:`gumbel_softmax` (with respect to the logits, at
     fixed noise), from the *soft* sample ``y_soft``: softmax's VJP at the sampled point,
 
@@ -127,13 +132,15 @@ def gumbel_softmax_vjp(y_soft, v, axis=-1, *, temperature=1.0, where=None, out=N
     >>> bool(np.allclose(dx, y[0] * (np.eye(3)[0] - y) / 2.0))
     True
     """
-    return _normalizer_d(y_soft, v, "v", axis, temperature, where, out, _softmax_d_kernel(False))
+    return _normalizer_d(y_soft, v, "v", axis, temperature, where, out, _softmax_d_kernel(False),
+                         n_threads=n_threads)
 
 
-def gumbel_softmax_jvp(y_soft, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+def gumbel_softmax_jvp(y_soft, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Jacobian-vector product of :func:`gumbel_softmax` at fixed noise, from the soft
     sample: ``y * (dx - <y, dx>) / t`` (the Jacobian is symmetric)."""
-    return _normalizer_d(y_soft, dx, "dx", axis, temperature, where, out, _softmax_d_kernel(True))
+    return _normalizer_d(y_soft, dx, "dx", axis, temperature, where, out, _softmax_d_kernel(True),
+                         n_threads=n_threads)
 
 
 def gumbel_softmax_jacobian(y_soft, axis=-1, *, temperature=1.0, where=None):
@@ -159,7 +166,8 @@ def _check_samplable(code, plan, known_bad=False):
                      "is -inf or excluded by where, or there are no classes")
 
 
-def sample_categorical(logits, axis=-1, *, temperature=1.0, size=None, rng=None, where=None):
+def sample_categorical(logits, axis=-1, *, temperature=1.0, size=None, rng=None, where=None,
+                       n_threads=1):
     r"""Draw class indices from Categorical(softmax(logits / t)) along ``axis``, by Gumbel-max.
 
     .. math:: k = \operatorname{argmax}_i\ (x_i - \max x) / t + g_i, \qquad
@@ -183,6 +191,10 @@ def sample_categorical(logits, axis=-1, *, temperature=1.0, size=None, rng=None,
         A Generator (its state advances), a seed, or None for a fresh generator.
     where : array_like of bool, keyword-only
         Classes to include; excluded classes are never drawn.
+    n_threads : int or None, keyword-only
+        Validated like everywhere else, but the draws run on the calling thread: they
+        follow the generator's stream in a fixed order, so that a seed gives the same
+        samples whatever ``n_threads`` is.
 
     Returns
     -------
@@ -217,6 +229,7 @@ def sample_categorical(logits, axis=-1, *, temperature=1.0, size=None, rng=None,
            [0, 1]])
     """
     a, _ = as_float_array(logits, "logits")
+    check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     t = slice_param(temperature, plan, "temperature")
     w = check_where(where, a.shape)

@@ -26,7 +26,7 @@ def _entmax_d_kernel(y, v, r, t, m, a):
     _k.entmax_d_slices(y, v, r, t, m, a)
 
 
-def sparsemax(x, axis=-1, *, temperature=1.0, where=None, out=None):
+def sparsemax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Sparsemax: the Euclidean projection of ``z = x / t`` onto the probability simplex.
 
     .. math:: p = \arg\min_{p \in \Delta} \|p - z\|^2 = [z - \tau]_+,\quad \sum_i p_i = 1
@@ -42,10 +42,11 @@ def sparsemax(x, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.sparsemax([0.5, 1.0, -1.0])
     array([0.25, 0.75, 0.  ])
     """
-    return _normalize(x, axis, temperature, where, out, _sparsemax_kernel, allow_multiple=False)
+    return _normalize(x, axis, temperature, where, out, _sparsemax_kernel, allow_multiple=False,
+                      n_threads=n_threads)
 
 
-def entmax15(x, axis=-1, *, temperature=1.0, where=None, out=None):
+def entmax15(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""1.5-entmax of ``x / t``: ``p = [z/2 - tau]_+^2`` (Peters et al. 2019), solved
     exactly (the quadratic's closed form on the support found by the root finder).
 
@@ -55,10 +56,11 @@ def entmax15(x, axis=-1, *, temperature=1.0, where=None, out=None):
     >>> cmf.entmax15([2.0, 1.5, -1.0]).round(4)
     array([0.674, 0.326, 0.   ])
     """
-    return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=1.5, allow_multiple=False)
+    return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=1.5, allow_multiple=False,
+                      n_threads=n_threads)
 
 
-def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
+def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""alpha-entmax of ``x / t``: ``argmax_{p in simplex} <p, z> + H_alpha(p)`` =
     ``[(alpha - 1) z - tau]_+^(1/(alpha-1))``.
 
@@ -81,8 +83,9 @@ def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
         # a per-slice alpha array goes through the entmax kernel, which dispatches each
         # slice to the same row kernels (equal to rounding: softmax batches short slices)
         f = softmax if float(al) == 1.0 else sparsemax
-        return f(x, axis, temperature=temperature, where=where, out=out)
-    return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=alpha, allow_multiple=False)
+        return f(x, axis, temperature=temperature, where=where, out=out, n_threads=n_threads)
+    return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=alpha, allow_multiple=False,
+                      n_threads=n_threads)
 
 
 def _entmax_iterations(x, alpha, axis=-1, *, temperature=1.0):
@@ -101,29 +104,33 @@ def _entmax_iterations(x, alpha, axis=-1, *, temperature=1.0):
     return n_iter.reshape(plan.red_shape).astype(np.int64)
 
 
-def sparsemax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
+def sparsemax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     """VJP of :func:`sparsemax` from its output: ``g - mean(g over the support)`` on the
     support, 0 elsewhere, divided by t."""
-    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=2.0)
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=2.0,
+                         n_threads=n_threads)
 
 
-def sparsemax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+def sparsemax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     """JVP of :func:`sparsemax` (its Jacobian is symmetric: the same formula)."""
-    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=2.0)
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=2.0,
+                         n_threads=n_threads)
 
 
-def entmax15_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None):
+def entmax15_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     """VJP of :func:`entmax15` from its output (s = sqrt(y))."""
-    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=1.5)
+    return _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=1.5,
+                         n_threads=n_threads)
 
 
-def entmax15_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+def entmax15_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     """JVP of :func:`entmax15` from its output."""
-    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=1.5)
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=1.5,
+                         n_threads=n_threads)
 
 
 def entmax_vjp(y, g, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None,
-               return_alpha_grad=False):
+               return_alpha_grad=False, n_threads=1):
     r"""VJP of :func:`entmax` from its output: with ``s = y^(2 - alpha)`` on the support
     (0 elsewhere), ``(s g - s <s, g> / sum s) / t``.
 
@@ -143,7 +150,8 @@ def entmax_vjp(y, g, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=Non
     >>> bool(da > 0)          # a larger alpha makes entmax sparser: more mass on the max
     True
     """
-    dx = _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha)
+    dx = _normalizer_d(y, g, "g", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha,
+                         n_threads=n_threads)
     if not return_alpha_grad:
         return dx
     return dx, _entmax_alpha_grad(y, g, alpha, axis)
@@ -185,9 +193,10 @@ def _entmax_alpha_grad(y, g, alpha, axis):
     return res[()] if res.ndim == 0 else res
 
 
-def entmax_jvp(y, dx, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None):
+def entmax_jvp(y, dx, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     """JVP of :func:`entmax` from its output (the Jacobian is symmetric)."""
-    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha)
+    return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _entmax_d_kernel, alpha=alpha,
+                         n_threads=n_threads)
 
 
 def entmax_jacobian(y, alpha=1.5, axis=-1, *, temperature=1.0, where=None):

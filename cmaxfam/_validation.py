@@ -7,6 +7,7 @@ and leaves ``out`` untouched.  Wrong types raise ``TypeError``; wrong values rai
 from __future__ import annotations
 
 import operator
+import os
 
 import numpy as np
 from numpy.exceptions import AxisError
@@ -27,6 +28,8 @@ __all__ = [
     "check_loss_target",
     "check_rng",
     "check_size",
+    "check_n_threads",
+    "cpu_count",
     "AxisError",
 ]
 
@@ -303,3 +306,25 @@ def check_size(size):
     if any(d < 0 for d in dims):
         raise ValueError(f"size must not be negative; got {size!r}")
     return dims
+
+
+def check_n_threads(n_threads):
+    """``n_threads`` as a positive int: None or -1 mean every core this process may use."""
+    if n_threads is None:
+        return cpu_count()
+    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)):
+        raise TypeError(f"n_threads must be an integer or None; got {n_threads!r}")
+    n = int(n_threads)
+    if n == -1:
+        return cpu_count()
+    if n < 1:
+        raise ValueError(f"n_threads must be >= 1, or -1 / None for all cores; got {n}")
+    return n
+
+
+def cpu_count():
+    """The number of cores this process may run on (its affinity mask where known)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -121,8 +121,8 @@ def normalizer(name, reference, ref_vjp=None, ref_jvp=None, ref_jacobian=None, *
     fwd = _lazy(func)
     fixed = fixed or {}
 
-    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None):
-        return fwd(x, *args, axis, temperature=temperature, where=where, out=out, **fixed)
+    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
+        return fwd(x, *args, axis, temperature=temperature, where=where, out=out, **fixed, **extra)
 
     def reference_(x, axis=-1, *, temperature=1.0, where=None):
         return reference(x, *args, axis, temperature, where)
@@ -132,11 +132,11 @@ def normalizer(name, reference, ref_vjp=None, ref_jvp=None, ref_jacobian=None, *
         vjp_, jvp_ = _lazy(func + "_vjp"), _lazy(func + "_jvp")
         jac_ = _lazy(func + "_jacobian")
 
-        def vjp(x, y, g, axis=-1, *, temperature=1.0, where=None, out=None):
-            return vjp_(y, g, *args, axis, temperature=temperature, where=where, out=out)
+        def vjp(x, y, g, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
+            return vjp_(y, g, *args, axis, temperature=temperature, where=where, out=out, **extra)
 
-        def jvp(x, y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
-            return jvp_(y, dx, *args, axis, temperature=temperature, where=where, out=out)
+        def jvp(x, y, dx, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
+            return jvp_(y, dx, *args, axis, temperature=temperature, where=where, out=out, **extra)
 
         def jacobian(y, axis=-1, *, temperature=1.0, where=None):
             return jac_(y, *args, axis, temperature=temperature, where=where)
@@ -158,14 +158,14 @@ def reduction(name, reference, ref_vjp, ref_jvp, *, func=None, args=(), **kw):
     func = func or name
     fwd, vjp_, jvp_ = _lazy(func), _lazy(func + "_vjp"), _lazy(func + "_jvp")
 
-    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None):
-        return fwd(x, *args, axis, temperature=temperature, where=where, out=out)
+    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
+        return fwd(x, *args, axis, temperature=temperature, where=where, out=out, **extra)
 
-    def vjp(x, y, g, axis=-1, *, temperature=1.0, where=None, out=None):
-        return vjp_(x, y, g, *args, axis, temperature=temperature, where=where, out=out)
+    def vjp(x, y, g, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
+        return vjp_(x, y, g, *args, axis, temperature=temperature, where=where, out=out, **extra)
 
-    def jvp(x, y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
-        return jvp_(x, y, dx, *args, axis, temperature=temperature, where=where, out=out)
+    def jvp(x, y, dx, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
+        return jvp_(x, y, dx, *args, axis, temperature=temperature, where=where, out=out, **extra)
 
     kw.setdefault("multi_axis", True)
     kw.setdefault("multi_axis_d", True)
@@ -187,9 +187,9 @@ def entropy(name, reference, *, func=None, args=(), **kw):
     func = func or name
     fwd = _lazy(func)
 
-    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None):
+    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
         assert where is None and np.all(np.asarray(temperature) == 1.0)
-        return fwd(x, *args, axis, out=out)
+        return fwd(x, *args, axis, out=out, **extra)
 
     def reference_(x, axis=-1, *, temperature=1.0, where=None):
         assert where is None
@@ -204,17 +204,17 @@ def elementwise(name, reference, ref_vjp, ref_jvp, **kw):
     fwd = getattr(cmf, name)
     vjp_, jvp_ = getattr(cmf, name + "_vjp"), getattr(cmf, name + "_jvp")
 
-    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None):
+    def forward(x, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
         assert where is None
-        return fwd(x, temperature=temperature, out=out)
+        return fwd(x, temperature=temperature, out=out, **extra)
 
-    def vjp(x, y, g, axis=-1, *, temperature=1.0, where=None, out=None):
+    def vjp(x, y, g, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
         assert where is None
-        return vjp_(y, g, temperature=temperature, out=out)
+        return vjp_(y, g, temperature=temperature, out=out, **extra)
 
-    def jvp(x, y, dx, axis=-1, *, temperature=1.0, where=None, out=None):
+    def jvp(x, y, dx, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
         assert where is None
-        return jvp_(y, dx, temperature=temperature, out=out)
+        return jvp_(y, dx, temperature=temperature, out=out, **extra)
 
     return OpSpec(
         name=name, kind=ELEMENTWISE, forward=forward,
@@ -225,8 +225,8 @@ def elementwise(name, reference, ref_vjp, ref_jvp, **kw):
         has_where=False, multi_axis=True, multi_axis_d=True, **kw)
 
 
-def _argmax_onehot(x, axis=-1, *, temperature=1.0, where=None, out=None):
-    return cmf.argmax(x, axis, temperature=temperature, where=where, out=out)
+def _argmax_onehot(x, axis=-1, *, temperature=1.0, where=None, out=None, **extra):
+    return cmf.argmax(x, axis, temperature=temperature, where=where, out=out, **extra)
 
 
 ARGMAX = OpSpec(
