@@ -10,25 +10,12 @@
  * vectorisable, in a handful of iterations.
  */
 
-#define NINF_S ((T)-INFINITY)
+#include "cmf_simd_sparse.h"
+#ifndef SPC
+#define SPC(name) CMF_CAT3(cmf_sp_, name, CMF_CAT(_, SFX))   /* cmf_simd_sparse.h, this T */
+#endif
 
-/* Any NaN among the included entries?  (The maximum ignores NaN, and so do the threshold
- * passes: z > tau is false for NaN, so it must be looked for.)  A vectorised count. */
-static int S(any_nan)(ptrdiff_t n, const T *x, const uint8_t *mk)
-{
-    T acc[CMF_LANES];
-    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0;
-    ptrdiff_t k = 0;
-    for (; k + CMF_LANES <= n; k += CMF_LANES)
-        for (int j = 0; j < CMF_LANES; j++) {
-            T v = x[k + j];
-            acc[j] += (v != v && (!mk || mk[k + j])) ? (T)1 : (T)0;
-        }
-    int nan = 0;
-    for (int j = 0; j < CMF_LANES; j++) nan |= acc[j] != 0;
-    for (; k < n; k++) nan |= x[k] != x[k] && (!mk || mk[k]);
-    return nan;
-}
+#define NINF_S ((T)-INFINITY)
 
 /* A slice with NaN: NaN where included, 0 where masked (as softmax). */
 static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
@@ -36,78 +23,215 @@ static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
     for (ptrdiff_t k = 0; k < n; k++) y[k] = (!mk || mk[k]) ? (T)NAN : (T)0;
 }
 
-/* The slice's maximum into *m; when the slice has no finite answer of the threshold
- * kind (a non-finite maximum, a NaN, every entry masked) its output is written here, as
- * softmax's, and 1 is returned. */
-static int S(sparse_special)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T *m, double *n_iter)
+/* Scratch rows (n values of T each) of a row kernel with candidates: the candidates, and
+ * the root finder's shrinking active set (later the candidates' outputs). */
+#ifndef CMF_CAND_SCRATCH   /* (the same text for either T; losses.tmpl.c uses it too) */
+#define CMF_CAND_SCRATCH 2
+#endif
+
+/* The start of every sparse row kernel: the slice's maximum into *m, z = (x - m) * sc into
+ * y (the output row, which may be x itself: every later pass reads z there), and the
+ * entries that can be in the support, z > -1 (included ones), compacted in order into zs;
+ * returns how many (at least 1: the maximum).  A slice with no finite answer of the
+ * threshold kind (a non-finite maximum, a NaN, every entry masked) gets its output here,
+ * as softmax's, and -1 is returned.  Besides this pass and the maximum, only the output
+ * pass reads the whole slice: the root finders run on the candidates. */
+static ptrdiff_t S(sp_prep)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T sc, T *zs, T *m)
 {
     *m = S(max_row)(n, x, mk);
-    if (!S(is_finite)(*m)) S(softmax_special)(n, x, 1, y, 1, mk, 1, *m, 0);
-    else if (S(any_nan)(n, x, mk)) S(fill_nan)(n, y, mk);
-    else return 0;
-    if (n_iter) *n_iter = 0;
-    return 1;
-}
-
-/* The entries that can be in the support (z = (x - max) * sc > -1, included): their z
- * into zs and their positions into idx; returns how many.  Branch-free (store, then
- * advance when taken): one pass, the only one over the whole slice besides max, the
- * NaN check and the output. */
-static ptrdiff_t S(candidates)(ptrdiff_t n, const T *x, const uint8_t *mk, T m, T sc, T *zs, ptrdiff_t *idx)
-{
+    if (!S(is_finite)(*m)) {
+        S(softmax_special)(n, x, 1, y, 1, mk, 1, *m, 0);
+        return -1;
+    }
+    int nan = 0;
     ptrdiff_t na = 0;
-    for (ptrdiff_t k = 0; k < n; k++) {
-        T z = (x[k] - m) * sc;
-        zs[na] = z;
-        idx[na] = k;
-        na += (z > (T)-1) & (!mk || mk[k]);
+    if (!mk) {
+        na = SPC(compact)(n, x, *m, sc, (T)-1, y, zs, &nan);
+    } else {
+        const T mm = *m;
+        for (ptrdiff_t k = 0; k < n; k++) {   /* branch-free: store, then advance when taken */
+            const T v = x[k], z = (v - mm) * sc;
+            const int on = mk[k] != 0;
+            y[k] = z;
+            zs[na] = z;
+            na += (z > (T)-1) & on;
+            nan |= (v != v) & on;
+        }
+    }
+    if (nan) {
+        S(fill_nan)(n, y, mk);
+        return -1;
     }
     return na;
 }
 
-/* Scratch for a row kernel with candidates: n values of T, then n indices. */
-#ifndef CMF_CAND_SCRATCH   /* (the same text for either T; losses.tmpl.c uses it too) */
-#define CMF_CAND_SCRATCH (1 + (int)((sizeof(ptrdiff_t) + sizeof(T) - 1) / sizeof(T)) + 1)
-#endif
-static ptrdiff_t *S(cand_idx)(T *scratch, ptrdiff_t n)
+/* tau as T hi + lo (lo = 0 for double): z - hi - lo is z - tau rounded once near the
+ * support's edge (z - hi is exact there), within an ULP elsewhere */
+static void S(sp_split)(double tau, T *hi, T *lo)
 {
-    uintptr_t p = (uintptr_t)(scratch + n);
-    p = (p + sizeof(ptrdiff_t) - 1) & ~(uintptr_t)(sizeof(ptrdiff_t) - 1);
-    return (ptrdiff_t *)p;
+    *hi = (T)tau;
+    *lo = (T)(tau - (double)*hi);
 }
 
-/* sparsemax: Michelot's iteration from the lower bound tau = -1 (the maximum alone has
- * mass 1): tau <- (sum_{z > tau} z - 1) / #{z > tau} increases monotonically and stops
- * when the support no longer changes; exact (tau is the support's closed form).  It runs
- * on the candidates z > -1 only. */
+/* Output of sparsemax, in place over z: y = [z - tau]_+ (0 where masked). */
+static void S(sp_out_lin)(ptrdiff_t n, T *CMF_RESTRICT y, const uint8_t *CMF_RESTRICT mk, double tau)
+{
+    T th, tl;
+    S(sp_split)(tau, &th, &tl);
+    if (mk)
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const T u = (y[k] - th) - tl;
+            y[k] = (mk[k] && u > 0) ? u : (T)0;
+        }
+    else
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const T u = (y[k] - th) - tl;
+            y[k] = u > 0 ? u : (T)0;
+        }
+}
+
+/* Output of 1.5-entmax, in place over z: y = [z - tau]_+^2 r (0 where masked). */
+static void S(sp_out_quad)(ptrdiff_t n, T *CMF_RESTRICT y, const uint8_t *CMF_RESTRICT mk, double tau, T r)
+{
+    T th, tl;
+    S(sp_split)(tau, &th, &tl);
+    if (mk)
+        for (ptrdiff_t k = 0; k < n; k++) {
+            T u = (y[k] - th) - tl;
+            u = (mk[k] && u > 0) ? u : (T)0;
+            y[k] = u * u * r;
+        }
+    else
+        for (ptrdiff_t k = 0; k < n; k++) {
+            T u = (y[k] - th) - tl;
+            u = u > 0 ? u : (T)0;
+            y[k] = u * u * r;
+        }
+}
+
+/* Michelot's iteration on the candidates from the lower bound tau = -1 (the maximum alone
+ * has mass 1): tau <- (sum_{z > tau} z - 1) / #{z > tau} increases monotonically and stops
+ * when the support no longer changes (the support shrinks at every other step, so at most
+ * na + 1 steps); exact (tau is the support's closed form).  Sums in double lanes. */
+static double S(sparsemax_tau)(ptrdiff_t na, const T *zs, int *n_iter)
+{
+    double tau = -1.0;
+    int iter = 0;
+    for (;;) {
+        double sa[CMF_LANES], ca[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) sa[j] = ca[j] = 0.0;
+        ptrdiff_t k = 0;
+        for (; k + CMF_LANES <= na; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                const double z = (double)zs[k + j];
+                const int on = z > tau;
+                sa[j] += cmf_keep_f64(on, z);
+                ca[j] += cmf_keep_f64(on, 1.0);
+            }
+        double sum = 0.0, cnt = 0.0;
+        for (int j = 0; j < CMF_LANES; j++) { sum += sa[j]; cnt += ca[j]; }
+        for (; k < na; k++) {
+            const double z = (double)zs[k];
+            if (z > tau) { sum += z; cnt += 1.0; }
+        }
+        const double tn = (sum - 1.0) / cnt;
+        iter++;
+        if (!(tn > tau) || iter > na + 1) break;   /* support stable: tau is exact */
+        tau = tn;
+    }
+    *n_iter = iter;
+    return tau;
+}
+
+/* sparsemax of a slice (scratch: CMF_CAND_SCRATCH rows) */
 static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, T *scratch,
                              double *n_iter)
 {
     T m;
-    if (S(sparse_special)(n, x, y, mk, &m, n_iter)) return;
-    T *zs = scratch;
-    ptrdiff_t *idx = S(cand_idx)(scratch, n);
-    const ptrdiff_t na = S(candidates)(n, x, mk, m, it, zs, idx);
-    double tau = -1.0;
+    const ptrdiff_t na = S(sp_prep)(n, x, y, mk, it, scratch, &m);
+    if (na < 0) { if (n_iter) *n_iter = 0; return; }
+    int iter;
+    const double tau = S(sparsemax_tau)(na, scratch, &iter);
+    S(sp_out_lin)(n, y, mk, tau);
+    if (n_iter) *n_iter = iter;
+}
+
+/* 1.5-entmax's threshold on the candidates, exactly: tau solves sum_S (z - tau)^2 = 1 on
+ * the support S = {z > tau}.  From a lower bound tau (first -1), one pass over the active
+ * set A = {z > tau} (u = z - tau >= 0: count, sum u, sum u^2, min u) gives the closed form
+ * tau_A = tau + mean(u) - sqrt(mean(u)^2 - (sum u^2 - 1) / |A|); when every entry of A
+ * stays above it, A is the support and tau_A is exact.  Otherwise the next lower bound is
+ * the larger of a Newton step on the convex f(tau) = sum (z - tau)_+^2 - 1 from below and
+ * Jensen's bound tau + mean(u) - |A|^(-1/2) (mean u^2 >= mean(u)^2); the active set is
+ * compacted as it shrinks.  zs is overwritten. */
+static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_out)
+{
+    double tau = -1.0, ts = -1.0;
     int iter = 0;
     for (;;) {
-        double sum = 0.0, cnt = 0.0;
-        for (ptrdiff_t k = 0; k < na; k++) {
-            int on = (double)zs[k] > tau;
-            sum += cmf_keep_f64(on, (double)zs[k]);
-            cnt += cmf_keep_f64(on, 1.0);
+        double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
+        ptrdiff_t k = 0;
+        if (na >= CMF_LANES) {
+            double ca[CMF_LANES], ua[CMF_LANES], qa[CMF_LANES], ma[CMF_LANES];
+            for (int j = 0; j < CMF_LANES; j++) { ca[j] = ua[j] = qa[j] = 0.0; ma[j] = INFINITY; }
+            for (; k + CMF_LANES <= na; k += CMF_LANES)
+                for (int j = 0; j < CMF_LANES; j++) {
+                    const double u = (double)zs[k + j] - tau;
+                    const int on = u > 0;
+                    const double uk = cmf_keep_f64(on, u);
+                    const double v = uk + cmf_keep_f64(!on, INFINITY);
+                    ca[j] += cmf_keep_f64(on, 1.0);
+                    ua[j] += uk;
+                    qa[j] += uk * uk;
+                    ma[j] = v < ma[j] ? v : ma[j];
+                }
+            for (int j = 0; j < CMF_LANES; j++) {
+                c += ca[j]; s1 += ua[j]; s2 += qa[j];
+                um = ma[j] < um ? ma[j] : um;
+            }
         }
-        double tn = (sum - 1.0) / cnt;
+        for (; k < na; k++) {
+            const double u = (double)zs[k] - tau;
+            if (u > 0) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
+        }
         iter++;
-        if (!(tn > tau) || iter > 200) break;   /* support stable: tau is exact */
-        tau = tn;
+        const double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
+        const double t1 = mu - sqrt(d > 0 ? d : 0.0);
+        ts = tau + t1;
+        if ((d >= 0 && um >= t1) || iter >= 64) break;   /* the support: exact */
+        /* a better lower bound (both are, in exact arithmetic) */
+        const double tn = s2 > 1.0 ? tau + (s2 - 1.0) / (2.0 * s1) : tau;
+        const double tj = tau + mu - 1.0 / sqrt(c);
+        const double t2 = tn > tj ? tn : tj;
+        if (!(t2 > tau)) {
+            /* tau is the root to this precision (only rounding kept A from passing):
+             * settle the support of the closed form itself */
+            for (int rep = 0; rep < 4; rep++) {
+                double a1 = 0.0, a2 = 0.0, ac = 0.0;
+                for (ptrdiff_t q = 0; q < na; q++) {
+                    const double z = (double)zs[q];
+                    if (z > ts) { a1 += z; a2 += z * z; ac += 1.0; }
+                }
+                const double m1 = a1 / ac, dd = m1 * m1 - (a2 - 1.0) / ac;
+                const double tn2 = m1 - sqrt(dd > 0 ? dd : 0.0);
+                if (tn2 == ts) break;
+                ts = tn2;
+            }
+            break;
+        }
+        tau = t2;
+        if (na >= 4 * CMF_LANES) {          /* drop the entries left behind */
+            ptrdiff_t w = 0;
+            for (ptrdiff_t q = 0; q < na; q++) {
+                zs[w] = zs[q];
+                w += (double)zs[q] > tau;
+            }
+            na = w;
+        }
     }
-    memset(y, 0, (size_t)n * sizeof(T));
-    for (ptrdiff_t k = 0; k < na; k++) {
-        double p = (double)zs[k] - tau;
-        y[idx[k]] = (T)cmf_keep_f64(p > 0, p);
-    }
-    if (n_iter) *n_iter = iter;
+    *n_iter = iter;
+    *na_out = na;
+    return ts;
 }
 
 /* u^beta for u in (0, 1], beta > 0 (exp of a non-positive argument) */
@@ -116,28 +240,19 @@ static inline double S(powu)(double u, double beta)
     return (double)cmf_expm_f64(beta * cmf_log_f64(u));
 }
 
-/* alpha-entmax for 1 < alpha, alpha != 2, on the active set.  f(tau) = sum (z - tau)_+^beta
- * - 1, beta = 1/(alpha-1), is decreasing on the bracket [lo, hi] = [-1, -m^(1-alpha)]
- * (m the number of live entries).  Halley steps (Newton for alpha > 2, where Halley
- * stalls at the support's edges) from the end where the function's curvature makes them
- * monotone (lo for beta >= 1, hi for beta < 1), falling back to bisection whenever a step
- * leaves the bracket.  beta == 2 (alpha = 1.5) finishes with the exact closed form on
- * the final support.  The active set {z > -1} is compacted once into `scratch`. */
-static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, double alpha,
-                          T *scratch, double *n_iter)
+/* alpha-entmax for 1 < alpha, alpha != 2: the threshold tau of the candidates zs[0..na).
+ * f(tau) = sum (z - tau)_+^beta - 1, beta = 1/(alpha-1), is decreasing on the bracket
+ * [lo, hi] = [-1, -live^(1-alpha)] (live: the number of included entries).  Halley steps
+ * (Newton for alpha > 2, where Halley stalls at the support's edges) from the end where
+ * the function's curvature makes them monotone, falling back to bisection whenever a step
+ * leaves the bracket.  beta == 2 (alpha = 1.5) finishes with the exact closed form on the
+ * final support.  The active set (the candidates above lo) shrinks into zb as lo rises;
+ * on return *za / *na_out are the final active set (a superset of the support). */
+static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, double alpha, ptrdiff_t live, int *n_iter,
+                            T **za_out, ptrdiff_t *na_out)
 {
-    if (alpha == 1.0) { S(softmax_row)(n, x, y, mk, it, 0); if (n_iter) *n_iter = 0; return; }
-    if (alpha == 2.0) { S(sparsemax_row)(n, x, y, mk, it, scratch, n_iter); return; }
-    T m;
-    if (S(sparse_special)(n, x, y, mk, &m, n_iter)) return;
-    const double am1 = alpha - 1.0, beta = 1.0 / am1;
-    const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
-    /* the entries that can be in the support (z > -1), compacted with their positions */
-    ptrdiff_t live = 0;
-    for (ptrdiff_t k = 0; k < n; k++) live += !mk || mk[k];
-    ptrdiff_t *idx = S(cand_idx)(scratch, n);
-    ptrdiff_t na = S(candidates)(n, x, mk, m, sc, scratch, idx);
-    T *za = scratch;
+    const double beta = 1.0 / (alpha - 1.0);
+    T *za = zs;
     double lo = -1.0, hi = -cmf_expm_f64((1.0 - alpha) * cmf_log_f64((double)(live > 0 ? live : 1)));
     if (hi < lo) hi = lo;
     double tau = lo;
@@ -189,11 +304,11 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
             /* the lower end rose: entries at or below it are out of the support for good */
             lo = tau;
             ptrdiff_t w = 0;
-            for (ptrdiff_t k = 0; k < na; k++) {
-                za[w] = za[k];
-                idx[w] = idx[k];
-                w += (double)za[k] > lo;
+            for (ptrdiff_t q = 0; q < na; q++) {
+                zb[w] = za[q];
+                w += (double)za[q] > lo;
             }
+            za = zb;
             na = w;
         } else {
             hi = tau;
@@ -223,20 +338,77 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
             tau = tn;
         }
     }
-    /* p = (z - tau)_+^beta on the candidates (every other entry is 0), renormalised so
-     * that it sums to 1 */
+    *n_iter = iter;
+    *za_out = za;
+    *na_out = na;
+    return tau;
+}
+
+/* sum over the candidates of (z - tau)_+^2 (1.5-entmax's normaliser, about 1) */
+static double S(quad_total)(ptrdiff_t na, const T *za, double tau)
+{
+    double acc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+    ptrdiff_t k = 0;
+    for (; k + CMF_LANES <= na; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) {
+            double u = (double)za[k + j] - tau;
+            u = cmf_keep_f64(u > 0, u);
+            acc[j] += u * u;
+        }
     double tot = 0.0;
-    memset(y, 0, (size_t)n * sizeof(T));
-    for (ptrdiff_t k = 0; k < na; k++) {
+    for (int j = 0; j < CMF_LANES; j++) tot += acc[j];
+    for (; k < na; k++) {
         double u = (double)za[k] - tau;
-        int pos = u > 0;
-        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
-        double p = cmf_keep_f64(pos, beta == 2.0 ? uu * uu : S(powu)(uu, beta));
-        y[idx[k]] = (T)p;
-        tot += p;
+        if (u > 0) tot += u * u;
     }
-    const T r = (T)(1.0 / tot);
-    for (ptrdiff_t k = 0; k < na; k++) y[idx[k]] *= r;
+    return tot;
+}
+
+/* alpha-entmax of a slice, 1 <= alpha (scratch: CMF_CAND_SCRATCH rows) */
+static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, double alpha,
+                          T *scratch, double *n_iter)
+{
+    if (alpha == 1.0) { S(softmax_row)(n, x, y, mk, it, 0); if (n_iter) *n_iter = 0; return; }
+    if (alpha == 2.0) { S(sparsemax_row)(n, x, y, mk, it, scratch, n_iter); return; }
+    const double am1 = alpha - 1.0, beta = 1.0 / am1;
+    const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
+    T m, *zs = scratch, *zb = scratch + n, *za;
+    const ptrdiff_t na = S(sp_prep)(n, x, y, mk, sc, zs, &m);
+    if (na < 0) { if (n_iter) *n_iter = 0; return; }
+    ptrdiff_t live = n;
+    if (mk) { live = 0; for (ptrdiff_t k = 0; k < n; k++) live += mk[k] != 0; }
+    int iter;
+    ptrdiff_t nact;
+    if (beta == 2.0) {
+        const double tau = S(entmax15_tau)(na, zs, &iter, &nact);
+        S(sp_out_quad)(n, y, mk, tau, (T)(1.0 / S(quad_total)(nact, zs, tau)));
+    } else {
+        const double tau = S(entmax_tau)(na, zs, zb, alpha, live, &iter, &za, &nact);
+        /* p = (z - tau)_+^beta on the candidates (into zb, in the candidates' order),
+         * renormalised so that it sums to 1, then sent back to the candidates' places */
+        double tot = 0.0;
+        for (ptrdiff_t k = 0; k < na; k++) {
+            double u = (double)zs[k] - tau;
+            int pos = u > 0;
+            double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+            double p = cmf_keep_f64(pos, S(powu)(uu, beta));
+            zb[k] = (T)p;
+            tot += p;
+        }
+        const T r = (T)(1.0 / tot);
+        for (ptrdiff_t k = 0; k < na; k++) zb[k] *= r;
+        if (!mk) {
+            SPC(expand)(n, y, (T)-1, zb);
+        } else {
+            ptrdiff_t j = 0;
+            for (ptrdiff_t k = 0; k < n; k++) {
+                const int on = (y[k] > (T)-1) & (mk[k] != 0);
+                y[k] = on ? zb[j] : (T)0;
+                j += on;
+            }
+        }
+    }
     if (n_iter) *n_iter = iter;
 }
 
