@@ -11,6 +11,10 @@
  *       count; *nan |= (some x_k is NaN).  zs needs room for n values (full-width stores
  *       never pass the entries already read).  The later passes read z, not x: a product
  *       recomputed there could be contracted into an FMA with what follows, and differ.
+ *   cmf_sp_filter_*(n, z, lo)       in place: keeps the z_k >= lo, in order; returns how many.
+ *   cmf_sp_sums_*(n, z, t, sh, r)   over the z_k > t, with u = z_k - sh (in double):
+ *       r[0] = count, r[1] = sum u, r[2] = sum u^2 and r[3] = min u (+inf if none); r[2]
+ *       and r[3] only when `quad` (the threshold passes of sparsemax and 1.5-entmax).
  *   cmf_sp_expand_*(n, y, lo, pc)   the inverse, in place: y_k = pc[j] for the j-th k with
  *       y_k > lo, 0 elsewhere.  pc needs room for n values (it is read full-width).
  */
@@ -211,6 +215,184 @@ static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double 
     }
     *nan |= bad;
     return na;
+}
+
+static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, float *z, float lo)
+{
+    ptrdiff_t k = 0, na = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512 vl = _mm512_set1_ps(lo);
+    for (; k + 16 <= n; k += 16) {
+        const __m512 v = _mm512_loadu_ps(z + k);
+        const __mmask16 c = _mm512_cmp_ps_mask(v, vl, _CMP_GE_OQ);
+        _mm512_storeu_ps(z + na, _mm512_maskz_compress_ps(c, v));
+        na += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256 vl = _mm256_set1_ps(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __m256 v = _mm256_loadu_ps(z + k);
+        const int c = _mm256_movemask_ps(_mm256_cmp_ps(v, vl, _CMP_GE_OQ));
+        _mm256_storeu_ps(z + na, _mm256_permutevar8x32_ps(v, cmf_sp_perm(cmf_sp_lut_c8[c])));
+        na += CMF_SP_POPCNT(c);
+    }
+#endif
+    for (; k < n; k++) {
+        const float v = z[k];
+        z[na] = v;
+        na += v >= lo;
+    }
+    return na;
+}
+
+static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, double *z, double lo)
+{
+    ptrdiff_t k = 0, na = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512d vl = _mm512_set1_pd(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __m512d v = _mm512_loadu_pd(z + k);
+        const __mmask8 c = _mm512_cmp_pd_mask(v, vl, _CMP_GE_OQ);
+        _mm512_storeu_pd(z + na, _mm512_maskz_compress_pd(c, v));
+        na += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256d vl = _mm256_set1_pd(lo);
+    for (; k + 4 <= n; k += 4) {
+        const __m256d v = _mm256_loadu_pd(z + k);
+        const int c = _mm256_movemask_pd(_mm256_cmp_pd(v, vl, _CMP_GE_OQ));
+        const __m256 vp = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), cmf_sp_perm(cmf_sp_lut_c4[c]));
+        _mm256_storeu_pd(z + na, _mm256_castps_pd(vp));
+        na += CMF_SP_POPCNT(c);
+    }
+#endif
+    for (; k < n; k++) {
+        const double v = z[k];
+        z[na] = v;
+        na += v >= lo;
+    }
+    return na;
+}
+
+static inline void cmf_sp_sums_f32(ptrdiff_t n, const float *z, double t, double sh, int quad, double r[4])
+{
+    ptrdiff_t k = 0;
+    double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
+#if defined(CMF_SP_AVX512)
+    const __m512d vt = _mm512_set1_pd(t), vs = _mm512_set1_pd(sh), zero = _mm512_setzero_pd();
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d ca = zero, ua = zero, qa = zero, ma = _mm512_set1_pd(INFINITY);
+    for (; k < n; k += 16) {
+        const ptrdiff_t rem = n - k;
+        const __mmask16 lm = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u);
+        const __m512 v = _mm512_maskz_loadu_ps(lm, z + k);
+        const __m512d z0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        const __m512d z1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        const __mmask8 m0 = _mm512_cmp_pd_mask(z0, vt, _CMP_GT_OQ) & (__mmask8)lm;
+        const __mmask8 m1 = _mm512_cmp_pd_mask(z1, vt, _CMP_GT_OQ) & (__mmask8)(lm >> 8);
+        const __m512d u0 = _mm512_sub_pd(z0, vs), u1 = _mm512_sub_pd(z1, vs);
+        ca = _mm512_mask_add_pd(ca, m0, ca, one);
+        ua = _mm512_mask_add_pd(ua, m0, ua, u0);
+        ca = _mm512_mask_add_pd(ca, m1, ca, one);
+        ua = _mm512_mask_add_pd(ua, m1, ua, u1);
+        if (quad) {
+            qa = _mm512_mask3_fmadd_pd(u0, u0, qa, m0);
+            ma = _mm512_mask_min_pd(ma, m0, ma, u0);
+            qa = _mm512_mask3_fmadd_pd(u1, u1, qa, m1);
+            ma = _mm512_mask_min_pd(ma, m1, ma, u1);
+        }
+    }
+    c = _mm512_reduce_add_pd(ca);
+    s1 = _mm512_reduce_add_pd(ua);
+    s2 = _mm512_reduce_add_pd(qa);
+    um = _mm512_reduce_min_pd(ma);
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256d vt = _mm256_set1_pd(t), vs = _mm256_set1_pd(sh), zero = _mm256_setzero_pd();
+    const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(INFINITY);
+    __m256d ca = zero, ua = zero, qa = zero, ma = inf;
+    for (; k + 4 <= n; k += 4) {
+        const __m256d zv = _mm256_cvtps_pd(_mm_loadu_ps(z + k));
+        const __m256d on = _mm256_cmp_pd(zv, vt, _CMP_GT_OQ);
+        const __m256d u = _mm256_sub_pd(zv, vs);
+        const __m256d uk = _mm256_and_pd(on, u);
+        ca = _mm256_add_pd(ca, _mm256_and_pd(on, one));
+        ua = _mm256_add_pd(ua, uk);
+        if (quad) {
+            qa = _mm256_fmadd_pd(uk, uk, qa);
+            ma = _mm256_min_pd(ma, _mm256_blendv_pd(inf, u, on));
+        }
+    }
+    double b[4][4];
+    _mm256_storeu_pd(b[0], ca); _mm256_storeu_pd(b[1], ua); _mm256_storeu_pd(b[2], qa); _mm256_storeu_pd(b[3], ma);
+    for (int j = 0; j < 4; j++) {
+        c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
+        um = b[3][j] < um ? b[3][j] : um;
+    }
+#endif
+    for (; k < n; k++) {
+        const double u = (double)z[k] - sh;
+        if ((double)z[k] > t) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
+    }
+#endif
+    r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
+}
+
+static inline void cmf_sp_sums_f64(ptrdiff_t n, const double *z, double t, double sh, int quad, double r[4])
+{
+    ptrdiff_t k = 0;
+    double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
+#if defined(CMF_SP_AVX512)
+    const __m512d vt = _mm512_set1_pd(t), vs = _mm512_set1_pd(sh), zero = _mm512_setzero_pd();
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d ca = zero, ua = zero, qa = zero, ma = _mm512_set1_pd(INFINITY);
+    for (; k < n; k += 8) {
+        const ptrdiff_t rem = n - k;
+        const __mmask8 lm = rem >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << rem) - 1u);
+        const __m512d zv = _mm512_maskz_loadu_pd(lm, z + k);
+        const __mmask8 m = _mm512_cmp_pd_mask(zv, vt, _CMP_GT_OQ) & lm;
+        const __m512d u = _mm512_sub_pd(zv, vs);
+        ca = _mm512_mask_add_pd(ca, m, ca, one);
+        ua = _mm512_mask_add_pd(ua, m, ua, u);
+        if (quad) {
+            qa = _mm512_mask3_fmadd_pd(u, u, qa, m);
+            ma = _mm512_mask_min_pd(ma, m, ma, u);
+        }
+    }
+    c = _mm512_reduce_add_pd(ca);
+    s1 = _mm512_reduce_add_pd(ua);
+    s2 = _mm512_reduce_add_pd(qa);
+    um = _mm512_reduce_min_pd(ma);
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256d vt = _mm256_set1_pd(t), vs = _mm256_set1_pd(sh), zero = _mm256_setzero_pd();
+    const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(INFINITY);
+    __m256d ca = zero, ua = zero, qa = zero, ma = inf;
+    for (; k + 4 <= n; k += 4) {
+        const __m256d zv = _mm256_loadu_pd(z + k);
+        const __m256d on = _mm256_cmp_pd(zv, vt, _CMP_GT_OQ);
+        const __m256d u = _mm256_sub_pd(zv, vs);
+        const __m256d uk = _mm256_and_pd(on, u);
+        ca = _mm256_add_pd(ca, _mm256_and_pd(on, one));
+        ua = _mm256_add_pd(ua, uk);
+        if (quad) {
+            qa = _mm256_fmadd_pd(uk, uk, qa);
+            ma = _mm256_min_pd(ma, _mm256_blendv_pd(inf, u, on));
+        }
+    }
+    double b[4][4];
+    _mm256_storeu_pd(b[0], ca); _mm256_storeu_pd(b[1], ua); _mm256_storeu_pd(b[2], qa); _mm256_storeu_pd(b[3], ma);
+    for (int j = 0; j < 4; j++) {
+        c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
+        um = b[3][j] < um ? b[3][j] : um;
+    }
+#endif
+    for (; k < n; k++) {
+        const double u = z[k] - sh;
+        if (z[k] > t) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
+    }
+#endif
+    r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
 }
 
 static inline void cmf_sp_expand_f32(ptrdiff_t n, float *y, float lo, const float *pc)

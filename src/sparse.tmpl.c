@@ -118,23 +118,9 @@ static double S(sparsemax_tau)(ptrdiff_t na, const T *zs, int *n_iter)
     double tau = -1.0;
     int iter = 0;
     for (;;) {
-        double sa[CMF_LANES], ca[CMF_LANES];
-        for (int j = 0; j < CMF_LANES; j++) sa[j] = ca[j] = 0.0;
-        ptrdiff_t k = 0;
-        for (; k + CMF_LANES <= na; k += CMF_LANES)
-            for (int j = 0; j < CMF_LANES; j++) {
-                const double z = (double)zs[k + j];
-                const int on = z > tau;
-                sa[j] += cmf_keep_f64(on, z);
-                ca[j] += cmf_keep_f64(on, 1.0);
-            }
-        double sum = 0.0, cnt = 0.0;
-        for (int j = 0; j < CMF_LANES; j++) { sum += sa[j]; cnt += ca[j]; }
-        for (; k < na; k++) {
-            const double z = (double)zs[k];
-            if (z > tau) { sum += z; cnt += 1.0; }
-        }
-        const double tn = (sum - 1.0) / cnt;
+        double r[4];
+        SPC(sums)(na, zs, tau, 0.0, 0, r);
+        const double tn = (r[1] - 1.0) / r[0];
         iter++;
         if (!(tn > tau) || iter > na + 1) break;   /* support stable: tau is exact */
         tau = tn;
@@ -169,31 +155,9 @@ static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_ou
     double tau = -1.0, ts = -1.0;
     int iter = 0;
     for (;;) {
-        double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
-        ptrdiff_t k = 0;
-        if (na >= CMF_LANES) {
-            double ca[CMF_LANES], ua[CMF_LANES], qa[CMF_LANES], ma[CMF_LANES];
-            for (int j = 0; j < CMF_LANES; j++) { ca[j] = ua[j] = qa[j] = 0.0; ma[j] = INFINITY; }
-            for (; k + CMF_LANES <= na; k += CMF_LANES)
-                for (int j = 0; j < CMF_LANES; j++) {
-                    const double u = (double)zs[k + j] - tau;
-                    const int on = u > 0;
-                    const double uk = cmf_keep_f64(on, u);
-                    const double v = uk + cmf_keep_f64(!on, INFINITY);
-                    ca[j] += cmf_keep_f64(on, 1.0);
-                    ua[j] += uk;
-                    qa[j] += uk * uk;
-                    ma[j] = v < ma[j] ? v : ma[j];
-                }
-            for (int j = 0; j < CMF_LANES; j++) {
-                c += ca[j]; s1 += ua[j]; s2 += qa[j];
-                um = ma[j] < um ? ma[j] : um;
-            }
-        }
-        for (; k < na; k++) {
-            const double u = (double)zs[k] - tau;
-            if (u > 0) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
-        }
+        double r[4];
+        SPC(sums)(na, zs, tau, tau, 1, r);
+        const double c = r[0], s1 = r[1], s2 = r[2], um = r[3];
         iter++;
         const double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
         const double t1 = mu - sqrt(d > 0 ? d : 0.0);
@@ -220,14 +184,9 @@ static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_ou
             break;
         }
         tau = t2;
-        if (na >= 4 * CMF_LANES) {          /* drop the entries left behind */
-            ptrdiff_t w = 0;
-            for (ptrdiff_t q = 0; q < na; q++) {
-                zs[w] = zs[q];
-                w += (double)zs[q] > tau;
-            }
-            na = w;
-        }
+        /* drop the entries left behind (z >= (T)tau keeps every z > tau: no T lies
+         * strictly between tau and its rounding) */
+        if (c < (double)na) na = SPC(filter)(na, zs, (T)tau);
     }
     *n_iter = iter;
     *na_out = na;
