@@ -15,6 +15,10 @@
  *   cmf_sp_sums_*(n, z, t, sh, r)   over the z_k > t, with u = z_k - sh (in double):
  *       r[0] = count, r[1] = sum u, r[2] = sum u^2 and r[3] = min u (+inf if none); r[2]
  *       and r[3] only when `quad` (the threshold passes of sparsemax and 1.5-entmax).
+ *   cmf_sp_dsums_*(n, y, v, kind, s, r)   the first pass of the sparse VJPs: s_k = 1, y_k or
+ *       sqrt(y_k) (kind 0, 1, 2) where y_k > 0, y_k where it is NaN, else 0, into s;
+ *       r[0] = sum s, r[1] = sum of s v where s != 0 (T lanes over blocks of 256 entries,
+ *       double across blocks).
  *   cmf_sp_expand_*(n, y, lo, pc)   the inverse, in place: y_k = pc[j] for the j-th k with
  *       y_k > lo, 0 elsewhere.  pc needs room for n values (it is read full-width).
  */
@@ -393,6 +397,124 @@ static inline void cmf_sp_sums_f64(ptrdiff_t n, const double *z, double t, doubl
     }
 #endif
     r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
+}
+
+static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v, int kind, float *s,
+                                    double r[2])
+{
+    ptrdiff_t k = 0;
+    double ss = 0.0, sv = 0.0;
+#if defined(CMF_SP_AVX512)
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    while (k < n) {
+        const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
+        __m512 sa = zero, va = zero;
+        for (; k < kend; k += 16) {
+            const ptrdiff_t rem = kend - k;
+            const __mmask16 lm = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u);
+            const __m512 yv = _mm512_maskz_loadu_ps(lm, y + k), vv = _mm512_maskz_loadu_ps(lm, v + k);
+            const __mmask16 gt = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ);
+            const __mmask16 nan = _mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q);
+            __m512 sk = kind == 0 ? _mm512_maskz_mov_ps(gt, one)
+                      : kind == 1 ? _mm512_maskz_mov_ps(gt, yv) : _mm512_maskz_sqrt_ps(gt, yv);
+            sk = _mm512_mask_mov_ps(sk, nan, yv);
+            _mm512_mask_storeu_ps(s + k, lm, sk);
+            sa = _mm512_add_ps(sa, sk);
+            va = _mm512_mask3_fmadd_ps(sk, vv, va, gt | nan);
+        }
+        ss += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sa)),
+              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sa), 1)))));
+        sv += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(va)),
+              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(va), 1)))));
+    }
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    while (k + 8 <= n) {
+        const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
+        __m256 sa = zero, va = zero;
+        for (; k + 8 <= kend; k += 8) {
+            const __m256 yv = _mm256_loadu_ps(y + k), vv = _mm256_loadu_ps(v + k);
+            const __m256 gt = _mm256_cmp_ps(yv, zero, _CMP_GT_OQ);
+            const __m256 nan = _mm256_cmp_ps(yv, yv, _CMP_UNORD_Q);
+            __m256 sk = kind == 0 ? _mm256_and_ps(gt, one)
+                      : kind == 1 ? _mm256_and_ps(gt, yv) : _mm256_and_ps(gt, _mm256_sqrt_ps(yv));
+            sk = _mm256_blendv_ps(sk, yv, nan);
+            _mm256_storeu_ps(s + k, sk);
+            sa = _mm256_add_ps(sa, sk);
+            va = _mm256_add_ps(va, _mm256_and_ps(_mm256_or_ps(gt, nan), _mm256_mul_ps(sk, vv)));
+        }
+        float b[2][8];
+        _mm256_storeu_ps(b[0], sa);
+        _mm256_storeu_ps(b[1], va);
+        for (int j = 0; j < 8; j++) { ss += (double)b[0][j]; sv += (double)b[1][j]; }
+    }
+#endif
+    for (; k < n; k++) {
+        const float yk = y[k];
+        const float sk = yk > 0 ? (kind == 0 ? 1.0f : kind == 1 ? yk : sqrtf(yk)) : (yk != yk ? yk : 0.0f);
+        s[k] = sk;
+        ss += (double)sk;
+        sv += sk != 0 ? (double)(sk * v[k]) : 0.0;
+    }
+#endif
+    r[0] = ss;
+    r[1] = sv;
+}
+
+static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *v, int kind, double *s,
+                                    double r[2])
+{
+    ptrdiff_t k = 0;
+    double ss = 0.0, sv = 0.0;
+#if defined(CMF_SP_AVX512)
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    __m512d sa = zero, va = zero;
+    for (; k < n; k += 8) {
+        const ptrdiff_t rem = n - k;
+        const __mmask8 lm = rem >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << rem) - 1u);
+        const __m512d yv = _mm512_maskz_loadu_pd(lm, y + k), vv = _mm512_maskz_loadu_pd(lm, v + k);
+        const __mmask8 gt = _mm512_cmp_pd_mask(yv, zero, _CMP_GT_OQ);
+        const __mmask8 nan = _mm512_cmp_pd_mask(yv, yv, _CMP_UNORD_Q);
+        __m512d sk = kind == 0 ? _mm512_maskz_mov_pd(gt, one)
+                   : kind == 1 ? _mm512_maskz_mov_pd(gt, yv) : _mm512_maskz_sqrt_pd(gt, yv);
+        sk = _mm512_mask_mov_pd(sk, nan, yv);
+        _mm512_mask_storeu_pd(s + k, lm, sk);
+        sa = _mm512_add_pd(sa, sk);
+        va = _mm512_mask3_fmadd_pd(sk, vv, va, gt | nan);
+    }
+    ss = _mm512_reduce_add_pd(sa);
+    sv = _mm512_reduce_add_pd(va);
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    __m256d sa = zero, va = zero;
+    for (; k + 4 <= n; k += 4) {
+        const __m256d yv = _mm256_loadu_pd(y + k), vv = _mm256_loadu_pd(v + k);
+        const __m256d gt = _mm256_cmp_pd(yv, zero, _CMP_GT_OQ);
+        const __m256d nan = _mm256_cmp_pd(yv, yv, _CMP_UNORD_Q);
+        __m256d sk = kind == 0 ? _mm256_and_pd(gt, one)
+                   : kind == 1 ? _mm256_and_pd(gt, yv) : _mm256_and_pd(gt, _mm256_sqrt_pd(yv));
+        sk = _mm256_blendv_pd(sk, yv, nan);
+        _mm256_storeu_pd(s + k, sk);
+        sa = _mm256_add_pd(sa, sk);
+        va = _mm256_add_pd(va, _mm256_and_pd(_mm256_or_pd(gt, nan), _mm256_mul_pd(sk, vv)));
+    }
+    double b[2][4];
+    _mm256_storeu_pd(b[0], sa);
+    _mm256_storeu_pd(b[1], va);
+    for (int j = 0; j < 4; j++) { ss += b[0][j]; sv += b[1][j]; }
+#endif
+    for (; k < n; k++) {
+        const double yk = y[k];
+        const double sk = yk > 0 ? (kind == 0 ? 1.0 : kind == 1 ? yk : sqrt(yk)) : (yk != yk ? yk : 0.0);
+        s[k] = sk;
+        ss += sk;
+        sv += sk != 0 ? sk * v[k] : 0.0;
+    }
+#endif
+    r[0] = ss;
+    r[1] = sv;
 }
 
 static inline void cmf_sp_expand_f32(ptrdiff_t n, float *y, float lo, const float *pc)

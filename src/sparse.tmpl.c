@@ -406,50 +406,63 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
 }
 
 /* derivative from the output: s = y^(2 - alpha) on the support,
- * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp). */
+ * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).
+ * Pass 1: s into scratch (r may be v itself), sum s and sum s v (cmf_sp_dsums_* for
+ * alpha = 2, 1.5, 1); pass 2: r = s (v - q) / t in T.  A NaN in y
+ * gives s = NaN there, so q = NaN and the whole support gets NaN; entries off the support
+ * (s = 0) get 0 whatever v holds. */
 static void S(entmax_d_rowfn)(S(row) *a)
 {
     const ptrdiff_t n = a->n;
-    const T *y = a->in[0], *v = a->in[1];
-    T *r = a->out[0], *sv_ = a->scratch;      /* s = y^(2-alpha): r may be v itself */
+    const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
+    T *r = a->out[0], *CMF_RESTRICT sv_ = a->scratch;
     const double alpha = a->sin[0], e = 2.0 - alpha;
     double ss = 0.0, sv = 0.0;
-    /* s = y^(2 - alpha) on the support, kept in r until the second pass */
-    double sa[CMF_LANES], va[CMF_LANES];
-    for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0.0;
     ptrdiff_t k = 0;
-#define CMF_S_LOOP(EXPR)                                                      \
-    for (; k + CMF_LANES <= n; k += CMF_LANES)                                \
-        for (int j = 0; j < CMF_LANES; j++) {                                 \
-            double yk = (double)y[k + j];                                     \
-            double s = cmf_keep_f64(yk > 0, (EXPR)) + cmf_keep_f64(yk != yk, yk); \
-            sv_[k + j] = (T)s;                                                \
-            sa[j] += s;                                                       \
-            va[j] += cmf_keep_f64(s != 0, s * (double)v[k + j]);              \
-        }
-    if (e == 0.0) CMF_S_LOOP(1.0)
-    else if (e == 1.0) CMF_S_LOOP(yk)
-    else if (e == 0.5) CMF_S_LOOP(sqrt(cmf_keep_f64(yk > 0, yk)))
-    else if (e > 0) CMF_S_LOOP(S(powu)(cmf_keep_f64((yk > 0) & (yk < 1), yk) + cmf_keep_f64(!((yk > 0) & (yk < 1)), 1.0), e))
-#undef CMF_S_LOOP
-    for (int j = 0; j < CMF_LANES; j++) { ss += sa[j]; sv += va[j]; }
-    for (; k < n; k++) {
-        double yk = (double)y[k];
-        double s;
-        if (!(yk > 0)) s = yk != yk ? yk : 0.0;
-        else if (e == 0.0) s = 1.0;
-        else if (e == 1.0) s = yk;
-        else if (e == 0.5) s = sqrt(yk);
-        else if (e > 0) s = S(powu)(yk > 1 ? 1 : yk, e);
-        else { double q = S(powu)(yk > 1 ? 1 : yk, -e); s = q > 0 ? 1.0 / q : (double)T_MAX; }
-        sv_[k] = (T)s;
-        ss += s;
-        sv += s == 0 ? 0.0 : s * (double)v[k];
+    if (e == 0.0 || e == 1.0 || e == 0.5) {
+        double rr[2];
+        SPC(dsums)(n, y, v, e == 0.0 ? 0 : e == 1.0 ? 1 : 2, sv_, rr);
+        ss = rr[0];
+        sv = rr[1];
     }
-    const double q = sv / ss, it = (double)a->it;
-    for (k = 0; k < n; k++) {
-        double s = (double)sv_[k];
-        r[k] = (T)cmf_keep_f64(s != 0, s * ((double)v[k] - q) * it);
+    else {
+        double sa[CMF_LANES], va[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0.0;
+        if (e > 0)
+            for (; k + CMF_LANES <= n; k += CMF_LANES)
+                for (int j = 0; j < CMF_LANES; j++) {
+                    double yk = (double)y[k + j];
+                    double s = cmf_keep_f64(yk > 0, S(powu)(cmf_keep_f64((yk > 0) & (yk < 1), yk)
+                                                            + cmf_keep_f64(!((yk > 0) & (yk < 1)), 1.0), e))
+                               + cmf_keep_f64(yk != yk, yk);
+                    sv_[k + j] = (T)s;
+                    sa[j] += s;
+                    va[j] += cmf_keep_f64(s != 0, s * (double)v[k + j]);
+                }
+        for (int j = 0; j < CMF_LANES; j++) { ss += sa[j]; sv += va[j]; }
+        for (; k < n; k++) {
+            double yk = (double)y[k];
+            double s;
+            if (!(yk > 0)) s = yk != yk ? yk : 0.0;
+            else if (e > 0) s = S(powu)(yk > 1 ? 1 : yk, e);
+            else { double q = S(powu)(yk > 1 ? 1 : yk, -e); s = q > 0 ? 1.0 / q : (double)T_MAX; }
+            sv_[k] = (T)s;
+            ss += s;
+            sv += s == 0 ? 0.0 : s * (double)v[k];
+        }
+    }
+    if (e == 0.0 || e == 1.0 || e == 0.5) {       /* s <= 1 */
+        const T q = (T)(sv / ss), it = a->it;
+        for (k = 0; k < n; k++) {
+            const T s = sv_[k];
+            r[k] = s != 0 ? s * (v[k] - q) * it : (T)0;
+        }
+    } else {                                        /* s may be large: v - q in double */
+        const double q = sv / ss, it = (double)a->it;
+        for (k = 0; k < n; k++) {
+            const double s = (double)sv_[k];
+            r[k] = (T)cmf_keep_f64(s != 0, s * ((double)v[k] - q) * it);
+        }
     }
 }
 
