@@ -35,22 +35,17 @@ static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
  * returns how many (at least 1: the maximum).  A slice with no finite answer of the
  * threshold kind (a non-finite maximum, a NaN, every entry masked) gets its output here,
  * as softmax's, and -1 is returned.  Besides this pass and the maximum, only the output
- * pass reads the whole slice: the root finders run on the candidates. */
-static ptrdiff_t S(sp_prep)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T sc, T *zs, T *m)
+ * pass reads the whole slice: the root finders run on the candidates.  S(sp_cands) is the
+ * pass alone, for a known finite maximum (-1: an included NaN; nothing else written). */
+static ptrdiff_t S(sp_cands)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T sc, T *zs)
 {
-    *m = S(max_row)(n, x, mk);
-    if (!S(is_finite)(*m)) {
-        S(softmax_special)(n, x, 1, y, 1, mk, 1, *m, 0);
-        return -1;
-    }
     int nan = 0;
     ptrdiff_t na = 0;
     if (!mk) {
-        na = SPC(compact)(n, x, *m, sc, (T)-1, y, zs, &nan);
+        na = SPC(compact)(n, x, m, sc, (T)-1, y, zs, &nan);
     } else {
-        const T mm = *m;
         for (ptrdiff_t k = 0; k < n; k++) {   /* branch-free: store, then advance when taken */
-            const T v = x[k], z = (v - mm) * sc;
+            const T v = x[k], z = (v - m) * sc;
             const int on = mk[k] != 0;
             y[k] = z;
             zs[na] = z;
@@ -58,10 +53,18 @@ static ptrdiff_t S(sp_prep)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T 
             nan |= (v != v) & on;
         }
     }
-    if (nan) {
-        S(fill_nan)(n, y, mk);
+    return nan ? -1 : na;
+}
+
+static ptrdiff_t S(sp_prep)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T sc, T *zs, T *m)
+{
+    *m = S(max_row)(n, x, mk);
+    if (!S(is_finite)(*m)) {
+        S(softmax_special)(n, x, 1, y, 1, mk, 1, *m, 0);
         return -1;
     }
+    const ptrdiff_t na = S(sp_cands)(n, x, y, mk, *m, sc, zs);
+    if (na < 0) S(fill_nan)(n, y, mk);
     return na;
 }
 
@@ -324,6 +327,23 @@ static double S(quad_total)(ptrdiff_t na, const T *za, double tau)
     return tot;
 }
 
+/* alpha-entmax's outputs on the candidates: p = (z - tau)_+^beta into pc (in the
+ * candidates' order), renormalised so that it sums to 1 */
+static void S(entmax_cand_p)(ptrdiff_t na, const T *zs, T *pc, double tau, double beta)
+{
+    double tot = 0.0;
+    for (ptrdiff_t k = 0; k < na; k++) {
+        double u = (double)zs[k] - tau;
+        int pos = u > 0;
+        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+        double p = cmf_keep_f64(pos, S(powu)(uu, beta));
+        pc[k] = (T)p;
+        tot += p;
+    }
+    const T r = (T)(1.0 / tot);
+    for (ptrdiff_t k = 0; k < na; k++) pc[k] *= r;
+}
+
 /* alpha-entmax of a slice, 1 <= alpha (scratch: CMF_CAND_SCRATCH rows) */
 static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, double alpha,
                           T *scratch, double *n_iter)
@@ -344,19 +364,7 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
         S(sp_out_quad)(n, y, mk, tau, (T)(1.0 / S(quad_total)(nact, zs, tau)));
     } else {
         const double tau = S(entmax_tau)(na, zs, zb, alpha, live, &iter, &za, &nact);
-        /* p = (z - tau)_+^beta on the candidates (into zb, in the candidates' order),
-         * renormalised so that it sums to 1, then sent back to the candidates' places */
-        double tot = 0.0;
-        for (ptrdiff_t k = 0; k < na; k++) {
-            double u = (double)zs[k] - tau;
-            int pos = u > 0;
-            double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
-            double p = cmf_keep_f64(pos, S(powu)(uu, beta));
-            zb[k] = (T)p;
-            tot += p;
-        }
-        const T r = (T)(1.0 / tot);
-        for (ptrdiff_t k = 0; k < na; k++) zb[k] *= r;
+        S(entmax_cand_p)(na, zs, zb, tau, beta);
         if (!mk) {
             SPC(expand)(n, y, (T)-1, zb);
         } else {
