@@ -11,7 +11,8 @@
  *       count; *nan |= (some x_k is NaN).  zs needs room for n values (full-width stores
  *       never pass the entries already read).  The later passes read z, not x: a product
  *       recomputed there could be contracted into an FMA with what follows, and differ.
- *   cmf_sp_filter_*(n, z, lo)       in place: keeps the z_k >= lo, in order; returns how many.
+ *   cmf_sp_filter_*(n, z, d, lo)    the z_k >= lo, in order, into d (which may be z);
+ *       returns how many.
  *   cmf_sp_sums_*(n, z, t, sh, r)   over the z_k > t, with u = z_k - sh (in double):
  *       r[0] = count, r[1] = sum u, r[2] = sum u^2 and r[3] = min u (+inf if none); r[2]
  *       and r[3] only when `quad` (the threshold passes of sparsemax and 1.5-entmax).
@@ -19,8 +20,10 @@
  *       sqrt(y_k) (kind 0, 1, 2) where y_k > 0, y_k where it is NaN, else 0, into s;
  *       r[0] = sum s, r[1] = sum of s v where s != 0 (T lanes over blocks of 256 entries,
  *       double across blocks).
+ *   cmf_sp_logu_f32(u)              log u for u in (0, 1] (Cephes' logf polynomial, no
+ *       division; plain C for the vectoriser; about 1 ULP).
  *   cmf_sp_expand_*(n, y, lo, pc)   the inverse, in place: y_k = pc[j] for the j-th k with
- *       y_k > lo, 0 elsewhere.  pc needs room for n values (it is read full-width).
+ *       y_k >= lo, 0 elsewhere.  pc needs room for n values (it is read full-width).
  */
 #ifndef CMF_SIMD_SPARSE_H
 #define CMF_SIMD_SPARSE_H
@@ -28,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cmf_simd.h"
+#include "cmf_math.h"
 
 #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512DQ__) && defined(__AVX512BW__)
 #define CMF_SP_AVX512 1
@@ -221,7 +225,7 @@ static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double 
     return na;
 }
 
-static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, float *z, float lo)
+static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, const float *z, float *d, float lo)
 {
     ptrdiff_t k = 0, na = 0;
 #if defined(CMF_SP_AVX512)
@@ -229,7 +233,7 @@ static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, float *z, float lo)
     for (; k + 16 <= n; k += 16) {
         const __m512 v = _mm512_loadu_ps(z + k);
         const __mmask16 c = _mm512_cmp_ps_mask(v, vl, _CMP_GE_OQ);
-        _mm512_storeu_ps(z + na, _mm512_maskz_compress_ps(c, v));
+        _mm512_storeu_ps(d + na, _mm512_maskz_compress_ps(c, v));
         na += CMF_SP_POPCNT(c);
     }
 #elif defined(CMF_SP_AVX2)
@@ -237,19 +241,19 @@ static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, float *z, float lo)
     for (; k + 8 <= n; k += 8) {
         const __m256 v = _mm256_loadu_ps(z + k);
         const int c = _mm256_movemask_ps(_mm256_cmp_ps(v, vl, _CMP_GE_OQ));
-        _mm256_storeu_ps(z + na, _mm256_permutevar8x32_ps(v, cmf_sp_perm(cmf_sp_lut_c8[c])));
+        _mm256_storeu_ps(d + na, _mm256_permutevar8x32_ps(v, cmf_sp_perm(cmf_sp_lut_c8[c])));
         na += CMF_SP_POPCNT(c);
     }
 #endif
     for (; k < n; k++) {
         const float v = z[k];
-        z[na] = v;
+        d[na] = v;
         na += v >= lo;
     }
     return na;
 }
 
-static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, double *z, double lo)
+static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, const double *z, double *d, double lo)
 {
     ptrdiff_t k = 0, na = 0;
 #if defined(CMF_SP_AVX512)
@@ -257,7 +261,7 @@ static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, double *z, double lo)
     for (; k + 8 <= n; k += 8) {
         const __m512d v = _mm512_loadu_pd(z + k);
         const __mmask8 c = _mm512_cmp_pd_mask(v, vl, _CMP_GE_OQ);
-        _mm512_storeu_pd(z + na, _mm512_maskz_compress_pd(c, v));
+        _mm512_storeu_pd(d + na, _mm512_maskz_compress_pd(c, v));
         na += CMF_SP_POPCNT(c);
     }
 #elif defined(CMF_SP_AVX2)
@@ -266,13 +270,13 @@ static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, double *z, double lo)
         const __m256d v = _mm256_loadu_pd(z + k);
         const int c = _mm256_movemask_pd(_mm256_cmp_pd(v, vl, _CMP_GE_OQ));
         const __m256 vp = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), cmf_sp_perm(cmf_sp_lut_c4[c]));
-        _mm256_storeu_pd(z + na, _mm256_castps_pd(vp));
+        _mm256_storeu_pd(d + na, _mm256_castps_pd(vp));
         na += CMF_SP_POPCNT(c);
     }
 #endif
     for (; k < n; k++) {
         const double v = z[k];
-        z[na] = v;
+        d[na] = v;
         na += v >= lo;
     }
     return na;
@@ -286,6 +290,7 @@ static inline void cmf_sp_sums_f32(ptrdiff_t n, const float *z, double t, double
     const __m512d vt = _mm512_set1_pd(t), vs = _mm512_set1_pd(sh), zero = _mm512_setzero_pd();
     const __m512d one = _mm512_set1_pd(1.0);
     __m512d ca = zero, ua = zero, qa = zero, ma = _mm512_set1_pd(INFINITY);
+    __m512d cb = zero, ub = zero, qb = zero, mb = ma;       /* the upper halves: no chain */
     for (; k < n; k += 16) {
         const ptrdiff_t rem = n - k;
         const __mmask16 lm = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u);
@@ -297,19 +302,19 @@ static inline void cmf_sp_sums_f32(ptrdiff_t n, const float *z, double t, double
         const __m512d u0 = _mm512_sub_pd(z0, vs), u1 = _mm512_sub_pd(z1, vs);
         ca = _mm512_mask_add_pd(ca, m0, ca, one);
         ua = _mm512_mask_add_pd(ua, m0, ua, u0);
-        ca = _mm512_mask_add_pd(ca, m1, ca, one);
-        ua = _mm512_mask_add_pd(ua, m1, ua, u1);
+        cb = _mm512_mask_add_pd(cb, m1, cb, one);
+        ub = _mm512_mask_add_pd(ub, m1, ub, u1);
         if (quad) {
             qa = _mm512_mask3_fmadd_pd(u0, u0, qa, m0);
             ma = _mm512_mask_min_pd(ma, m0, ma, u0);
-            qa = _mm512_mask3_fmadd_pd(u1, u1, qa, m1);
-            ma = _mm512_mask_min_pd(ma, m1, ma, u1);
+            qb = _mm512_mask3_fmadd_pd(u1, u1, qb, m1);
+            mb = _mm512_mask_min_pd(mb, m1, mb, u1);
         }
     }
-    c = _mm512_reduce_add_pd(ca);
-    s1 = _mm512_reduce_add_pd(ua);
-    s2 = _mm512_reduce_add_pd(qa);
-    um = _mm512_reduce_min_pd(ma);
+    c = _mm512_reduce_add_pd(_mm512_add_pd(ca, cb));
+    s1 = _mm512_reduce_add_pd(_mm512_add_pd(ua, ub));
+    s2 = _mm512_reduce_add_pd(_mm512_add_pd(qa, qb));
+    um = _mm512_reduce_min_pd(_mm512_min_pd(ma, mb));
 #else
 #if defined(CMF_SP_AVX2)
     const __m256d vt = _mm256_set1_pd(t), vs = _mm256_set1_pd(sh), zero = _mm256_setzero_pd();
@@ -517,20 +522,44 @@ static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *
     r[1] = sv;
 }
 
+static inline float cmf_sp_logu_f32(float u)
+{
+    const uint32_t b = cmf_bits_f32(u);
+    float e = (float)(int32_t)((b >> 23) & 0xffu) - 126.0f;
+    float m = cmf_from_bits_f32((b & 0x007fffffu) | 0x3f000000u);     /* [0.5, 1) */
+    const int lo = m < 0.70710678f;
+    e = lo ? e - 1.0f : e;
+    const float x = lo ? m + m - 1.0f : m - 1.0f;
+    const float z = x * x;
+    float p = 7.0376836292e-2f;
+    p = p * x - 1.1514610310e-1f;
+    p = p * x + 1.1676998740e-1f;
+    p = p * x - 1.2420140846e-1f;
+    p = p * x + 1.4249322787e-1f;
+    p = p * x - 1.6668057665e-1f;
+    p = p * x + 2.0000714765e-1f;
+    p = p * x - 2.4999993993e-1f;
+    p = p * x + 3.3333331174e-1f;
+    float y = x * (z * p);
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    return (x + y) + 0.693359375f * e;
+}
+
 static inline void cmf_sp_expand_f32(ptrdiff_t n, float *y, float lo, const float *pc)
 {
     ptrdiff_t k = 0, j = 0;
 #if defined(CMF_SP_AVX512)
     const __m512 vl = _mm512_set1_ps(lo);
     for (; k + 16 <= n; k += 16) {
-        const __mmask16 c = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + k), vl, _CMP_GT_OQ);
+        const __mmask16 c = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + k), vl, _CMP_GE_OQ);
         _mm512_storeu_ps(y + k, _mm512_maskz_expand_ps(c, _mm512_loadu_ps(pc + j)));
         j += CMF_SP_POPCNT(c);
     }
 #elif defined(CMF_SP_AVX2)
     const __m256 vl = _mm256_set1_ps(lo);
     for (; k + 8 <= n; k += 8) {
-        const __m256 on = _mm256_cmp_ps(_mm256_loadu_ps(y + k), vl, _CMP_GT_OQ);
+        const __m256 on = _mm256_cmp_ps(_mm256_loadu_ps(y + k), vl, _CMP_GE_OQ);
         const int c = _mm256_movemask_ps(on);
         const __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(pc + j), cmf_sp_perm(cmf_sp_lut_e8[c]));
         _mm256_storeu_ps(y + k, _mm256_and_ps(p, on));
@@ -538,7 +567,7 @@ static inline void cmf_sp_expand_f32(ptrdiff_t n, float *y, float lo, const floa
     }
 #endif
     for (; k < n; k++) {
-        const int on = y[k] > lo;
+        const int on = y[k] >= lo;
         y[k] = on ? pc[j] : 0.0f;
         j += on;
     }
@@ -550,14 +579,14 @@ static inline void cmf_sp_expand_f64(ptrdiff_t n, double *y, double lo, const do
 #if defined(CMF_SP_AVX512)
     const __m512d vl = _mm512_set1_pd(lo);
     for (; k + 8 <= n; k += 8) {
-        const __mmask8 c = _mm512_cmp_pd_mask(_mm512_loadu_pd(y + k), vl, _CMP_GT_OQ);
+        const __mmask8 c = _mm512_cmp_pd_mask(_mm512_loadu_pd(y + k), vl, _CMP_GE_OQ);
         _mm512_storeu_pd(y + k, _mm512_maskz_expand_pd(c, _mm512_loadu_pd(pc + j)));
         j += CMF_SP_POPCNT(c);
     }
 #elif defined(CMF_SP_AVX2)
     const __m256d vl = _mm256_set1_pd(lo);
     for (; k + 4 <= n; k += 4) {
-        const __m256d on = _mm256_cmp_pd(_mm256_loadu_pd(y + k), vl, _CMP_GT_OQ);
+        const __m256d on = _mm256_cmp_pd(_mm256_loadu_pd(y + k), vl, _CMP_GE_OQ);
         const int c = _mm256_movemask_pd(on);
         const __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(pc + j)),
                                                   cmf_sp_perm(cmf_sp_lut_e4[c]));
@@ -566,7 +595,7 @@ static inline void cmf_sp_expand_f64(ptrdiff_t n, double *y, double lo, const do
     }
 #endif
     for (; k < n; k++) {
-        const int on = y[k] > lo;
+        const int on = y[k] >= lo;
         y[k] = on ? pc[j] : 0.0;
         j += on;
     }

@@ -182,26 +182,16 @@ static int S(fy_sparse_label_row)(ptrdiff_t n, const T *x, T *p, T *gr, const ui
         u = lab_on && u > 0 ? u : (T)0;
         plab = u * u * r;
     } else {
-        ptrdiff_t live = nl, nact;
-        T *za;
-        const double tau = S(entmax_tau)(na, zs, zb, alpha, live, &iter, &za, &nact);
-        S(entmax_cand_p)(na, zs, zb, tau, beta);
-        for (ptrdiff_t j = 0; j < na; j++) {
-            const double pk = (double)zb[j];
-            if (pk > 0) pz += pk * (double)zs[j] * zk + S(h_term)(pk, alpha);
+        ptrdiff_t nact;
+        T *za, lo_t;
+        const double tau = S(entmax_tau)(na, zs, zb, n, alpha, nl, &iter, &za, &nact, &lo_t);
+        T *pc = za == zs ? zb : zs;
+        S(entmax_cand_p)(S(sp_pad)(nact, za, n), za, pc, tau, beta);
+        for (ptrdiff_t j = 0; j < nact; j++) {
+            const double pk = (double)pc[j];
+            if (pk > 0) pz += pk * (double)za[j] * zk + S(h_term)(pk, alpha);
         }
-        if (gr) {
-            if (!mk) {
-                SPC(expand)(n, p, (T)-1, zb);
-            } else {
-                ptrdiff_t j = 0;
-                for (ptrdiff_t k = 0; k < n; k++) {
-                    const int on = (p[k] > (T)-1) & (mk[k] != 0);
-                    p[k] = on ? zb[j] : (T)0;
-                    j += on;
-                }
-            }
-        }
+        if (gr) S(sp_expand)(n, p, mk, lo_t, pc);
         plab = gr ? p[lab] : 0;
     }
     *loss = pz - qz;

@@ -189,7 +189,7 @@ static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_ou
         tau = t2;
         /* drop the entries left behind (z >= (T)tau keeps every z > tau: no T lies
          * strictly between tau and its rounding) */
-        if (c < (double)na) na = SPC(filter)(na, zs, (T)tau);
+        if (c < (double)na) na = SPC(filter)(na, zs, zs, (T)tau);
     }
     *n_iter = iter;
     *na_out = na;
@@ -202,19 +202,72 @@ static inline double S(powu)(double u, double beta)
     return (double)cmf_expm_f64(beta * cmf_log_f64(u));
 }
 
-/* alpha-entmax for 1 < alpha, alpha != 2: the threshold tau of the candidates zs[0..na).
- * f(tau) = sum (z - tau)_+^beta - 1, beta = 1/(alpha-1), is decreasing on the bracket
- * [lo, hi] = [-1, -live^(1-alpha)] (live: the number of included entries).  Halley steps
- * (Newton for alpha > 2, where Halley stalls at the support's edges) from the end where
- * the function's curvature makes them monotone, falling back to bisection whenever a step
- * leaves the bracket.  beta == 2 (alpha = 1.5) finishes with the exact closed form on the
- * final support.  The active set (the candidates above lo) shrinks into zb as lo rises;
- * on return *za / *na_out are the final active set (a superset of the support). */
-static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, double alpha, ptrdiff_t live, int *n_iter,
-                            T **za_out, ptrdiff_t *na_out)
+/* Pads a candidate list with -inf (in no support) to a whole number of CMF_LANES, when
+ * its row has room, so that the vectorised passes need no scalar tail; returns the padded
+ * length (the list itself is still the first na entries). */
+static ptrdiff_t S(sp_pad)(ptrdiff_t na, T *za, ptrdiff_t cap)
+{
+    const ptrdiff_t np = (na + CMF_LANES - 1) / CMF_LANES * CMF_LANES;
+    if (np > cap) return na;
+    for (ptrdiff_t k = na; k < np; k++) za[k] = NINF_S;
+    return np;
+}
+
+/* Halley's sums in float lanes (float slices, moderate beta, far from the root): over
+ * u = z - tau > 0, r[0] = sum u^beta, r[1] = sum u^(beta-1), r[2] = sum u^(beta-2), each
+ * within about 1e-5 relative (float log and exp, float lane sums). */
+static void S(powsums_lo)(ptrdiff_t na, const T *za, double tau, double beta, double r[3])
+{
+    T th, tl;
+    S(sp_split)(tau, &th, &tl);
+    const float bf = (float)beta;
+    float fa[CMF_LANES], ga[CMF_LANES], ha[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) fa[j] = ga[j] = ha[j] = 0.0f;
+    ptrdiff_t k = 0;
+    for (; k + CMF_LANES <= na; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) {
+            const float u = (float)((za[k + j] - th) - tl);
+            const int pos = u > 0;
+            const float uu = pos ? u : 1.0f;
+            const float pb = pos ? cmf_expm_f32(bf * cmf_sp_logu_f32(uu)) : 0.0f;
+            const float ru = 1.0f / uu;
+            fa[j] += pb;
+            ga[j] += pb * ru;
+            ha[j] += pb * ru * ru;
+        }
+    double f = 0.0, g = 0.0, h = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) { f += fa[j]; g += ga[j]; h += ha[j]; }
+    for (; k < na; k++) {
+        const float u = (float)((za[k] - th) - tl);
+        if (!(u > 0)) continue;
+        const float pb = cmf_expm_f32(bf * cmf_sp_logu_f32(u)), ru = 1.0f / u;
+        f += pb;
+        g += pb * ru;
+        h += pb * ru * ru;
+    }
+    r[0] = f;
+    r[1] = g;
+    r[2] = h;
+}
+
+/* The least T above -1: the candidates z > -1 are the z >= CMF_SP_ABOVE_M1. */
+#define SP_ABOVE_M1 ((T)(-1.0 + (sizeof(T) == 4 ? 0x1p-24 : 0x1p-53)))
+
+/* alpha-entmax for 1 < alpha, alpha != 2, 1.5: the threshold tau of the candidates
+ * zs[0..na).  f(tau) = sum (z - tau)_+^beta - 1, beta = 1/(alpha-1), is decreasing on the
+ * bracket [lo, hi] = [-1, -live^(1-alpha)] (live: the number of included entries).  For
+ * alpha < 2 a few passes of Jensen's lower bound first (plain sums, no powers).  Then
+ * Halley steps (Newton for alpha > 2, where Halley stalls at the support's edges) from the
+ * end where the function's curvature makes them monotone, falling back to bisection
+ * whenever a step leaves the bracket.  The active set (the candidates >= lo as T, a
+ * superset of {z > lo}) shrinks into zb as lo rises; on return *za_out / *na_out are the
+ * final active set (a superset of the support) and *lo_out its threshold (z >= *lo_out).
+ * zs and zb have room for cap values each. */
+static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, ptrdiff_t cap, double alpha, ptrdiff_t live,
+                            int *n_iter, T **za_out, ptrdiff_t *na_out, T *lo_out)
 {
     const double beta = 1.0 / (alpha - 1.0);
-    T *za = zs;
+    T *za = zs, lo_t = SP_ABOVE_M1;
     double lo = -1.0, hi = -cmf_expm_f64((1.0 - alpha) * cmf_log_f64((double)(live > 0 ? live : 1)));
     if (hi < lo) hi = lo;
     double tau = lo;
@@ -222,56 +275,83 @@ static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, double alpha, ptrdiff_t 
     /* |sum p - 1| below the rounding of the sum itself: tau cannot get better */
     const double ftol = (sizeof(T) == 4 ? 0x1p-24 : 0x1p-52) * (4.0 + sqrt((double)na));
     int iter = 0;
+#define SP_SHRINK(LO)                                                              \
+    do {                                                                           \
+        const T nl_ = (T)(LO);                                                     \
+        if (nl_ > lo_t) {          /* keeps every z > LO: no T lies between LO and nl_ */ \
+            na = SPC(filter)(na, za, zb, nl_);                                     \
+            za = zb;                                                               \
+            lo_t = nl_;                                                            \
+        }                                                                          \
+    } while (0)
+    if (alpha < 2.0) {
+        /* Jensen's lower bounds first (u^beta is convex): for any set C of entries,
+         * sum_C (z - tau)_+^beta >= |C| (mean_C z - tau)_+^beta, so tau + mean(u) -
+         * |C|^(1 - alpha) over C = {z > tau} is at most the root.  Passes of plain sums,
+         * while they gain much. */
+        for (int jp = 0; jp < 2; jp++) {
+            double r[4];
+            SPC(sums)(na, za, tau, tau, 0, r);
+            iter++;
+            const double tj = tau + r[1] / r[0] - cmf_expm_f64((1.0 - alpha) * cmf_log_f64(r[0]));
+            if (!(tj > tau && tj <= hi)) break;
+            const double gain = tj - tau;
+            tau = lo = tj;
+            SP_SHRINK(tau);
+            if (gain < 0.05 * fabs(tau)) break;
+        }
+    }
+    /* float slices: the first Halley steps on float sums (cheaper by far), until |f| is
+     * small; a bracket end moves on such a sum only when its sign is sure, and only the
+     * double sums decide convergence */
+    int lowp = sizeof(T) == 4 && beta <= 8.0;
     for (; iter < 100;) {
         double f = -1.0, d1 = 0.0, d2 = 0.0;
         ptrdiff_t k = 0;
-        if (na >= CMF_LANES) {   /* lane sums only pay off over many candidates */
+        const int was_lowp = lowp;
+        int sure = 1;
+        const ptrdiff_t np = S(sp_pad)(na, za, cap);
+        if (lowp) {
+            double r[3];
+            S(powsums_lo)(np, za, tau, beta, r);
+            f = r[0] - 1.0;
+            d1 = r[1];
+            d2 = r[2];
+            k = na;
+            lowp = fabs(f) > 1e-3;
+            sure = fabs(f) > 1e-4;
+        } else if (np >= CMF_LANES) {   /* lane sums only pay off over many candidates */
             double fa[CMF_LANES], ga[CMF_LANES], ha[CMF_LANES];
             for (int j = 0; j < CMF_LANES; j++) fa[j] = ga[j] = ha[j] = 0.0;
-            if (beta == 2.0)
-                for (; k + CMF_LANES <= na; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        double u = (double)za[k + j] - tau;
-                        int pos = u > 0;
-                        u = cmf_keep_f64(pos, u);
-                        fa[j] += u * u;
-                        ga[j] += u;
-                        ha[j] += cmf_keep_f64(pos, 1.0);
-                    }
-            else
-                for (; k + CMF_LANES <= na; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        double u = (double)za[k + j] - tau;
-                        int pos = u > 0;
-                        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
-                        double pb = cmf_keep_f64(pos, S(powu)(uu, beta));
-                        double r = 1.0 / uu;
-                        fa[j] += pb;
-                        ga[j] += pb * r;
-                        ha[j] += pb * r * r;
-                    }
+            for (; k + CMF_LANES <= np; k += CMF_LANES)
+                for (int j = 0; j < CMF_LANES; j++) {
+                    double u = (double)za[k + j] - tau;
+                    int pos = u > 0;
+                    double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+                    double pb = cmf_keep_f64(pos, S(powu)(uu, beta));
+                    double r = 1.0 / uu;
+                    fa[j] += pb;
+                    ga[j] += pb * r;
+                    ha[j] += pb * r * r;
+                }
             for (int j = 0; j < CMF_LANES; j++) { f += fa[j]; d1 += ga[j]; d2 += ha[j]; }
         }
-        for (; k < na; k++) {      /* the tail, or every candidate when they are few */
+        for (; k < np; k++) {      /* the tail, or every candidate when they are few */
             double u = (double)za[k] - tau;
             if (!(u > 0)) continue;
-            double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
+            double pb = S(powu)(u, beta);
             f += pb;
             d1 += pb / u;
             d2 += pb / (u * u);
         }
         iter++;
-        if (fabs(f) <= ftol) break;
-        if (f > 0) {
+        if (!was_lowp && fabs(f) <= ftol) break;
+        if (!sure) {
+            /* (keep the bracket) */
+        } else if (f > 0) {
             /* the lower end rose: entries at or below it are out of the support for good */
             lo = tau;
-            ptrdiff_t w = 0;
-            for (ptrdiff_t q = 0; q < na; q++) {
-                zb[w] = za[q];
-                w += (double)za[q] > lo;
-            }
-            za = zb;
-            na = w;
+            SP_SHRINK(lo);
         } else {
             hi = tau;
         }
@@ -284,25 +364,13 @@ static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, double alpha, ptrdiff_t 
         if (!(tn >= lo && tn <= hi)) tn = 0.5 * (lo + hi);
         const double dt = fabs(tn - tau);
         tau = tn;
-        if (dt <= tol * (fabs(tau) > 1e-3 ? fabs(tau) : 1e-3) || hi - lo <= tol * 1e-3) break;
+        if (!was_lowp && (dt <= tol * (fabs(tau) > 1e-3 ? fabs(tau) : 1e-3) || hi - lo <= tol * 1e-3)) break;
     }
-    if (beta == 2.0) {
-        /* exact: sum_S (z - tau)^2 = 1 on the support S = {z > tau} */
-        for (int rep = 0; rep < 4; rep++) {
-            double s1 = 0.0, s2 = 0.0, c = 0.0;
-            for (ptrdiff_t k = 0; k < na; k++) {
-                double z = (double)za[k];
-                if (z > tau) { s1 += z; s2 += z * z; c += 1.0; }
-            }
-            double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
-            double tn = mu - sqrt(d > 0 ? d : 0.0);
-            if (tn == tau) break;
-            tau = tn;
-        }
-    }
+#undef SP_SHRINK
     *n_iter = iter;
     *za_out = za;
     *na_out = na;
+    *lo_out = lo_t;
     return tau;
 }
 
@@ -327,21 +395,72 @@ static double S(quad_total)(ptrdiff_t na, const T *za, double tau)
     return tot;
 }
 
-/* alpha-entmax's outputs on the candidates: p = (z - tau)_+^beta into pc (in the
- * candidates' order), renormalised so that it sums to 1 */
-static void S(entmax_cand_p)(ptrdiff_t na, const T *zs, T *pc, double tau, double beta)
+/* alpha-entmax's outputs on an active set za (a superset of the support): p = (z - tau)_+^beta
+ * into pc (in za's order), renormalised so that it sums to 1 */
+static void S(entmax_cand_p)(ptrdiff_t na, const T *za, T *pc, double tau, double beta)
 {
     double tot = 0.0;
-    for (ptrdiff_t k = 0; k < na; k++) {
-        double u = (double)zs[k] - tau;
-        int pos = u > 0;
-        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
-        double p = cmf_keep_f64(pos, S(powu)(uu, beta));
-        pc[k] = (T)p;
-        tot += p;
+    ptrdiff_t k = 0;
+    if (sizeof(T) == 4 && beta <= 8.0) {
+        /* float slices, moderate beta: float powers (about (beta |log u| + 2) ULP) */
+        T th, tl;
+        S(sp_split)(tau, &th, &tl);
+        const float bf = (float)beta;
+        float acc[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0f;
+        for (; k + CMF_LANES <= na; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                const float u = (float)((za[k + j] - th) - tl);
+                const int pos = u > 0;
+                const float p = pos ? cmf_expm_f32(bf * cmf_sp_logu_f32(pos ? u : 1.0f)) : 0.0f;
+                pc[k + j] = (T)p;
+                acc[j] += p;
+            }
+        for (int j = 0; j < CMF_LANES; j++) tot += (double)acc[j];
+        for (; k < na; k++) {
+            const float u = (float)((za[k] - th) - tl);
+            const float p = u > 0 ? cmf_expm_f32(bf * cmf_sp_logu_f32(u)) : 0.0f;
+            pc[k] = (T)p;
+            tot += (double)p;
+        }
+    } else {
+        double acc[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+        for (; k + CMF_LANES <= na; k += CMF_LANES)        /* (lane sums: vectorised) */
+            for (int j = 0; j < CMF_LANES; j++) {
+                double u = (double)za[k + j] - tau;
+                int pos = u > 0;
+                double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+                double p = cmf_keep_f64(pos, S(powu)(uu, beta));
+                pc[k + j] = (T)p;
+                acc[j] += p;
+            }
+        for (int j = 0; j < CMF_LANES; j++) tot += acc[j];
+        for (; k < na; k++) {
+            double u = (double)za[k] - tau;
+            double p = u > 0 ? S(powu)(u, beta) : 0.0;
+            pc[k] = (T)p;
+            tot += p;
+        }
     }
     const T r = (T)(1.0 / tot);
-    for (ptrdiff_t k = 0; k < na; k++) pc[k] *= r;
+    for (k = 0; k < na; k++) pc[k] *= r;
+}
+
+/* The active set's outputs pc back to their places: y_k = pc[j] for the j-th k with
+ * z_k = y_k >= lo (included), 0 elsewhere (in place over z). */
+static void S(sp_expand)(ptrdiff_t n, T *y, const uint8_t *mk, T lo, const T *pc)
+{
+    if (!mk) {
+        SPC(expand)(n, y, lo, pc);
+        return;
+    }
+    ptrdiff_t j = 0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const int on = (y[k] >= lo) & (mk[k] != 0);
+        y[k] = on ? pc[j] : (T)0;
+        j += on;
+    }
 }
 
 /* alpha-entmax of a slice, 1 <= alpha (scratch: CMF_CAND_SCRATCH rows) */
@@ -363,18 +482,11 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
         const double tau = S(entmax15_tau)(na, zs, &iter, &nact);
         S(sp_out_quad)(n, y, mk, tau, (T)(1.0 / S(quad_total)(nact, zs, tau)));
     } else {
-        const double tau = S(entmax_tau)(na, zs, zb, alpha, live, &iter, &za, &nact);
-        S(entmax_cand_p)(na, zs, zb, tau, beta);
-        if (!mk) {
-            SPC(expand)(n, y, (T)-1, zb);
-        } else {
-            ptrdiff_t j = 0;
-            for (ptrdiff_t k = 0; k < n; k++) {
-                const int on = (y[k] > (T)-1) & (mk[k] != 0);
-                y[k] = on ? zb[j] : (T)0;
-                j += on;
-            }
-        }
+        T lo_t;
+        const double tau = S(entmax_tau)(na, zs, zb, n, alpha, live, &iter, &za, &nact, &lo_t);
+        T *pc = za == zs ? zb : zs;
+        S(entmax_cand_p)(S(sp_pad)(nact, za, n), za, pc, tau, beta);
+        S(sp_expand)(n, y, mk, lo_t, pc);
     }
     if (n_iter) *n_iter = iter;
 }
@@ -485,3 +597,4 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
 }
 
 #undef NINF_S
+#undef SP_ABOVE_M1
