@@ -840,6 +840,9 @@ static void S(pow_list)(ptrdiff_t na, T *yl, double e)
     }
 }
 
+#ifndef CMF_SP_SQRT
+#define CMF_SP_SQRT(v) (sizeof(T) == 4 ? (T)sqrtf((float)(v)) : (T)sqrt((double)(v)))
+#endif
 /* derivative from the output: s = y^(2 - alpha) on the support,
  * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).
  * Pass 1: s into scratch (r may be v itself), sum s and sum s v (cmf_sp_dsums_* for
@@ -914,6 +917,50 @@ static void S(entmax_d_rowfn)(S(row) *a)
     }
 }
 
+/* The same for B slices side by side (short or strided slices, a non-last axis read in
+ * place), alpha = 2, 1.5 or 1 (s <= 1): pass 1 sums s and s v per lane over the rows (T
+ * lanes over blocks of CMF_BLOCK rows, double across blocks), pass 2 writes r with s
+ * recomputed from y.  Lane j's sums run over its own entries in the order of the rows, so
+ * its result does not depend on the other lanes. */
+static void S(entmax_d_colfn)(const S(cols) *k)
+{
+    const ptrdiff_t n = k->n, B = k->B, ldy = k->ldi[0], ldv = k->ldi[1], ldr = k->ldo;
+    const T *y = k->in[0], *v = k->in[1];
+    T *r = k->out;
+    const double e = 2.0 - k->sin[0][0];
+    const int kind = e == 0.0 ? 0 : e == 1.0 ? 1 : 2;
+    double *ss = k->ws, *sv = k->ws + B;
+    T *as = (T *)(k->ws + 2 * B), *av = (T *)(k->ws + 3 * B), *q = (T *)(k->ws + 4 * B);
+    for (ptrdiff_t j = 0; j < B; j++) ss[j] = sv[j] = 0.0;
+#define CMF_S_OF(yk) ((yk) > 0 ? (kind == 0 ? (T)1 : kind == 1 ? (yk) : CMF_SP_SQRT(yk)) : ((yk) != (yk) ? (yk) : (T)0))
+    for (ptrdiff_t q0 = 0; q0 < n; q0 += CMF_BLOCK) {
+        const ptrdiff_t q1 = n - q0 > CMF_BLOCK ? q0 + CMF_BLOCK : n;
+        for (ptrdiff_t j = 0; j < B; j++) as[j] = av[j] = 0;
+        for (ptrdiff_t qq = q0; qq < q1; qq++) {
+            const T *yq = y + qq * ldy, *vq = v + qq * ldv;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                const T yk = yq[j], s = CMF_S_OF(yk);
+                as[j] += s;
+                av[j] += s != 0 ? s * vq[j] : (T)0;
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) { ss[j] += (double)as[j]; sv[j] += (double)av[j]; }
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {
+        q[j] = (T)(sv[j] / ss[j]);
+        as[j] = k->it[j];
+    }
+    for (ptrdiff_t qq = 0; qq < n; qq++) {
+        const T *yq = y + qq * ldy, *vq = v + qq * ldv;
+        T *rq = r + qq * ldr;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            const T yk = yq[j], s = CMF_S_OF(yk);
+            rq[j] = s != 0 ? s * (vq[j] - q[j]) * as[j] : (T)0;
+        }
+    }
+#undef CMF_S_OF
+}
+
 cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr alpha, cmf_arr r)
 {
     S(call) c;
@@ -921,6 +968,9 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
     c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
     c.nsin = 1; c.sin[0] = alpha;
     c.scratch = 2;
+    const int one = alpha.p && alpha.so == 0 && alpha.si == 0;
+    const double a0 = one ? *(const double *)alpha.p : 0.0;
+    if (one && (a0 == 2.0 || a0 == 1.5 || a0 == 1.0)) return S(run)(g, &c, S(entmax_d_rowfn), S(entmax_d_colfn));
     return S(run)(g, &c, S(entmax_d_rowfn), NULL);
 }
 
