@@ -180,6 +180,22 @@ static inline ptrdiff_t cmf_sp_compact_f32(ptrdiff_t n, const float *x, float m,
         na += CMF_SP_POPCNT(c);
     }
     bad = _mm256_movemask_ps(nn) != 0;
+#elif defined(CMF_HAVE_SSE2)
+    /* z and the NaN test in 4 lanes; the compaction itself scalar from the lane mask */
+    const __m128 vm = _mm_set1_ps(m), vs = _mm_set1_ps(sc), vl = _mm_set1_ps(lo);
+    __m128 nn = _mm_setzero_ps();
+    for (; k + 4 <= n; k += 4) {
+        const __m128 v = _mm_loadu_ps(x + k);
+        const __m128 z = _mm_mul_ps(_mm_sub_ps(v, vm), vs);
+        const int c = _mm_movemask_ps(_mm_cmpgt_ps(z, vl));
+        nn = _mm_or_ps(nn, _mm_cmpunord_ps(v, v));
+        _mm_storeu_ps(z_all + k, z);
+        zs[na] = z_all[k]; na += c & 1;
+        zs[na] = z_all[k + 1]; na += (c >> 1) & 1;
+        zs[na] = z_all[k + 2]; na += (c >> 2) & 1;
+        zs[na] = z_all[k + 3]; na += (c >> 3) & 1;
+    }
+    bad = _mm_movemask_ps(nn) != 0;
 #endif
     for (; k < n; k++) {
         const float v = x[k], z = (v - m) * sc;
@@ -224,6 +240,19 @@ static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double 
         na += CMF_SP_POPCNT(c);
     }
     bad = _mm256_movemask_pd(nn) != 0;
+#elif defined(CMF_HAVE_SSE2)
+    const __m128d vm = _mm_set1_pd(m), vs = _mm_set1_pd(sc), vl = _mm_set1_pd(lo);
+    __m128d nn = _mm_setzero_pd();
+    for (; k + 2 <= n; k += 2) {
+        const __m128d v = _mm_loadu_pd(x + k);
+        const __m128d z = _mm_mul_pd(_mm_sub_pd(v, vm), vs);
+        const int c = _mm_movemask_pd(_mm_cmpgt_pd(z, vl));
+        nn = _mm_or_pd(nn, _mm_cmpunord_pd(v, v));
+        _mm_storeu_pd(z_all + k, z);
+        zs[na] = z_all[k]; na += c & 1;
+        zs[na] = z_all[k + 1]; na += (c >> 1) & 1;
+    }
+    bad = _mm_movemask_pd(nn) != 0;
 #endif
     for (; k < n; k++) {
         const double v = x[k], z = (v - m) * sc;
@@ -254,6 +283,16 @@ static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, const float *z, float *d,
         const int c = _mm256_movemask_ps(_mm256_cmp_ps(v, vl, _CMP_GE_OQ));
         _mm256_storeu_ps(d + na, _mm256_permutevar8x32_ps(v, cmf_sp_perm(cmf_sp_lut_c8[c])));
         na += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_HAVE_SSE2)
+    const __m128 vl = _mm_set1_ps(lo);
+    for (; k + 4 <= n; k += 4) {
+        const int c = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(z + k), vl));
+        const float z0 = z[k], z1 = z[k + 1], z2 = z[k + 2], z3 = z[k + 3];   /* (d may be z) */
+        d[na] = z0; na += c & 1;
+        d[na] = z1; na += (c >> 1) & 1;
+        d[na] = z2; na += (c >> 2) & 1;
+        d[na] = z3; na += (c >> 3) & 1;
     }
 #endif
     for (; k < n; k++) {
@@ -350,9 +389,50 @@ static inline void cmf_sp_sums_f32(ptrdiff_t n, const float *z, double t, double
         um = b[3][j] < um ? b[3][j] : um;
     }
 #endif
-    for (; k < n; k++) {
-        const double u = (double)z[k] - sh;
-        if ((double)z[k] > t) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
+#if defined(CMF_HAVE_SSE2) && !defined(CMF_SP_AVX2)
+    {   /* SSE2: 2 double lanes, masks by and / andnot */
+        const __m128d vt = _mm_set1_pd(t), vs = _mm_set1_pd(sh), one = _mm_set1_pd(1.0), inf = _mm_set1_pd(INFINITY);
+        __m128d ca = _mm_setzero_pd(), ua = ca, qa = ca, ma = inf;
+        for (; k + 2 <= n; k += 2) {
+            const __m128d zv = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(z + k))));
+            const __m128d on = _mm_cmpgt_pd(zv, vt), u = _mm_sub_pd(zv, vs), uk = _mm_and_pd(on, u);
+            ca = _mm_add_pd(ca, _mm_and_pd(on, one));
+            ua = _mm_add_pd(ua, uk);
+            if (quad) {
+                qa = _mm_add_pd(qa, _mm_mul_pd(uk, uk));
+                ma = _mm_min_pd(ma, _mm_or_pd(uk, _mm_andnot_pd(on, inf)));
+            }
+        }
+        double b[4][2];
+        _mm_storeu_pd(b[0], ca); _mm_storeu_pd(b[1], ua); _mm_storeu_pd(b[2], qa); _mm_storeu_pd(b[3], ma);
+        for (int j = 0; j < 2; j++) {
+            c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
+            um = b[3][j] < um ? b[3][j] : um;
+        }
+    }
+#endif
+    {   /* branch-free, in 4 lanes (the plain-C path, and the AVX2 tail) */
+        double cl[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, ql[4] = {0, 0, 0, 0};
+        double ml[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+        for (; k + 4 <= n; k += 4)
+            for (int j = 0; j < 4; j++) {
+                const double zz = (double)z[k + j], u = zz - sh;
+                const int on = zz > t;
+                const double uk = cmf_keep_f64(on, u);
+                cl[j] += cmf_keep_f64(on, 1.0); al[j] += uk; ql[j] += uk * uk;
+                ml[j] = on && u < ml[j] ? u : ml[j];
+            }
+        for (; k < n; k++) {
+            const double zz = (double)z[k], u = zz - sh;
+            const int on = zz > t;
+            const double uk = cmf_keep_f64(on, u);
+            cl[0] += cmf_keep_f64(on, 1.0); al[0] += uk; ql[0] += uk * uk;
+            ml[0] = on && u < ml[0] ? u : ml[0];
+        }
+        for (int j = 0; j < 4; j++) {
+            c += cl[j]; s1 += al[j]; s2 += ql[j];
+            um = ml[j] < um ? ml[j] : um;
+        }
     }
 #endif
     r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
@@ -407,9 +487,50 @@ static inline void cmf_sp_sums_f64(ptrdiff_t n, const double *z, double t, doubl
         um = b[3][j] < um ? b[3][j] : um;
     }
 #endif
-    for (; k < n; k++) {
-        const double u = z[k] - sh;
-        if (z[k] > t) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
+#if defined(CMF_HAVE_SSE2) && !defined(CMF_SP_AVX2)
+    {   /* SSE2: 2 double lanes, masks by and / andnot */
+        const __m128d vt = _mm_set1_pd(t), vs = _mm_set1_pd(sh), one = _mm_set1_pd(1.0), inf = _mm_set1_pd(INFINITY);
+        __m128d ca = _mm_setzero_pd(), ua = ca, qa = ca, ma = inf;
+        for (; k + 2 <= n; k += 2) {
+            const __m128d zv = _mm_loadu_pd(z + k);
+            const __m128d on = _mm_cmpgt_pd(zv, vt), u = _mm_sub_pd(zv, vs), uk = _mm_and_pd(on, u);
+            ca = _mm_add_pd(ca, _mm_and_pd(on, one));
+            ua = _mm_add_pd(ua, uk);
+            if (quad) {
+                qa = _mm_add_pd(qa, _mm_mul_pd(uk, uk));
+                ma = _mm_min_pd(ma, _mm_or_pd(uk, _mm_andnot_pd(on, inf)));
+            }
+        }
+        double b[4][2];
+        _mm_storeu_pd(b[0], ca); _mm_storeu_pd(b[1], ua); _mm_storeu_pd(b[2], qa); _mm_storeu_pd(b[3], ma);
+        for (int j = 0; j < 2; j++) {
+            c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
+            um = b[3][j] < um ? b[3][j] : um;
+        }
+    }
+#endif
+    {   /* branch-free, in 4 lanes (the plain-C path, and the AVX2 tail) */
+        double cl[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, ql[4] = {0, 0, 0, 0};
+        double ml[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+        for (; k + 4 <= n; k += 4)
+            for (int j = 0; j < 4; j++) {
+                const double zz = z[k + j], u = zz - sh;
+                const int on = zz > t;
+                const double uk = cmf_keep_f64(on, u);
+                cl[j] += cmf_keep_f64(on, 1.0); al[j] += uk; ql[j] += uk * uk;
+                ml[j] = on && u < ml[j] ? u : ml[j];
+            }
+        for (; k < n; k++) {
+            const double zz = z[k], u = zz - sh;
+            const int on = zz > t;
+            const double uk = cmf_keep_f64(on, u);
+            cl[0] += cmf_keep_f64(on, 1.0); al[0] += uk; ql[0] += uk * uk;
+            ml[0] = on && u < ml[0] ? u : ml[0];
+        }
+        for (int j = 0; j < 4; j++) {
+            c += cl[j]; s1 += al[j]; s2 += ql[j];
+            um = ml[j] < um ? ml[j] : um;
+        }
     }
 #endif
     r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
