@@ -18,8 +18,129 @@ static int S(is_finite)(T v) { return v - v == 0; }
 
 /* ---------- contiguous single-slice building blocks (vectorisable) ---------- */
 
+#ifdef CMF_VEC
+/* The unmasked row passes with the vector primitives of cmf_simd.h (AVX2 / AVX-512
+ * paths); the plain-C loops below are the baseline path and take the masked rows. */
+
+/* max over x[0..n), NaN ignored (maxps keeps the accumulator), -inf for n == 0 */
+static T S(vmax_row)(ptrdiff_t n, const T *x)
+{
+    const V ninf = VSET1(-INFINITY);
+    V a0 = ninf, a1 = ninf, a2 = ninf, a3 = ninf;
+    ptrdiff_t k = 0;
+    for (; k + 4 * VN <= n; k += 4 * VN) {
+        a0 = VMAXPS(VLD(x + k), a0);
+        a1 = VMAXPS(VLD(x + k + VN), a1);
+        a2 = VMAXPS(VLD(x + k + 2 * VN), a2);
+        a3 = VMAXPS(VLD(x + k + 3 * VN), a3);
+    }
+    for (; k + VN <= n; k += VN) a0 = VMAXPS(VLD(x + k), a0);
+    if (k < n) a1 = VMAXPS(VLDT(x + k, n - k, ninf), a1);
+    return (T)VHMAX(VMAXPS(VMAXPS(a0, a1), VMAXPS(a2, a3)));
+}
+
+/* sum_k exp((x_k - m) * it), stored to y when `store`: T lanes within blocks of CMF_BLOCK
+ * elements, double across blocks.  The tail is loaded as -inf (exp 0).  `scaled` == 0
+ * skips the product with it == 1 (exact either way). */
+static CMF_INLINE double S(vexpsum_impl)(ptrdiff_t n, const T *x, T *y, T m, T it, const int store,
+                                         const int scaled)
+{
+    const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY), zero = VSET1(0);
+    VDACC tot = VDZERO();
+    ptrdiff_t k = 0;
+    while (k < n) {
+        const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
+        V a0 = zero, a1 = zero;
+        for (; k + 2 * VN <= kend; k += 2 * VN) {
+            V z0 = VSUB(VLD(x + k), vm), z1 = VSUB(VLD(x + k + VN), vm);
+            if (scaled) { z0 = VMUL(z0, vit); z1 = VMUL(z1, vit); }
+            const V e0 = VEXPM(z0), e1 = VEXPM(z1);
+            if (store) { VST(y + k, e0); VST(y + k + VN, e1); }
+            a0 = VADD(a0, e0);
+            a1 = VADD(a1, e1);
+        }
+        for (; k < kend; k += VN) {
+            const ptrdiff_t r = kend - k;
+            V z = VSUB(r >= VN ? VLD(x + k) : VLDT(x + k, r, ninf), vm);
+            if (scaled) z = VMUL(z, vit);
+            const V e = VEXPM(z);
+            if (store) { if (r >= VN) VST(y + k, e); else VSTT(y + k, r, e); }
+            a0 = VADD(a0, e);
+        }
+        VDADD(&tot, VADD(a0, a1));
+    }
+    return VDSUM(tot);
+}
+
+static double S(vexpsum_row)(ptrdiff_t n, const T *x, T *y, T m, T it)
+{
+    if (y) return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 1, 0) : S(vexpsum_impl)(n, x, y, m, it, 1, 1);
+    return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 0, 0) : S(vexpsum_impl)(n, x, y, m, it, 0, 1);
+}
+
+/* y[k] *= r */
+static void S(vscale_row)(ptrdiff_t n, T *y, T r)
+{
+    const V vr = VSET1(r);
+    ptrdiff_t k = 0;
+    for (; k + 2 * VN <= n; k += 2 * VN) {
+        VST(y + k, VMUL(VLD(y + k), vr));
+        VST(y + k + VN, VMUL(VLD(y + k + VN), vr));
+    }
+    for (; k + VN <= n; k += VN) VST(y + k, VMUL(VLD(y + k), vr));
+    if (k < n) VSTT(y + k, n - k, VMUL(VLDT(y + k, n - k, vr), vr));
+}
+
+/* logsumexp's sums: c = the number of z_k == 0 (the maxima, whose exp is exactly 1) and
+ * s = the sum of the other exps, z = (x - m) * it; T lanes within blocks of CMF_BLOCK
+ * elements, double across blocks */
+static CMF_INLINE void S(vlse_impl)(ptrdiff_t n, const T *x, T m, T it, double *c, double *s, const int scaled)
+{
+    const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY), zero = VSET1(0);
+    VDACC ct = VDZERO(), st = VDZERO();
+    ptrdiff_t k = 0;
+    while (k < n) {
+        const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
+        V c0 = zero, c1 = zero, s0 = zero, s1 = zero;
+        for (; k + 2 * VN <= kend; k += 2 * VN) {
+            V z0 = VSUB(VLD(x + k), vm), z1 = VSUB(VLD(x + k + VN), vm);
+            if (scaled) { z0 = VMUL(z0, vit); z1 = VMUL(z1, vit); }
+            const V t0 = VIS0(z0), t1 = VIS0(z1);
+            c0 = VADD(c0, t0);
+            c1 = VADD(c1, t1);
+            s0 = VADD(s0, VSUB(VEXPM(z0), t0));
+            s1 = VADD(s1, VSUB(VEXPM(z1), t1));
+        }
+        for (; k < kend; k += VN) {
+            const ptrdiff_t r = kend - k;
+            V z = VSUB(r >= VN ? VLD(x + k) : VLDT(x + k, r, ninf), vm);
+            if (scaled) z = VMUL(z, vit);
+            const V t0 = VIS0(z);
+            c0 = VADD(c0, t0);
+            s0 = VADD(s0, VSUB(VEXPM(z), t0));
+        }
+        VDADD(&ct, VADD(c0, c1));
+        VDADD(&st, VADD(s0, s1));
+    }
+    *c = VDSUM(ct);
+    *s = VDSUM(st);
+}
+
+/* y[k] = (x[k] - m) * it - ls */
+static void S(vlogout_row)(ptrdiff_t n, const T *x, T *y, T m, T it, T ls)
+{
+    const V vm = VSET1(m), vit = VSET1(it), vls = VSET1(ls);
+    ptrdiff_t k = 0;
+    for (; k + VN <= n; k += VN) VST(y + k, VFMS(VSUB(VLD(x + k), vm), vit, vls));
+    if (k < n) VSTT(y + k, n - k, VFMS(VSUB(VLDT(x + k, n - k, vm), vm), vit, vls));
+}
+#endif
+
 static T S(max_row)(ptrdiff_t n, const T *CMF_RESTRICT x, const uint8_t *CMF_RESTRICT mk)
 {
+#ifdef CMF_VEC
+    if (!mk) return S(vmax_row)(n, x);
+#endif
     if (!mk) return MAXC(n, x);
     T acc[CMF_LANES];
     for (int j = 0; j < CMF_LANES; j++) acc[j] = NINF;
@@ -73,6 +194,9 @@ static CMF_INLINE double S(expsum_impl)(ptrdiff_t n, const T *x, T *y, const uin
 
 static double S(expsum_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T it)
 {
+#ifdef CMF_VEC
+    if (!mk) return S(vexpsum_row)(n, x, y, m, it);
+#endif
     if (y)
         return mk ? S(expsum_impl)(n, x, y, mk, m, it, 1, 1) : S(expsum_impl)(n, x, y, mk, m, it, 1, 0);
     return mk ? S(expsum_impl)(n, x, y, mk, m, it, 0, 1) : S(expsum_impl)(n, x, y, mk, m, it, 0, 0);
@@ -121,10 +245,17 @@ static void S(softmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RES
         if (mk)
             for (; k < n; k++) y[k] = mk[k] ? y[k] * r : (T)0;
         else
+#ifdef CMF_VEC
+            S(vscale_row)(n, y, r);
+#else
             for (; k < n; k++) y[k] *= r;
+#endif
     } else {
         double s = S(expsum_row)(n, x, NULL, mk, m, it);
         T ls = (T)cmf_log_f64(s);
+#ifdef CMF_VEC
+        if (!mk) { S(vlogout_row)(n, x, y, m, it, ls); return; }
+#endif
         if (mk)
             for (ptrdiff_t k = 0; k < n; k++) y[k] = mk[k] ? (x[k] - m) * it - ls : NINF;
         else
@@ -283,6 +414,22 @@ static void S(softmax_vjp_rowfn)(S(row) *a)
     const ptrdiff_t n = a->n;
     const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
     T *r = a->out[0];
+#ifdef CMF_VEC
+    {
+        const T dd = (T)VDOT(n, y, v);
+        const V vd = VSET1(dd), vit = VSET1(a->it), zero = VSET1(0);
+        ptrdiff_t k = 0;
+        for (; k + VN <= n; k += VN) {
+            const V yk = VLD(y + k);
+            VST(r + k, VKEEPNZ(yk, VMUL(VMUL(yk, VSUB(VLD(v + k), vd)), vit)));
+        }
+        if (k < n) {
+            const V yk = VLDT(y + k, n - k, zero);
+            VSTT(r + k, n - k, VKEEPNZ(yk, VMUL(VMUL(yk, VSUB(VLDT(v + k, n - k, zero), vd)), vit)));
+        }
+        return;
+    }
+#endif
     double acc[CMF_LANES];
     for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
     ptrdiff_t k = 0;
@@ -463,6 +610,13 @@ static void S(lse_rowfn)(S(row) *a)
     }
     double c = 0.0, s = 0.0;
     ptrdiff_t k = 0;
+#ifdef CMF_VEC
+    if (!b && !mk) {
+        if (it == 1) S(vlse_impl)(n, x, m, it, &c, &s, 0);
+        else S(vlse_impl)(n, x, m, it, &c, &s, 1);
+        k = n;
+    }
+#else
     if (!b && !mk) {
         /* T lanes over blocks of CMF_BLOCK elements, double across blocks */
         while (k + CMF_LANES <= n) {
@@ -483,6 +637,7 @@ static void S(lse_rowfn)(S(row) *a)
             s += sb;
         }
     }
+#endif
     for (; k < n; k++) {
         if ((mk && !mk[k]) || (b && b[k] == 0)) continue;
         T z = (x[k] - m) * it;
