@@ -81,6 +81,9 @@
 #undef VDZERO
 #undef VDADD
 #undef VDSUM
+#undef VNONFIN
+#undef VTR
+#undef VDADDST
 #if !defined(T) || !defined(SFX)
 #error "define T and SFX before including a template"
 #endif
@@ -120,4 +123,7 @@
 #define VDZERO CMF_CAT(cmf_vdzero_, SFX)
 #define VDADD CMF_CAT(cmf_vdadd_, SFX)
 #define VDSUM CMF_CAT(cmf_vdsum_, SFX)
+#define VNONFIN CMF_CAT(cmf_vnonfinite_, SFX)
+#define VTR CMF_CAT(cmf_vtr_, SFX)
+#define VDADDST CMF_CAT(cmf_vdaddst_, SFX)
 #endif
