@@ -44,6 +44,10 @@
  * wide blocks keep each pass a long contiguous walk (measured: 64-lane blocks of a
  * 1024 x 4096 float32 array cost 1.2 ns/element, 1024-lane 1.0, 4096-lane 0.85) */
 #define CMF_COLS_MAX 4096
+/* the column passes walk rows one after the other (lane state in memory) when the rows
+ * are far apart (a non-last axis read in place), and blocks of rows one lane vector at a
+ * time (state in registers) in tiles: the same arithmetic either way */
+#define CMF_ROW_ORDER(ld) ((ld) > CMF_COLS)
 /* doubles of lane workspace per lane that a column kernel may use (S(cols).ws) */
 #define CMF_WS_PER_LANE 6
 

@@ -338,6 +338,14 @@ static void S(vcols_max)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T 
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     const V ninf = VSET1(-INFINITY);
     for (ptrdiff_t j = 0; j < B; j += VN) S(vstn)(m + j, B - j, ninf);
+    if (CMF_ROW_ORDER(ldx)) {
+        for (ptrdiff_t k = 0; k < n; k++)
+            for (ptrdiff_t j = 0; j < B; j += VN) {
+                const ptrdiff_t r = B - j;
+                S(vstn)(m + j, r, VMAXPS(S(vldn)(x + k * ldx + j, r, ninf), S(vldn)(m + j, r, ninf)));
+            }
+        return;
+    }
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
         for (ptrdiff_t j = 0; j < B; j += VN) {
@@ -357,11 +365,28 @@ static void S(vcols_max)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T 
 /* s[j] += sum_k exp((x[k, j] - m[j]) * it[j]), T lanes within a block of rows, double
  * across blocks; the exps stored to y when `store` */
 static CMF_INLINE void S(vcols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
-                                       ptrdiff_t ldy, const T *m, const T *it, double *s,
+                                       ptrdiff_t ldy, const T *m, const T *it, double *s, T *acc,
                                        const int store, const int scaled)
 {
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     const V ninf = VSET1(-INFINITY), zero = VSET1(0), one = VSET1(1);
+    if (CMF_ROW_ORDER(ldx)) {       /* the same sums, rows streamed, lane sums in acc[] */
+        for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+            const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+            for (ptrdiff_t j = 0; j < B; j += VN) S(vstn)(acc + j, B - j, zero);
+            for (ptrdiff_t k = k0; k < k1; k++)
+                for (ptrdiff_t j = 0; j < B; j += VN) {
+                    const ptrdiff_t r = B - j;
+                    V z = VSUB(S(vldn)(x + k * ldx + j, r, ninf), S(vldn)(m + j, r, zero));
+                    if (scaled) z = VMUL(z, S(vldn)(it + j, r, one));
+                    const V e = VEXPM(z);
+                    if (store) S(vstn)(y + k * ldy + j, r, e);
+                    S(vstn)(acc + j, r, VADD(S(vldn)(acc + j, r, zero), e));
+                }
+            for (ptrdiff_t j = 0; j < B; j += VN) VDADDST(s + j, B - j, S(vldn)(acc + j, B - j, zero));
+        }
+        return;
+    }
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
         for (ptrdiff_t j = 0; j < B; j += VN) {
@@ -397,8 +422,8 @@ static CMF_INLINE void S(cols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrd
 {
 #ifdef CMF_VEC
     if (!masked) {
-        if (S(lanes_scaled)(B, it)) S(vcols_expsum)(n, B, x, ldx, y, ldy, m, it, s, store, 1);
-        else S(vcols_expsum)(n, B, x, ldx, y, ldy, m, it, s, store, 0);
+        if (S(lanes_scaled)(B, it)) S(vcols_expsum)(n, B, x, ldx, y, ldy, m, it, s, acc, store, 1);
+        else S(vcols_expsum)(n, B, x, ldx, y, ldy, m, it, s, acc, store, 0);
         return;
     }
 #endif
