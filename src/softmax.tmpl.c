@@ -405,6 +405,78 @@ static CMF_INLINE void S(vcols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptr
     }
 }
 
+/* Two per-lane sums over the rows, T lanes within blocks of CMF_BLOCK / CMF_LANES rows,
+ * added to s0[j], s1[j] (double) after each block (a0, a1: B T's of scratch):
+ *   CMF_SUM_LSE  s0 = the count of z == 0, s1 = the sum of exp(z) - [z == 0], with
+ *                z = (x - m[j]) * it[j] (logsumexp's sums);
+ *   CMF_SUM_DOT  s0 = the sum of x * v (s1 untouched).
+ * Rows one after another (state in memory) when far apart, else a block of rows per lane
+ * vector (state in registers): the same arithmetic. */
+#ifndef CMF_SUM_LSE
+#define CMF_SUM_LSE 0
+#define CMF_SUM_DOT 1
+#endif
+static CMF_INLINE void S(vcols_sums)(const int op, ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
+                                     const T *v, ptrdiff_t ldv, const T *m, const T *it, double *s0,
+                                     double *s1, T *a0, T *a1, const int scaled)
+{
+    const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
+    const V ninf = VSET1(-INFINITY), zero = VSET1(0), one = VSET1(1);
+#define CMF_SUM_STEP(xk, vk, c0, c1, vm, vit)                                                   \
+    do {                                                                                         \
+        if (op == CMF_SUM_LSE) {                                                                 \
+            V z_ = VSUB(xk, vm);                                                                 \
+            if (scaled) z_ = VMUL(z_, vit);                                                      \
+            const V t_ = VIS0(z_);                                                               \
+            c0 = VADD(c0, t_);                                                                   \
+            c1 = VADD(c1, VSUB(VEXPM(z_), t_));                                                  \
+        } else {                                                                                 \
+            c0 = VFMA(xk, vk, c0);                                                               \
+        }                                                                                        \
+    } while (0)
+    const int lse = op == CMF_SUM_LSE;
+    if (CMF_ROW_ORDER(ldx)) {
+        for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+            const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+            for (ptrdiff_t j = 0; j < B; j += VN) { S(vstn)(a0 + j, B - j, zero); if (lse) S(vstn)(a1 + j, B - j, zero); }
+            for (ptrdiff_t k = k0; k < k1; k++)
+                for (ptrdiff_t j = 0; j < B; j += VN) {
+                    const ptrdiff_t r = B - j;
+                    V c0 = S(vldn)(a0 + j, r, zero), c1 = lse ? S(vldn)(a1 + j, r, zero) : zero;
+                    const V vm = lse ? S(vldn)(m + j, r, zero) : zero;
+                    const V vit = lse && scaled ? S(vldn)(it + j, r, one) : one;
+                    const V xk = S(vldn)(x + k * ldx + j, r, lse ? ninf : zero);
+                    const V vk = lse ? zero : S(vldn)(v + k * ldv + j, r, zero);
+                    CMF_SUM_STEP(xk, vk, c0, c1, vm, vit);
+                    S(vstn)(a0 + j, r, c0);
+                    if (lse) S(vstn)(a1 + j, r, c1);
+                }
+            for (ptrdiff_t j = 0; j < B; j += VN) {
+                VDADDST(s0 + j, B - j, S(vldn)(a0 + j, B - j, zero));
+                if (lse) VDADDST(s1 + j, B - j, S(vldn)(a1 + j, B - j, zero));
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+        for (ptrdiff_t j = 0; j < B; j += VN) {
+            const ptrdiff_t r = B - j;
+            const V vm = lse ? S(vldn)(m + j, r, zero) : zero;
+            const V vit = lse && scaled ? S(vldn)(it + j, r, one) : one;
+            V c0 = zero, c1 = zero;
+            for (ptrdiff_t k = k0; k < k1; k++) {
+                const V xk = S(vldn)(x + k * ldx + j, r, lse ? ninf : zero);
+                const V vk = lse ? zero : S(vldn)(v + k * ldv + j, r, zero);
+                CMF_SUM_STEP(xk, vk, c0, c1, vm, vit);
+            }
+            VDADDST(s0 + j, r, c0);
+            if (lse) VDADDST(s1 + j, r, c1);
+        }
+    }
+#undef CMF_SUM_STEP
+}
+
 /* any it[j] != 1 (then the products are needed; with 1 they are exact no-ops) */
 static int S(lanes_scaled)(ptrdiff_t B, const T *it)
 {
@@ -778,6 +850,26 @@ static void S(softmax_vjp_colfn)(const S(cols) *c)
     T *acc = (T *)(c->ws + B), *dd = (T *)(c->ws + 2 * B);
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     for (ptrdiff_t j = 0; j < B; j++) d[j] = 0.0;
+#ifdef CMF_VEC
+    S(vcols_sums)(CMF_SUM_DOT, n, B, y, c->ldi[0], v, c->ldi[1], NULL, NULL, d, NULL, acc, NULL, 0);
+    for (ptrdiff_t j = 0; j < B; j++) dd[j] = (T)d[j];
+    {
+        const V zero = VSET1(0), one = VSET1(1);
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const T *yk = y + k * c->ldi[0], *vk = v + k * c->ldi[1];
+            T *rk = r + k * c->ldo;
+            for (ptrdiff_t j = 0; j < B; j += VN) {
+                const ptrdiff_t q = B - j;
+                const V yv = S(vldn)(yk + j, q, zero);
+                const V w = VMUL(VMUL(yv, VSUB(S(vldn)(vk + j, q, zero), S(vldn)(dd + j, q, zero))),
+                                 S(vldn)(c->it + j, q, one));
+                S(vstn)(rk + j, q, VKEEPNZ(yv, w));
+            }
+        }
+    }
+    (void)KB;
+    return;
+#endif
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
         for (ptrdiff_t j = 0; j < B; j++) acc[j] = 0;
@@ -948,9 +1040,18 @@ static void S(lse_colfn)(const S(cols) *c)
     const T *x = c->in[0];
     double *cc = c->ws, *ss = c->ws + B;
     T *m = (T *)(c->ws + 2 * B), *ca = (T *)(c->ws + 3 * B), *sa = (T *)(c->ws + 4 * B);
-    for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
-    for (ptrdiff_t k = 0; k < n; k++) VMAX(B, m, x + k * ld);
+    S(cols_max)(n, B, x, ld, NULL, 0, m);
     for (ptrdiff_t j = 0; j < B; j++) { cc[j] = 0.0; ss[j] = 0.0; }
+#ifdef CMF_VEC
+    {
+        /* the lanes with a non-finite maximum get a harmless shift; redone below */
+        T *mm = (T *)(c->ws + 5 * B);
+        for (ptrdiff_t j = 0; j < B; j++) mm[j] = S(is_finite)(m[j]) ? m[j] : (T)0;
+        const int scaled = S(lanes_scaled)(B, c->it);
+        if (scaled) S(vcols_sums)(CMF_SUM_LSE, n, B, x, ld, NULL, 0, mm, c->it, cc, ss, ca, sa, 1);
+        else S(vcols_sums)(CMF_SUM_LSE, n, B, x, ld, NULL, 0, mm, c->it, cc, ss, ca, sa, 0);
+    }
+#else
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
@@ -967,6 +1068,7 @@ static void S(lse_colfn)(const S(cols) *c)
         }
         for (ptrdiff_t j = 0; j < B; j++) { cc[j] += (double)ca[j]; ss[j] += (double)sa[j]; }
     }
+#endif
     for (ptrdiff_t j = 0; j < B; j++) {
         double ls = cmf_log1p_f64((cc[j] - 1.0) + ss[j]);
         c->sout[0][j] = (double)m[j] + c->t[j] * ls;
