@@ -22,6 +22,10 @@ static int S(is_finite)(T v) { return v - v == 0; }
 /* The unmasked row passes with the vector primitives of cmf_simd.h (AVX2 / AVX-512
  * paths); the plain-C loops below are the baseline path and take the masked rows. */
 
+/* two vectors per iteration of the exp loops for float; one for double, whose exp keeps
+ * more constants live (two at a time spill the accumulators to the stack) */
+#define CMF_UNROLL2 (sizeof(T) == 4)
+
 /* max over x[0..n), NaN ignored (maxps keeps the accumulator), -inf for n == 0 */
 static T S(vmax_row)(ptrdiff_t n, const T *x)
 {
@@ -43,7 +47,7 @@ static T S(vmax_row)(ptrdiff_t n, const T *x)
  * elements, double across blocks.  The tail is loaded as -inf (exp 0).  `scaled` == 0
  * skips the product with it == 1 (exact either way). */
 static CMF_INLINE double S(vexpsum_impl)(ptrdiff_t n, const T *x, T *y, T m, T it, const int store,
-                                         const int scaled)
+                                         const int scaled, T *pfw)
 {
     const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY), zero = VSET1(0);
     VDACC tot = VDZERO();
@@ -51,13 +55,14 @@ static CMF_INLINE double S(vexpsum_impl)(ptrdiff_t n, const T *x, T *y, T m, T i
     while (k < n) {
         const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
         V a0 = zero, a1 = zero;
-        for (; k + 2 * VN <= kend; k += 2 * VN) {
+        for (; CMF_UNROLL2 && k + 2 * VN <= kend; k += 2 * VN) {
             V z0 = VSUB(VLD(x + k), vm), z1 = VSUB(VLD(x + k + VN), vm);
             if (scaled) { z0 = VMUL(z0, vit); z1 = VMUL(z1, vit); }
             const V e0 = VEXPM(z0), e1 = VEXPM(z1);
             if (store) { VST(y + k, e0); VST(y + k + VN, e1); }
             a0 = VADD(a0, e0);
             a1 = VADD(a1, e1);
+            if (pfw) { CMF_PREFETCHW(pfw + k); CMF_PREFETCHW(pfw + k + VN); }
         }
         for (; k < kend; k += VN) {
             const ptrdiff_t r = kend - k;
@@ -66,16 +71,20 @@ static CMF_INLINE double S(vexpsum_impl)(ptrdiff_t n, const T *x, T *y, T m, T i
             const V e = VEXPM(z);
             if (store) { if (r >= VN) VST(y + k, e); else VSTT(y + k, r, e); }
             a0 = VADD(a0, e);
+            if (pfw) CMF_PREFETCHW(pfw + k);
         }
         VDADD(&tot, VADD(a0, a1));
     }
     return VDSUM(tot);
 }
 
-static double S(vexpsum_row)(ptrdiff_t n, const T *x, T *y, T m, T it)
+/* stores to y when given; else, when pfw is given, prefetches it for writing (the output
+ * that a later pass writes: its misses then overlap this pass's arithmetic) */
+static double S(vexpsum_row)(ptrdiff_t n, const T *x, T *y, T m, T it, T *pfw)
 {
-    if (y) return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 1, 0) : S(vexpsum_impl)(n, x, y, m, it, 1, 1);
-    return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 0, 0) : S(vexpsum_impl)(n, x, y, m, it, 0, 1);
+    if (y) return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 1, 0, NULL) : S(vexpsum_impl)(n, x, y, m, it, 1, 1, NULL);
+    if (pfw) return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 0, 0, pfw) : S(vexpsum_impl)(n, x, y, m, it, 0, 1, pfw);
+    return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 0, 0, NULL) : S(vexpsum_impl)(n, x, y, m, it, 0, 1, NULL);
 }
 
 /* y[k] *= r */
@@ -102,7 +111,7 @@ static CMF_INLINE void S(vlse_impl)(ptrdiff_t n, const T *x, T m, T it, double *
     while (k < n) {
         const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
         V c0 = zero, c1 = zero, s0 = zero, s1 = zero;
-        for (; k + 2 * VN <= kend; k += 2 * VN) {
+        for (; CMF_UNROLL2 && k + 2 * VN <= kend; k += 2 * VN) {
             V z0 = VSUB(VLD(x + k), vm), z1 = VSUB(VLD(x + k + VN), vm);
             if (scaled) { z0 = VMUL(z0, vit); z1 = VMUL(z1, vit); }
             const V t0 = VIS0(z0), t1 = VIS0(z1);
@@ -195,7 +204,7 @@ static CMF_INLINE double S(expsum_impl)(ptrdiff_t n, const T *x, T *y, const uin
 static double S(expsum_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T it)
 {
 #ifdef CMF_VEC
-    if (!mk) return S(vexpsum_row)(n, x, y, m, it);
+    if (!mk) return S(vexpsum_row)(n, x, y, m, it, NULL);
 #endif
     if (y)
         return mk ? S(expsum_impl)(n, x, y, mk, m, it, 1, 1) : S(expsum_impl)(n, x, y, mk, m, it, 1, 0);
@@ -286,7 +295,12 @@ static void S(softmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RES
             for (; k < n; k++) y[k] *= r;
 #endif
     } else {
-        double s = seq ? S(expsum_seq)(n, x, NULL, mk, m, it) : S(expsum_row)(n, x, NULL, mk, m, it);
+        double s;
+#ifdef CMF_VEC
+        if (!seq && !mk) s = S(vexpsum_row)(n, x, NULL, m, it, y);
+        else
+#endif
+        s = seq ? S(expsum_seq)(n, x, NULL, mk, m, it) : S(expsum_row)(n, x, NULL, mk, m, it);
         T ls = (T)cmf_log_f64(s);
 #ifdef CMF_VEC
         if (!mk) { S(vlogout_row)(n, x, y, m, it, ls); return; }
