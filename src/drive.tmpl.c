@@ -341,6 +341,14 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
     ptrdiff_t oq[CMF_COLS], iq[CMF_COLS];
     ptrdiff_t o = 0, i = 0;
     if (NI == 1) memset(iq, 0, sizeof iq);
+    /* per-slice inputs that are one value for every slice (absent: 1): filled once */
+    int sin_const[4] = {0, 0, 0, 0};
+    for (int a = 0; a < c->nsin; a++) {
+        const double *d = (const double *)c->sin[a].p;
+        sin_const[a] = !d || (c->sin[a].so == 0 && c->sin[a].si == 0);
+        if (sin_const[a])
+            for (ptrdiff_t j = 0; j < CMF_COLS; j++) si[a * W + j] = d ? d[0] : 1.0;
+    }
     if (t_scalar)                    /* the same temperature in every lane of every tile */
         for (ptrdiff_t j = 0; j < CMF_COLS; j++) { tt[j] = t0; it[j] = it0; }
     for (ptrdiff_t q0 = 0; q0 < ns; q0 += CMF_COLS) {
@@ -409,8 +417,15 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
             }
         for (int a = 0; a < c->nsin; a++) {
             const double *d = (const double *)c->sin[a].p;
-            for (ptrdiff_t j = 0; j < B; j++)
-                si[a * W + j] = d ? d[oq[j] * c->sin[a].so + iq[j] * c->sin[a].si] : 1.0;
+            if (sin_const[a]) continue;          /* filled once, before the loop */
+            if (NI == 1) {                        /* slice q at d[q * so] */
+                const ptrdiff_t so = c->sin[a].so;
+                const double *dq = d + q0 * so;
+                if (so == 1) memcpy(si + a * W, dq, (size_t)B * sizeof(double));
+                else for (ptrdiff_t j = 0; j < B; j++) si[a * W + j] = dq[j * so];
+            } else {
+                for (ptrdiff_t j = 0; j < B; j++) si[a * W + j] = d[oq[j] * c->sin[a].so + iq[j] * c->sin[a].si];
+            }
         }
         fn(&k);
 #ifdef CMF_VEC
@@ -447,8 +462,15 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
         }
         for (int a = 0; a < c->nsout; a++) {
             double *d = (double *)c->sout[a].p;
-            if (d)
+            if (!d) continue;
+            if (NI == 1) {
+                const ptrdiff_t so = c->sout[a].so;
+                double *dq = d + q0 * so;
+                if (so == 1) memcpy(dq, k.sout[a], (size_t)B * sizeof(double));
+                else for (ptrdiff_t j = 0; j < B; j++) dq[j * so] = k.sout[a][j];
+            } else {
                 for (ptrdiff_t j = 0; j < B; j++) d[oq[j] * c->sout[a].so + iq[j] * c->sout[a].si] = k.sout[a][j];
+            }
         }
     }
     free(buf);
