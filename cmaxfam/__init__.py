@@ -7,8 +7,6 @@ members (gumbel_softmax, sample_categorical),
 computed by a compiled C core over float32/float64 arrays of any layout, with the GIL
 released.
 """
-from importlib.metadata import PackageNotFoundError as _PNF, version as _version
-
 from ._config import show_config
 from ._elementwise import (log_sigmoid, log_sigmoid_jvp, log_sigmoid_vjp, sigmoid, sigmoid_jvp,
                            sigmoid_vjp, softplus, softplus_jvp, softplus_vjp)
@@ -25,10 +23,22 @@ from ._entropies import (gini_entropy, shannon_entropy, smoothed_max, smoothed_m
 from ._sampling import (gumbel_softmax, gumbel_softmax_jacobian, gumbel_softmax_jvp, gumbel_softmax_vjp,
                         sample_categorical)
 
-try:
-    __version__ = _version("cmaxfam")
-except _PNF:  # pragma: no cover - running from a source tree without metadata
-    __version__ = "0+unknown"
+
+
+def __getattr__(name):
+    # __version__ comes from the installed package's metadata, looked up on first use:
+    # importlib.metadata costs more to import than the rest of cmaxfam (on top of NumPy)
+    # and most programs never ask (tests/test_packaging.py keeps `import cmaxfam` lean).
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            v = version("cmaxfam")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+            v = "0+unknown"
+        globals()["__version__"] = v
+        return v
+    raise AttributeError(f"module 'cmaxfam' has no attribute {name!r}")
+
 
 __all__ = [
     "show_config",

@@ -15,11 +15,18 @@ import math
 import numpy as np
 
 from . import _plumbing as P
-from ._cy import sampling as _k
 from ._normalizers import (_SLICE_NAN, _SLICE_OK, _argmax_codes, _normalizer_d, _softmax_d_kernel,
                            argmax, softmax, softmax_jacobian)
 from ._validation import (as_float_array, check_n_threads, check_out, check_rng, check_size,
                           check_where, slice_param)
+
+
+def _k():
+    """The compiled sampling module, imported on first use: it imports numpy.random
+    (~10 ms), which ``import cmaxfam`` does not need (tests/test_packaging.py)."""
+    from ._cy import sampling
+    return sampling
+
 
 __all__ = ["gumbel_softmax", "gumbel_softmax_vjp", "gumbel_softmax_jvp", "gumbel_softmax_jacobian",
            "sample_categorical"]
@@ -102,8 +109,8 @@ def gumbel_softmax(logits, axis=-1, *, temperature=1.0, hard=False, rng=None, wh
     noise = np.empty(a.shape, dtype=a.dtype) if return_noise else None
     if a.size:
         # target = logits + g (in place when out is logits), then the softmax in place
-        _k.gumbel_noise_slices(gen.bit_generator,
-                               P.slice_views(plan.axis, [P.kernel_ready(a), noise, target]))
+        _k().gumbel_noise_slices(gen.bit_generator,
+                                 P.slice_views(plan.axis, [P.kernel_ready(a), noise, target]))
         softmax(target, plan.axis, temperature=temperature, where=w, out=target, n_threads=nt)
         if hard:
             argmax(target, plan.axis, where=w, out=target, n_threads=nt)
@@ -244,8 +251,8 @@ def sample_categorical(logits, axis=-1, *, temperature=1.0, size=None, rng=None,
         idx = P.per_slice(np.expand_dims(per_sample[0, ...], ax), a.shape, ax)
         views = P.slice_views(ax, [P.kernel_ready(a), P.per_slice(t, a.shape, ax), P.mask_u8(w), idx])
         # the kernel checks every slice before it draws
-        if _k.sample_categorical_slices(gen.bit_generator, views, n_samples,
-                                        per_sample.strides[0] // res.itemsize):
+        if _k().sample_categorical_slices(gen.bit_generator, views, n_samples,
+                                          per_sample.strides[0] // res.itemsize):
             return res[()] if res.ndim == 0 else res
         # it met a slice with a NaN or nothing to draw, and drew nothing: word the error
         _check_samplable(_argmax_codes(a, plan, w)[1], plan, known_bad=True)
