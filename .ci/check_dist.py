@@ -87,11 +87,11 @@ def check_wheel(path):
     if r.returncode != 0:
         fail(f"auditwheel show failed ({r.returncode}): {r.stderr.strip()}")
     info = json.loads(r.stdout)
+    if info.get("external_libs"):
+        fail(f"auditwheel: the wheel needs external shared libraries: {info['external_libs']}")
     tag = info.get("overall_tag", "")
     if not re.fullmatch(r"(manylinux|musllinux)_\d+_\d+_\w+", tag):
         fail(f"auditwheel: no manylinux/musllinux tag: {info}")
-    if info.get("external_libs"):
-        fail(f"auditwheel: the wheel needs external shared libraries: {info['external_libs']}")
     if info.get("unsupported_isa") or info.get("pyfpe") or info.get("ucs2"):
         fail(f"auditwheel: {info}")
     libs = ", ".join(sorted(info.get("versioned_symbols", {})))
