@@ -1,0 +1,303 @@
+"""Shared pieces of the public numpydoc docstrings, assembled once at import.
+
+A public docstring may hold placeholder lines: a line whose only content is ``{key}`` or
+``{key label}`` (indented like the text around it).  :func:`fill` replaces each with the
+snippet ``SNIPPETS[key]``, re-indented to the placeholder's indentation; ``str.format``
+fields such as ``{fwd}`` *inside a snippet* are filled from the keyword arguments given
+to :func:`fill` (the docstring's own text is never formatted, so its LaTeX braces are
+safe).  ``{ref_<name> N}`` gives the reference ``.. [N] <citation>``.  The rendered
+``__doc__`` of every public function is a complete numpydoc docstring: the test suite
+validates it with numpydoc and runs its Examples.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+
+__all__ = ["fill"]
+
+_TOKEN = re.compile(r"^([ \t]*)\{(\w+)(?: (\w+))?\}[ \t]*$", re.M)
+
+# ---------- parameters ----------
+
+_PARAMS = {
+    "x": """
+        x : array_like
+            Input array.  float16, float32 and float64 keep their dtype (float16 is computed in
+            float32); integers and bools are computed and returned as float64.
+    """,
+    "axis": """
+        axis : int, optional
+            The axis of the slices (default -1, the last).  Any axis of an N-d array of any
+            memory layout, without a transpose copy.
+    """,
+    "axis_multi": """
+        axis : int, tuple of ints or None, optional
+            The axis of the slices (default -1, the last).  A tuple of axes makes each slice
+            span all of them; None makes the whole array one slice (as in SciPy).
+    """,
+    "temperature": """
+        temperature : float or array_like, keyword-only
+            The temperature ``t`` (default 1.0): positive and finite; a scalar, or one value per
+            slice (an array broadcastable to the shape of the input without ``axis``, or of the
+            input's ndim with length 1 along ``axis``).
+    """,
+    "temperature_fwd": """
+        temperature : float or array_like, keyword-only
+            The temperature ``t`` given to :func:`{fwd}` (default 1.0): positive and finite; a
+            scalar, or one value per slice.
+    """,
+    "temperature_ew": """
+        temperature : float or array_like, keyword-only
+            The temperature ``t`` (default 1.0): positive and finite; a scalar or an array
+            broadcastable to the input's shape.
+    """,
+    "temperature_ew_fwd": """
+        temperature : float or array_like, keyword-only
+            The temperature ``t`` given to :func:`{fwd}` (default 1.0): positive and finite; a
+            scalar or an array broadcastable to the shape of ``y``.
+    """,
+    "where": """
+        where : array_like of bool, keyword-only
+            Entries to include (default None: all), broadcastable to the input's shape.
+            Excluded entries get exactly 0; a slice with no included entry gives zeros,
+            never NaN.
+    """,
+    "where_fwd": """
+        where : array_like of bool, keyword-only
+            The mask given to :func:`{fwd}` (default None: all entries included).  Excluded
+            entries get exactly 0 and do not take part in the sums over the slice.
+    """,
+    "where_red": """
+        where : array_like of bool, keyword-only
+            Entries to include (default None: all), broadcastable to the input's shape.
+            Excluded entries do not take part; a slice with no included entry gives -inf.
+    """,
+    "out": """
+        out : ndarray, keyword-only
+            Array to write the result to (default None: a new array): exactly the result's
+            shape and dtype, writeable; it may be the input itself (in place).  Nothing is
+            written unless the whole call succeeds.
+    """,
+    "out_d": """
+        out : ndarray, keyword-only
+            Array to write the result to (default None: a new array): exactly the result's
+            shape and dtype, writeable; it may be ``{v}`` or ``y`` itself.  Nothing is written
+            unless the whole call succeeds.
+    """,
+    "out_red": """
+        out : ndarray, keyword-only
+            Array to write the reduced result to (default None: a new array): exactly its
+            shape (that of ``keepdims``) and dtype, writeable.  Nothing is written unless the
+            whole call succeeds.
+    """,
+    "out_red_grad": """
+        out : ndarray, keyword-only
+            Array to write the result to (default None: a new array): exactly the shape of
+            the input and the result's dtype, writeable.  Nothing is written unless the
+            whole call succeeds.
+    """,
+    "keepdims": """
+        keepdims : bool, optional
+            Keep the reduced axes as axes of length 1 (default False).
+    """,
+    "keepdims_kw": """
+        keepdims : bool, keyword-only
+            Keep the reduced axis as an axis of length 1 (default False).
+    """,
+    "n_threads": """
+        n_threads : int or None, keyword-only
+            Threads for large calls (default 1; None or -1: all cores).  A call with at least
+            1 MiB of input is split into whole slices over a shared thread pool; smaller calls
+            never start a thread.  No slice is split, so the result is bitwise the same for
+            any value.
+    """,
+    "n_threads_ew": """
+        n_threads : int or None, keyword-only
+            Threads for large calls (default 1; None or -1: all cores).  A call with at least
+            1 MiB of input is split into pieces over a shared thread pool; smaller calls never
+            start a thread.  Every element is computed on its own, so the result is bitwise
+            the same for any value.
+    """,
+    "y": """
+        y : array_like
+            What :func:`{fwd}` returned (not a recomputation): its float dtype and shape.
+    """,
+    "g": """
+        g : array_like
+            The cotangent (the gradient of a scalar objective with respect to ``y``), of the
+            shape of ``y``.
+    """,
+    "dx": """
+        dx : array_like
+            The tangent (a perturbation of the forward call's input), of the shape of ``y``.
+    """,
+    "y_jac": """
+        y : array_like
+            What :func:`{fwd}` returned (not a recomputation).
+    """,
+    "alpha_fwd": """
+        alpha : float or array_like, optional
+            The ``alpha`` given to :func:`{fwd}` (default 1.5): finite and >= 1; a scalar or
+            one value per slice.
+    """,
+    "rng": """
+        rng : numpy.random.Generator, int or None, keyword-only
+            The source of randomness: a Generator (used as it is; its state advances), a
+            non-negative integer seed, or None (default) for a fresh generator seeded by the
+            operating system.
+    """,
+}
+
+# ---------- raises ----------
+
+_RAISES = {
+    "raises": """
+        TypeError
+            If an array argument has a complex, object or string dtype, ``where`` is not
+            boolean, ``out`` is not an ndarray of the result's dtype, ``axis`` is not an
+            integer (or a tuple or None where it may be), or ``n_threads`` is not an integer
+            or None.
+        ValueError
+            If ``temperature`` is not positive and finite, a shape does not match or
+            broadcast (``where``, ``out``, a cotangent), ``out`` is read-only, or
+            ``n_threads`` is 0 or below -1.  The message names the parameter.
+        numpy.exceptions.AxisError
+            If ``axis`` is out of range.
+    """,
+    "raises_alpha": """
+        TypeError
+            If an array argument has a complex, object or string dtype, ``where`` is not
+            boolean, ``out`` is not an ndarray of the result's dtype, ``axis`` is not an
+            integer, or ``n_threads`` is not an integer or None.
+        ValueError
+            If ``temperature`` is not positive and finite, ``alpha`` is below 1, infinite
+            or NaN, a shape does not match or broadcast (``where``, ``out``, a cotangent),
+            ``out`` is read-only, or ``n_threads`` is 0 or below -1.  The message names the
+            parameter.
+        numpy.exceptions.AxisError
+            If ``axis`` is out of range.
+    """,
+    "raises_ew": """
+        TypeError
+            If an array argument has a complex, object or string dtype, ``out`` is not an
+            ndarray of the result's dtype, or ``n_threads`` is not an integer or None.
+        ValueError
+            If ``temperature`` is not positive and finite, a shape does not match or
+            broadcast (``temperature``, ``out``, a cotangent), ``out`` is read-only, or
+            ``n_threads`` is 0 or below -1.  The message names the parameter.
+    """,
+    "raises_jac": """
+        TypeError
+            If ``y`` has a complex, object or string dtype, ``where`` is not boolean, or
+            ``axis`` is not an integer.
+        ValueError
+            If ``temperature`` is not positive and finite or ``where`` does not broadcast to
+            ``y``.  The message names the parameter.
+        numpy.exceptions.AxisError
+            If ``axis`` is out of range.
+    """,
+    "raises_jac_alpha": """
+        TypeError
+            If ``y`` has a complex, object or string dtype, ``where`` is not boolean, or
+            ``axis`` is not an integer.
+        ValueError
+            If ``temperature`` is not positive and finite, ``alpha`` is below 1, infinite or
+            NaN, or ``where`` does not broadcast to ``y``.  The message names the parameter.
+        numpy.exceptions.AxisError
+            If ``axis`` is out of range.
+    """,
+}
+
+# ---------- notes ----------
+
+_NOTES = {
+    "special_normalizer": """
+        Special values (the same for every normaliser of the family): NaN anywhere in a
+        slice makes that slice NaN; +inf entries share the mass equally and the finite
+        entries get 0; -inf entries get exactly 0, and a slice of only -inf is NaN (unless
+        ``where`` excludes it: then zeros); a slice of one entry gives 1; an empty array
+        gives an empty array.  Inputs near the float range (+-1e38 in float32, +-1e308 in
+        float64) never overflow, and a tiny temperature approaches :func:`argmax` without
+        NaN.  Results below the smallest normal number are flushed to 0.
+    """,
+    "dtypes_d": """
+        The computation runs in the wider of the dtypes of ``y`` and ``{v}`` (float16 in
+        float32; integers as float64) and the result has that dtype.
+    """,
+    "threads_note": """
+        The kernel runs with the GIL released; see ``n_threads`` for large single calls.
+    """,
+}
+
+# ---------- references ----------
+
+_REFS = {
+    "martins2016": """
+        A. F. T. Martins and R. F. Astudillo, "From Softmax to Sparsemax: A Sparse Model of
+        Attention and Multi-Label Classification", Proceedings of the 33rd International
+        Conference on Machine Learning (ICML), PMLR 48, pp. 1614-1623, 2016.
+        arXiv:1602.02068.
+    """,
+    "peters2019": """
+        B. Peters, V. Niculae and A. F. T. Martins, "Sparse Sequence-to-Sequence Models",
+        Proceedings of the 57th Annual Meeting of the Association for Computational
+        Linguistics (ACL), 2019.  ACL Anthology P19-1146, arXiv:1905.05702.
+    """,
+    "jang2017": """
+        E. Jang, S. Gu and B. Poole, "Categorical Reparameterization with Gumbel-Softmax",
+        International Conference on Learning Representations (ICLR), 2017.
+        arXiv:1611.01144.
+    """,
+    "maddison2017": """
+        C. J. Maddison, A. Mnih and Y. W. Teh, "The Concrete Distribution: A Continuous
+        Relaxation of Discrete Random Variables", International Conference on Learning
+        Representations (ICLR), 2017.  arXiv:1611.00712.
+    """,
+    "hinton2015": """
+        G. Hinton, O. Vinyals and J. Dean, "Distilling the Knowledge in a Neural Network",
+        NIPS Deep Learning and Representation Learning Workshop, 2015.  arXiv:1503.02531.
+    """,
+    "condat2016": """
+        L. Condat, "Fast projection onto the simplex and the l1 ball", Mathematical
+        Programming 158(1), pp. 575-585, 2016.  doi:10.1007/s10107-015-0946-6.
+    """,
+    "blondel2020": """
+        M. Blondel, A. F. T. Martins and V. Niculae, "Learning with Fenchel-Young Losses",
+        Journal of Machine Learning Research 21(35), pp. 1-69, 2020.  arXiv:1901.02324.
+    """,
+    "blanchard2021": """
+        P. Blanchard, D. J. Higham and N. J. Higham, "Accurately computing the log-sum-exp
+        and softmax functions", IMA Journal of Numerical Analysis 41(4), pp. 2311-2330,
+        2021.  doi:10.1093/imanum/draa038.
+    """,
+}
+
+SNIPPETS = {**_PARAMS, **_RAISES, **_NOTES, **{"ref_" + k: v for k, v in _REFS.items()}}
+
+
+def _expand(doc, fields):
+    def sub(m):
+        indent, key, label = m.groups()
+        text = textwrap.dedent(SNIPPETS[key]).strip("\n")
+        if key.startswith("ref_"):
+            if label is None:
+                raise ValueError(f"reference placeholder {key} needs a label: {{{key} 1}}")
+            text = f".. [{label}] " + textwrap.indent(text, "   ").lstrip()
+        elif label is not None:
+            raise ValueError(f"placeholder {key} takes no label")
+        if fields:
+            text = text.format(**fields)
+        return textwrap.indent(text, indent)
+
+    return _TOKEN.sub(sub, doc)
+
+
+def fill(**fields):
+    """Decorator: expand the placeholder lines of the function's docstring (see the module
+    docstring); ``fields`` fill the ``{name}`` fields of the snippets."""
+    def deco(f):
+        if f.__doc__:                              # None under python -OO
+            f.__doc__ = _expand(f.__doc__, fields)
+        return f
+    return deco
