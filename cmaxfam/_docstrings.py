@@ -254,6 +254,11 @@ _REFS = {
         Relaxation of Discrete Random Variables", International Conference on Learning
         Representations (ICLR), 2017.  arXiv:1611.00712.
     """,
+    "correia2019": """
+        G. M. Correia, V. Niculae and A. F. T. Martins, "Adaptively Sparse Transformers",
+        Proceedings of the 2019 Conference on Empirical Methods in Natural Language
+        Processing (EMNLP-IJCNLP), 2019.  arXiv:1909.00015.
+    """,
     "hinton2015": """
         G. Hinton, O. Vinyals and J. Dean, "Distilling the Knowledge in a Neural Network",
         NIPS Deep Learning and Representation Learning Workshop, 2015.  arXiv:1503.02531.

@@ -20,7 +20,7 @@ def _with_b(x, b):
 @_doc.fill()
 def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperature=1.0,
               where=None, out=None, n_threads=1):
-    r"""Log of the sum of exponentials along an axis ("good softmax"), with weights and a temperature.
+    r"""Log of the sum of exponentials ("good softmax"), with weights and a temperature.
 
     For each slice ``x`` of ``a`` along ``axis``, weights ``b`` (default 1) and temperature
     ``t``:
@@ -202,7 +202,8 @@ def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, whe
     With ``lse`` (and ``sign``) what :func:`logsumexp` returned for the input ``a`` and a
     cotangent ``g`` per slice:
 
-    .. math:: \bar a_i = g \cdot \mathrm{sign} \cdot b_i \exp\big((a_i - \operatorname{lse}) / t\big)
+    .. math:: \bar a_i = g \cdot \mathrm{sign} \cdot b_i
+              \exp\big((a_i - \operatorname{lse}) / t\big)
 
     for ``b = 1`` the softmax of ``a / t`` times ``g``.
 
@@ -509,7 +510,8 @@ def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None,
     It is the gradient (a central difference agrees):
 
     >>> h = 1e-6
-    >>> fd = [(cmf.softmax_mean(x + h * e) - cmf.softmax_mean(x - h * e)) / (2 * h) for e in np.eye(3)]
+    >>> f = cmf.softmax_mean
+    >>> fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)]
     >>> np.allclose(cmf.softmax_mean_vjp(x, f, 1.0), fd)
     True
     """
