@@ -510,8 +510,8 @@ def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None,
     It is the gradient (a central difference agrees):
 
     >>> h = 1e-6
-    >>> f = cmf.softmax_mean
-    >>> fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)]
+    >>> sm = cmf.softmax_mean
+    >>> fd = [(sm(x + h * e) - sm(x - h * e)) / (2 * h) for e in np.eye(3)]
     >>> np.allclose(cmf.softmax_mean_vjp(x, f, 1.0), fd)
     True
     """
