@@ -2,10 +2,10 @@
 
 A public docstring may hold placeholder lines: a line whose only content is ``{key}`` or
 ``{key label}`` (indented like the text around it).  :func:`fill` replaces each with the
-snippet ``SNIPPETS[key]``, re-indented to the placeholder's indentation; ``str.format``
-fields such as ``{fwd}`` *inside a snippet* are filled from the keyword arguments given
-to :func:`fill` (the docstring's own text is never formatted, so its LaTeX braces are
-safe).  ``{ref_<name> N}`` gives the reference ``.. [N] <citation>``.  The rendered
+snippet ``SNIPPETS[key]``, re-indented to the placeholder's indentation; fields such as
+``{fwd}`` *inside a snippet* are replaced by the keyword arguments given to :func:`fill`
+(other braces are left alone, and the docstring's own text is never touched, so its
+LaTeX braces are safe); a snippet line holding only a field given as ``""`` is dropped.  ``{ref_<name> N}`` gives the reference ``.. [N] <citation>``.  The rendered
 ``__doc__`` of every public function is a complete numpydoc docstring: the test suite
 validates it with numpydoc and runs its Examples.
 """
@@ -17,6 +17,7 @@ import textwrap
 __all__ = ["fill"]
 
 _TOKEN = re.compile(r"^([ \t]*)\{(\w+)(?: (\w+))?\}[ \t]*$", re.M)
+_FIELD = re.compile(r"\{(\w+)\}")
 
 # ---------- parameters ----------
 
@@ -149,6 +150,106 @@ _PARAMS = {
     """,
 }
 
+# ---------- the losses ----------
+
+_LOSS = {
+    "logits": """
+        logits : array_like
+            Scores, classes along ``axis`` (at least 1-d).  float16, float32 and float64 keep
+            their dtype (float16 is computed in float32); integers and bools become float64.
+    """,
+    "target": """
+        target : array_like
+            Class labels (integers, the shape of ``logits`` without ``axis``, or
+            broadcastable to it) or target distributions (the shape of ``logits``, finite,
+            >= 0 and summing to 1 along ``axis``).
+    """,
+    "loss_axis": """
+        axis : int, optional
+            The class axis (default -1, the last); any axis of an N-d array.
+    """,
+    "loss_temperature": """
+        temperature : float or array_like, keyword-only
+            The temperature ``t`` (default 1.0): positive and finite, a scalar or one value
+            per slice; the loss is that of ``logits / t``.
+    """,
+    "loss_where": """
+        where : array_like of bool, keyword-only
+            Classes to include (default None: all), broadcastable to ``logits``; excluded
+            classes get probability 0 and gradient 0.
+    """,
+    "ignore_index": """
+        ignore_index : int, keyword-only
+            Label value whose slices are ignored (default None: none): loss 0, gradient 0,
+            not counted in the mean.  Only with class labels.
+    """,
+    "label_smoothing": """
+        label_smoothing : float, keyword-only
+            A number ``eps`` in [0, 1] (default 0.0): the target becomes
+            ``(1 - eps) q + eps / k`` over the ``k`` included classes, and the loss
+            subtracts that target's entropy (so it stays >= 0 and is 0 at the optimum).
+    """,
+    "sample_weight": """
+        sample_weight : array_like, keyword-only
+            Finite, non-negative weight per slice (default None: all 1), broadcastable to
+            the shape of ``logits`` without ``axis``.  A weight of 0 removes the slice
+            entirely (loss 0, gradient 0, even when its logits hold NaN).
+    """,
+    "reduction": """
+        reduction : {"mean", "sum", "none"}, keyword-only
+            ``"mean"`` (default): ``sum w_i L_i / sum w_i`` over the slices not ignored
+            (PyTorch's weighted mean; 0 when every slice is ignored); ``"sum"``:
+            ``sum w_i L_i``; ``"none"``: ``w_i L_i`` per slice.
+    """,
+    "return_grad": """
+        return_grad : bool, keyword-only
+            Also return the gradient with respect to ``logits``, computed in the same pass
+            (default False).
+    """,
+    "grad_out": """
+        grad_out : ndarray, keyword-only
+            Array to write the gradient to (the shape and dtype of the result for
+            ``logits``, writeable); implies ``return_grad``.  Nothing is written unless the
+            whole call succeeds.
+    """,
+    "loss_returns": """
+        loss : numpy.floating or ndarray
+            The reduced loss (a NumPy scalar of the float dtype of ``logits``), or one loss
+            per slice for ``reduction="none"`` (the shape of ``logits`` without ``axis``).
+        grad : ndarray
+            Only with ``return_grad`` or ``grad_out``: the gradient of the returned loss
+            with respect to ``logits`` (for ``"none"``: of the sum of the per-slice
+            losses), of the shape and float dtype of ``logits``.
+    """,
+    "raises_loss": """
+        TypeError
+            If ``logits`` has a complex, object or string dtype, ``target`` is not numeric
+            or holds booleans as labels, ``where`` is not boolean, ``ignore_index`` is not
+            an integer, ``grad_out`` is not an ndarray of the gradient's dtype, ``axis`` is
+            not an integer, or ``n_threads`` is not an integer or None.
+        ValueError
+            If ``logits`` is 0-d; ``temperature`` is not positive and finite; a label is not
+            an integer in ``[0, n)`` (or ``ignore_index``); a target distribution is
+            negative, not finite or does not sum to 1; ``ignore_index`` is given with
+            distributions; ``label_smoothing`` is outside [0, 1]; ``sample_weight`` is
+            negative or not finite; ``reduction`` is unknown;
+            {alpha_err}
+            a shape does not match or broadcast; or ``n_threads`` is 0 or below -1.  The
+            message names the parameter.
+        numpy.exceptions.AxisError
+            If ``axis`` is out of range.
+    """,
+    "loss_special": """
+        Special values: NaN among a slice's logits makes its loss and gradient NaN; a
+        label on an excluded or -inf logit gives loss +inf, never NaN (the gradient stays
+        finite); a slice whose logits are all -inf or excluded predicts 0 (loss +inf,
+        gradient ``-q / t``); +inf logits share the prediction's mass (a label on one of
+        them gives a finite loss, elsewhere +inf); a slice of one class gives 0.  Huge
+        logits never overflow inside the computation (a loss beyond the dtype's range is
+        +inf), and a tiny temperature gives the margin ``(max z - z_y)`` without NaN.
+    """,
+}
+
 # ---------- raises ----------
 
 _RAISES = {
@@ -278,7 +379,7 @@ _REFS = {
     """,
 }
 
-SNIPPETS = {**_PARAMS, **_RAISES, **_NOTES, **{"ref_" + k: v for k, v in _REFS.items()}}
+SNIPPETS = {**_PARAMS, **_LOSS, **_RAISES, **_NOTES, **{"ref_" + k: v for k, v in _REFS.items()}}
 
 
 def _expand(doc, fields):
@@ -291,8 +392,10 @@ def _expand(doc, fields):
             text = f".. [{label}] " + textwrap.indent(text, "   ").lstrip()
         elif label is not None:
             raise ValueError(f"placeholder {key} takes no label")
-        if fields:
-            text = text.format(**fields)
+        # a snippet line that is only a field given as "" disappears
+        text = "\n".join(line for line in text.split("\n")
+                          if not (_FIELD.fullmatch(line.strip()) and fields.get(line.strip()[1:-1]) == ""))
+        text = _FIELD.sub(lambda f: fields.get(f[1], f[0]), text)
         return textwrap.indent(text, indent)
 
     return _TOKEN.sub(sub, doc)
