@@ -104,11 +104,10 @@ def sigmoid(x, *, temperature=1.0, out=None, n_threads=1):
     --------
     >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> from scipy.special import expit
     >>> x = np.array([-2.0, 0.0, 3.0])
     >>> cmf.sigmoid(x).round(4)
     array([0.1192, 0.5   , 0.9526])
-    >>> np.allclose(cmf.sigmoid(x), expit(x))
+    >>> np.allclose(cmf.sigmoid(x), 1 / (1 + np.exp(-x)))
     True
     >>> np.allclose(cmf.sigmoid(x), cmf.softmax(np.stack([x, np.zeros(3)], axis=-1))[:, 0])
     True
