@@ -66,8 +66,18 @@ _PARAMS = {
     """,
     "where_fwd": """
         where : array_like of bool, keyword-only
-            The mask given to :func:`{fwd}` (default None: all entries included).  Excluded
-            entries get exactly 0 and do not take part in the sums over the slice.
+            The mask given to :func:`{fwd}` (default None: all entries included).
+            Excluded entries of the result are exactly 0.
+    """,
+    "where_jac": """
+        where : array_like of bool, keyword-only
+            The mask given to :func:`{fwd}` (default None: all entries included).  The
+            rows and columns of excluded entries are exactly 0.
+    """,
+    "where_fwd_red": """
+        where : array_like of bool, keyword-only
+            The mask given to :func:`{fwd}` (default None: all entries included).
+            Excluded entries do not contribute.
     """,
     "where_red": """
         where : array_like of bool, keyword-only

@@ -497,7 +497,7 @@ def smoothed_max_jvp(x, value, dx, alpha=1.0, axis=-1, *, temperature=1.0, where
         The ``alpha`` given to :func:`smoothed_max` (default 1.0): a finite scalar >= 1.
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    {where_fwd_red}
     {keepdims_kw}
     {out_red}
     {n_threads}

@@ -482,7 +482,10 @@ def log_softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_t
     {g}
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    where : array_like of bool, keyword-only
+        The mask given to :func:`log_softmax` (default None: all entries included).
+        Excluded entries of the result are exactly 0, and they do not take part in the
+        sums over the slice.
     {out_d}
     {n_threads}
 
@@ -540,7 +543,10 @@ def log_softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_
     {dx}
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    where : array_like of bool, keyword-only
+        The mask given to :func:`log_softmax` (default None: all entries included).
+        Excluded entries of the result are exactly 0, and they do not take part in the
+        sums over the slice.
     {out_d}
     {n_threads}
 
@@ -606,7 +612,7 @@ def softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     {y_jac}
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    {where_jac}
 
     Returns
     -------

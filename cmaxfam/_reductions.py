@@ -539,7 +539,7 @@ def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims
         The tangent, of the shape of ``x``.
     {axis_multi}
     {temperature_fwd}
-    {where_fwd}
+    {where_fwd_red}
     {keepdims_kw}
     {out_red}
     {n_threads}

@@ -310,7 +310,7 @@ def gumbel_softmax_jacobian(y_soft, axis=-1, *, temperature=1.0, where=None):
         The soft sample (what :func:`gumbel_softmax` returned without ``hard``).
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    {where_jac}
 
     Returns
     -------

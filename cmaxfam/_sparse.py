@@ -747,7 +747,7 @@ def entmax_jacobian(y, alpha=1.5, axis=-1, *, temperature=1.0, where=None):
     {alpha_fwd}
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    {where_jac}
 
     Returns
     -------
@@ -821,7 +821,7 @@ def sparsemax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     {y_jac}
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    {where_jac}
 
     Returns
     -------
@@ -880,7 +880,7 @@ def entmax15_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     {y_jac}
     {axis}
     {temperature_fwd}
-    {where_fwd}
+    {where_jac}
 
     Returns
     -------
