@@ -12,7 +12,6 @@ validates it with numpydoc and runs its Examples.
 from __future__ import annotations
 
 import re
-import textwrap
 
 __all__ = ["fill"]
 
@@ -392,23 +391,35 @@ _REFS = {
 SNIPPETS = {**_PARAMS, **_LOSS, **_RAISES, **_NOTES, **{"ref_" + k: v for k, v in _REFS.items()}}
 
 
-def _expand(doc, fields):
-    def sub(m):
-        indent, key, label = m.groups()
-        text = textwrap.dedent(SNIPPETS[key]).strip("\n")
-        if key.startswith("ref_"):
-            if label is None:
-                raise ValueError(f"reference placeholder {key} needs a label: {{{key} 1}}")
-            text = f".. [{label}] " + textwrap.indent(text, "   ").lstrip()
-        elif label is not None:
-            raise ValueError(f"placeholder {key} takes no label")
-        # a snippet line that is only a field given as "" disappears
-        text = "\n".join(line for line in text.split("\n")
-                          if not (_FIELD.fullmatch(line.strip()) and fields.get(line.strip()[1:-1]) == ""))
-        text = _FIELD.sub(lambda f: fields.get(f[1], f[0]), text)
-        return textwrap.indent(text, indent)
+_CACHE = {}
 
-    return _TOKEN.sub(sub, doc)
+
+def _snippet(indent, key, label, fields):
+    """The text of one placeholder line (cached: the same snippets recur in most
+    docstrings, and this runs at import)."""
+    ck = (indent, key, label, tuple(sorted(fields.items())))
+    text = _CACHE.get(ck)
+    if text is not None:
+        return text
+    lines = SNIPPETS[key].strip("\n").split("\n")
+    cut = min(len(ln) - len(ln.lstrip()) for ln in lines if ln.strip())
+    lines = [ln[cut:].rstrip() for ln in lines]
+    if key.startswith("ref_"):
+        if label is None:
+            raise ValueError(f"reference placeholder {key} needs a label: {{{key} 1}}")
+        lines = [f".. [{label}] " + lines[0]] + ["   " + ln if ln else ln for ln in lines[1:]]
+    elif label is not None:
+        raise ValueError(f"placeholder {key} takes no label")
+    # a snippet line that is only a field given as "" disappears
+    lines = [ln for ln in lines if not (_FIELD.fullmatch(ln.strip()) and fields.get(ln.strip()[1:-1]) == "")]
+    if fields:
+        lines = [_FIELD.sub(lambda f: fields.get(f[1], f[0]), ln) if "{" in ln else ln for ln in lines]
+    text = _CACHE[ck] = "\n".join(indent + ln if ln else ln for ln in lines)
+    return text
+
+
+def _expand(doc, fields):
+    return _TOKEN.sub(lambda m: _snippet(*m.groups(), fields), doc)
 
 
 def fill(**fields):

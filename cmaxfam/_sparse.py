@@ -35,8 +35,8 @@ def sparsemax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1)
     .. math:: p = \operatorname*{arg\,min}_{p \in \Delta} \|p - z\|^2 = [z - \tau]_+,
               \qquad \tau \text{ such that } \sum_i p_i = 1
 
-    a normaliser like :func:`softmax` whose output has exact zeros: entries more than
-    about 1 below the maximum of ``z`` get probability 0 [1]_.  It is :func:`entmax` with
+    a normaliser like :func:`softmax` whose output has exact zeros: entries at least 1
+    below the maximum of ``z`` always get probability 0 [1]_.  It is :func:`entmax` with
     ``alpha = 2``, the Gini-entropy-regularised argmax.
 
     Parameters
