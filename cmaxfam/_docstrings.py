@@ -329,7 +329,7 @@ _NOTES = {
         ``where`` excludes it: then zeros); a slice of one entry gives 1; an empty array
         gives an empty array.  Inputs near the float range (+-1e38 in float32, +-1e308 in
         float64) never overflow, and a tiny temperature approaches :func:`argmax` without
-        NaN.  Results below the smallest normal number are flushed to 0.
+        NaN.
     """,
     "dtypes_d": """
         The computation runs in the wider of the dtypes of ``y`` and ``{v}`` (float16 in

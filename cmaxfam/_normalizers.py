@@ -95,6 +95,8 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     a branch-free polynomial in the compiled core (no libm call in the loop); sums of
     float32 are accumulated in float32 blocks of 256 entries and in double across blocks.
     Results agree with :func:`scipy.special.softmax`, which takes the same ``axis``.
+    Probabilities below the smallest normal number (about 1e-38 in float32, 1e-308 in
+    float64) are flushed to 0.
 
     {special_normalizer}
 

@@ -233,7 +233,8 @@ def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None, n_th
     whenever a step would leave the bracket ``[-1, -m^(1 - alpha)]``), on the candidates
     ``(alpha - 1) (z - max z) > -1`` only, after shifting by the maximum (so huge magnitudes
     cannot lose precision).  It converges in a handful of vectorised passes, with no
-    sort.
+    sort.  Unlike :func:`softmax`'s, tiny probabilities are not flushed to 0: with
+    ``alpha`` close to 1, float32 results can be subnormal.
 
     {special_normalizer}
 
