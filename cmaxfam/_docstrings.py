@@ -401,7 +401,7 @@ def _snippet(indent, key, label, fields):
     text = _CACHE.get(ck)
     if text is not None:
         return text
-    lines = SNIPPETS[key].strip("\n").split("\n")
+    lines = SNIPPETS[key].lstrip("\n").rstrip().split("\n")
     cut = min(len(ln) - len(ln.lstrip()) for ln in lines if ln.strip())
     lines = [ln[cut:].rstrip() for ln in lines]
     if key.startswith("ref_"):
