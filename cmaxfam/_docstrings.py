@@ -259,6 +259,126 @@ _LOSS = {
     """,
 }
 
+# ---------- shared by a few functions of one family ----------
+
+_FAMILY = {
+    "notes_sparse_d": """
+        Two vectorised passes per slice in the compiled core (the sums ``sum s`` and
+        ``<s, {v}>``, then the elementwise formula).  Entries off the support get exactly 0
+        whatever ``{v}`` holds there.  NaN in ``y`` makes the slice NaN, and NaN in ``{v}``
+        on the support makes the support NaN; a slice of one entry gives 0.
+    """,
+    "notes_ew_d": """
+        Elementwise and branch-free in the compiled core; the Jacobian is diagonal, so the
+        VJP and the JVP are the same computation.  NaN in ``y`` or ``{v}`` gives NaN there.
+    """,
+    "returns_jac": """
+        ndarray
+            The Jacobians, of shape ``(..., n, n)``: the slice axis moved last, then repeated
+            (``J[..., i, j] = dy_i / dx_j``); the float dtype of ``{yname}``.
+    """,
+    "p_entropy": """
+        p : array_like
+            Probability vectors along ``axis`` (not checked to sum to 1).  float16, float32 and
+            float64 keep their dtype; integers and bools become float64.
+    """,
+    "out_entropy": """
+        out : ndarray, keyword-only
+            Array to write the entropies to (default None: a new array): exactly their shape
+            and dtype, writeable.  Nothing is written unless the whole call succeeds.
+    """,
+    "returns_entropy": """
+        ndarray or numpy.floating
+            The entropy per slice: the shape of ``p`` without ``axis`` (or with length 1 there
+            when ``keepdims``), a NumPy scalar when that is 0-d; the float dtype of ``p``.
+    """,
+    "raises_entropy": """
+        TypeError
+            If ``p`` has a complex, object or string dtype, ``axis`` is not an integer, or
+            ``out`` is not an ndarray of the result's dtype.
+        ValueError
+            If ``out`` has the wrong shape or is read-only.
+            {alpha_err}
+        numpy.exceptions.AxisError
+            If ``axis`` is out of range.
+    """,
+    "smax_x": """
+        x : array_like
+            The input given to :func:`smoothed_max`.
+        value : float or array_like
+            What :func:`smoothed_max` returned (one value per slice); checked for shape, but
+            not needed by the formula.
+    """,
+    "smax_alpha": """
+        alpha : float, optional
+            The ``alpha`` given to :func:`smoothed_max` (default 1.0): a finite scalar >= 1.
+    """,
+    "raises_smax_d": """
+        TypeError
+            If an array argument has a complex, object or string dtype, ``alpha`` is not a
+            real number, ``where`` is not boolean, ``out`` is not an ndarray of the result's
+            dtype, ``axis`` is not an integer, or ``n_threads`` is not an integer or None.
+        ValueError
+            If ``alpha`` is not a finite scalar >= 1, ``temperature`` is not positive and
+            finite, a shape does not match or broadcast, ``out`` is read-only, or
+            ``n_threads`` is 0 or below -1.  The message names the parameter.
+        numpy.exceptions.AxisError
+            If ``axis`` is out of range.
+    """,
+    "lse_a": """
+        a : array_like
+            The input given to :func:`logsumexp`.
+        lse : float or array_like
+            What :func:`logsumexp` returned: one value per slice (the reduced shape, or the
+            keepdims shape).
+    """,
+    "lse_b_sign_t": """
+        b : array_like, keyword-only
+            The weights given to :func:`logsumexp` (default None: all 1).
+        sign : float or array_like, keyword-only
+            The sign :func:`logsumexp` returned with ``return_sign=True`` (default None: +1);
+            needed when ``b`` has negative entries.
+        temperature : float or array_like, keyword-only
+            The temperature ``t`` given to :func:`logsumexp` (default 1.0): positive and
+            finite; a scalar, or one value per slice.
+    """,
+    "sm_x": """
+        x : array_like
+            The input given to :func:`softmax_mean`.
+        f : float or array_like
+            What :func:`softmax_mean` returned: one value per slice (the reduced shape, or the
+            keepdims shape).
+    """,
+    "dx_red": """
+        dx : array_like
+            The tangent, of the shape of ``{x}``.
+    """,
+    "returns_red_jvp": """
+        ndarray or numpy.floating
+            The directional derivative per slice: the reduced shape (or the keepdims shape),
+            a NumPy scalar when that is 0-d; the {dtypes}.
+    """,
+    "where_lsm": """
+        where : array_like of bool, keyword-only
+            The mask given to :func:`log_softmax` (default None: all entries included).
+            Excluded entries of the result are exactly 0, and they do not take part in the
+            sums over the slice.
+    """,
+    "loss_fy": """
+        The loss is the Fenchel-Young loss ``L(z; q) = Omega*(z) + Omega(q) - <q, z>`` of
+        ``z = logits / t`` and the target ``q`` (one-hot for a label) [{cite}]_: >= 0, 0 exactly
+        when the prediction equals ``q``, with gradient ``(prediction - q) / t`` with respect
+        to ``logits``, computed in the same fused pass over each slice of the compiled core
+        (no second pass, no Jacobian).  With several slices the losses are weighted and
+        reduced as ``reduction`` says.  The conventions (ignored labels, weights, smoothing,
+        reductions) are those of every loss here (the README and :mod:`cmaxfam._losses`).
+    """,
+    "y_soft": """
+        y_soft : array_like
+            The soft sample (what :func:`gumbel_softmax` returned without ``hard``).
+    """,
+}
+
 # ---------- raises ----------
 
 _RAISES = {
@@ -388,7 +508,7 @@ _REFS = {
     """,
 }
 
-SNIPPETS = {**_PARAMS, **_LOSS, **_RAISES, **_NOTES, **{"ref_" + k: v for k, v in _REFS.items()}}
+SNIPPETS = {**_PARAMS, **_LOSS, **_FAMILY, **_RAISES, **_NOTES, **{"ref_" + k: v for k, v in _REFS.items()}}
 
 
 _CACHE = {}

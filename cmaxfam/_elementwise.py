@@ -264,8 +264,7 @@ def sigmoid_vjp(y, g, *, temperature=1.0, out=None, n_threads=1):
 
     Notes
     -----
-    Elementwise and branch-free in the compiled core; the Jacobian is diagonal, so the
-    VJP and the JVP are the same computation.  NaN in ``y`` or ``g`` gives NaN there.
+    {notes_ew_d}
     Entries with ``y`` exactly 0 or 1 get ``0 * g`` (0 for finite ``g``).
     {dtypes_d}
 
@@ -315,8 +314,7 @@ def sigmoid_jvp(y, dx, *, temperature=1.0, out=None, n_threads=1):
 
     Notes
     -----
-    Elementwise and branch-free in the compiled core; the Jacobian is diagonal, so the
-    VJP and the JVP are the same computation.  NaN in ``y`` or ``dx`` gives NaN there.
+    {notes_ew_d}
     Entries with ``y`` exactly 0 or 1 get ``0 * dx`` (0 for finite ``dx``).
     {dtypes_d}
 
@@ -363,8 +361,7 @@ def log_sigmoid_vjp(y, g, *, temperature=1.0, out=None, n_threads=1):
 
     Notes
     -----
-    Elementwise and branch-free in the compiled core; the Jacobian is diagonal, so the
-    VJP and the JVP are the same computation.  NaN in ``y`` or ``g`` gives NaN there.
+    {notes_ew_d}
     ``y = -inf`` gives ``g / t`` (the limit) and ``y = 0`` gives 0.
     {dtypes_d}
 
@@ -414,8 +411,7 @@ def log_sigmoid_jvp(y, dx, *, temperature=1.0, out=None, n_threads=1):
 
     Notes
     -----
-    Elementwise and branch-free in the compiled core; the Jacobian is diagonal, so the
-    VJP and the JVP are the same computation.  NaN in ``y`` or ``dx`` gives NaN there.
+    {notes_ew_d}
     ``y = -inf`` gives ``dx / t`` (the limit) and ``y = 0`` gives 0.
     {dtypes_d}
 
@@ -463,8 +459,7 @@ def softplus_vjp(y, g, *, temperature=1.0, out=None, n_threads=1):
 
     Notes
     -----
-    Elementwise and branch-free in the compiled core; the Jacobian is diagonal, so the
-    VJP and the JVP are the same computation.  NaN in ``y`` or ``g`` gives NaN there.
+    {notes_ew_d}
     ``y = +inf`` gives ``g`` and ``y = 0`` gives 0.
     {dtypes_d}
 
@@ -514,8 +509,7 @@ def softplus_jvp(y, dx, *, temperature=1.0, out=None, n_threads=1):
 
     Notes
     -----
-    Elementwise and branch-free in the compiled core; the Jacobian is diagonal, so the
-    VJP and the JVP are the same computation.  NaN in ``y`` or ``dx`` gives NaN there.
+    {notes_ew_d}
     ``y = +inf`` gives ``dx`` and ``y = 0`` gives 0.
     {dtypes_d}
 

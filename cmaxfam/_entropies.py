@@ -43,7 +43,7 @@ def _entropy(p, alpha, axis, keepdims, out):
     return P.finish_per_slice(h, plan, keepdims, out, rdt)
 
 
-@_doc.fill()
+@_doc.fill(alpha_err="")
 def shannon_entropy(p, axis=-1, *, keepdims=False, out=None):
     r"""Shannon entropy of probability vectors along an axis.
 
@@ -54,30 +54,18 @@ def shannon_entropy(p, axis=-1, *, keepdims=False, out=None):
 
     Parameters
     ----------
-    p : array_like
-        Probability vectors along ``axis`` (not checked to sum to 1).  float16, float32 and
-        float64 keep their dtype; integers and bools become float64.
+    {p_entropy}
     {axis}
     {keepdims_kw}
-    out : ndarray, keyword-only
-        Array to write the entropies to (default None: a new array): exactly their shape
-        and dtype, writeable.  Nothing is written unless the whole call succeeds.
+    {out_entropy}
 
     Returns
     -------
-    ndarray or numpy.floating
-        The entropy per slice: the shape of ``p`` without ``axis`` (or with length 1 there
-        when ``keepdims``), a NumPy scalar when that is 0-d; the float dtype of ``p``.
+    {returns_entropy}
 
     Raises
     ------
-    TypeError
-        If ``p`` has a complex, object or string dtype, ``axis`` is not an integer, or
-        ``out`` is not an ndarray of the result's dtype.
-    ValueError
-        If ``out`` has the wrong shape or is read-only.
-    numpy.exceptions.AxisError
-        If ``axis`` is out of range.
+    {raises_entropy}
 
     See Also
     --------
@@ -105,7 +93,7 @@ def shannon_entropy(p, axis=-1, *, keepdims=False, out=None):
     return _entropy(p, 1.0, axis, keepdims, out)
 
 
-@_doc.fill()
+@_doc.fill(alpha_err="")
 def gini_entropy(p, axis=-1, *, keepdims=False, out=None):
     r"""Gini entropy of probability vectors along an axis.
 
@@ -117,30 +105,18 @@ def gini_entropy(p, axis=-1, *, keepdims=False, out=None):
 
     Parameters
     ----------
-    p : array_like
-        Probability vectors along ``axis`` (not checked to sum to 1).  float16, float32 and
-        float64 keep their dtype; integers and bools become float64.
+    {p_entropy}
     {axis}
     {keepdims_kw}
-    out : ndarray, keyword-only
-        Array to write the entropies to (default None: a new array): exactly their shape
-        and dtype, writeable.  Nothing is written unless the whole call succeeds.
+    {out_entropy}
 
     Returns
     -------
-    ndarray or numpy.floating
-        The entropy per slice: the shape of ``p`` without ``axis`` (or with length 1 there
-        when ``keepdims``), a NumPy scalar when that is 0-d; the float dtype of ``p``.
+    {returns_entropy}
 
     Raises
     ------
-    TypeError
-        If ``p`` has a complex, object or string dtype, ``axis`` is not an integer, or
-        ``out`` is not an ndarray of the result's dtype.
-    ValueError
-        If ``out`` has the wrong shape or is read-only.
-    numpy.exceptions.AxisError
-        If ``axis`` is out of range.
+    {raises_entropy}
 
     See Also
     --------
@@ -169,7 +145,7 @@ def gini_entropy(p, axis=-1, *, keepdims=False, out=None):
     return _entropy(p, 2.0, axis, keepdims, out)
 
 
-@_doc.fill()
+@_doc.fill(alpha_err="Also if ``alpha`` is not a finite scalar >= 1.")
 def tsallis_entropy(p, alpha, axis=-1, *, keepdims=False, out=None):
     r"""The Tsallis alpha-entropy of probability vectors along an axis.
 
@@ -182,33 +158,20 @@ def tsallis_entropy(p, alpha, axis=-1, *, keepdims=False, out=None):
 
     Parameters
     ----------
-    p : array_like
-        Probability vectors along ``axis`` (not checked to sum to 1).  float16, float32 and
-        float64 keep their dtype; integers and bools become float64.
+    {p_entropy}
     alpha : float
         The ``alpha``: a finite scalar >= 1.
     {axis}
     {keepdims_kw}
-    out : ndarray, keyword-only
-        Array to write the entropies to (default None: a new array): exactly their shape
-        and dtype, writeable.  Nothing is written unless the whole call succeeds.
+    {out_entropy}
 
     Returns
     -------
-    ndarray or numpy.floating
-        The entropy per slice: the shape of ``p`` without ``axis`` (or with length 1 there
-        when ``keepdims``), a NumPy scalar when that is 0-d; the float dtype of ``p``.
+    {returns_entropy}
 
     Raises
     ------
-    TypeError
-        If ``p`` has a complex, object or string dtype, ``axis`` is not an integer, or
-        ``out`` is not an ndarray of the result's dtype.
-    ValueError
-        If ``alpha`` is not a finite scalar >= 1, or ``out`` has the wrong shape or is
-        read-only.
-    numpy.exceptions.AxisError
-        If ``axis`` is out of range.
+    {raises_entropy}
 
     See Also
     --------
@@ -395,15 +358,10 @@ def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=
 
     Parameters
     ----------
-    x : array_like
-        The input given to :func:`smoothed_max`.
-    value : float or array_like
-        What :func:`smoothed_max` returned (one value per slice); checked for shape, but
-        not needed by the formula.
+    {smax_x}
     g : float or array_like
         The cotangent of ``value``: one value per slice (the reduced or keepdims shape).
-    alpha : float, optional
-        The ``alpha`` given to :func:`smoothed_max` (default 1.0): a finite scalar >= 1.
+    {smax_alpha}
     {axis}
     {temperature_fwd}
     {where_fwd}
@@ -418,16 +376,7 @@ def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=
 
     Raises
     ------
-    TypeError
-        If an array argument has a complex, object or string dtype, ``alpha`` is not a
-        real number, ``where`` is not boolean, ``out`` is not an ndarray of the result's
-        dtype, ``axis`` is not an integer, or ``n_threads`` is not an integer or None.
-    ValueError
-        If ``alpha`` is not a finite scalar >= 1, ``temperature`` is not positive and
-        finite, a shape does not match or broadcast, ``out`` is read-only, or
-        ``n_threads`` is 0 or below -1.  The message names the parameter.
-    numpy.exceptions.AxisError
-        If ``axis`` is out of range.
+    {raises_smax_d}
 
     See Also
     --------
@@ -475,7 +424,7 @@ def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=
     return res.astype(rdt, copy=False)
 
 
-@_doc.fill(fwd="smoothed_max")
+@_doc.fill(fwd="smoothed_max", x="x", dtypes="wider float dtype of ``x`` and ``dx``")
 def smoothed_max_jvp(x, value, dx, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims=False,
                      out=None, n_threads=1):
     r"""Jacobian-vector product of :func:`smoothed_max`.
@@ -486,15 +435,9 @@ def smoothed_max_jvp(x, value, dx, alpha=1.0, axis=-1, *, temperature=1.0, where
 
     Parameters
     ----------
-    x : array_like
-        The input given to :func:`smoothed_max`.
-    value : float or array_like
-        What :func:`smoothed_max` returned (one value per slice); checked for shape, but
-        not needed by the formula.
-    dx : array_like
-        The tangent, of the shape of ``x``.
-    alpha : float, optional
-        The ``alpha`` given to :func:`smoothed_max` (default 1.0): a finite scalar >= 1.
+    {smax_x}
+    {dx_red}
+    {smax_alpha}
     {axis}
     {temperature_fwd}
     {where_fwd_red}
@@ -504,22 +447,11 @@ def smoothed_max_jvp(x, value, dx, alpha=1.0, axis=-1, *, temperature=1.0, where
 
     Returns
     -------
-    ndarray or numpy.floating
-        The directional derivative per slice: the reduced shape (or the keepdims shape),
-        a NumPy scalar when that is 0-d; the wider float dtype of ``x`` and ``dx``.
+    {returns_red_jvp}
 
     Raises
     ------
-    TypeError
-        If an array argument has a complex, object or string dtype, ``alpha`` is not a
-        real number, ``where`` is not boolean, ``out`` is not an ndarray of the result's
-        dtype, ``axis`` is not an integer, or ``n_threads`` is not an integer or None.
-    ValueError
-        If ``alpha`` is not a finite scalar >= 1, ``temperature`` is not positive and
-        finite, a shape does not match or broadcast, ``out`` is read-only, or
-        ``n_threads`` is 0 or below -1.  The message names the parameter.
-    numpy.exceptions.AxisError
-        If ``axis`` is out of range.
+    {raises_smax_d}
 
     See Also
     --------

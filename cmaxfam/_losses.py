@@ -111,7 +111,7 @@ def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoot
 
 
 
-@_doc.fill(alpha_err="")
+@_doc.fill(alpha_err="", cite="1")
 def softmax_cross_entropy(logits, target, axis=-1, *, temperature=1.0, where=None, ignore_index=None,
                           label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
                           grad_out=None, n_threads=1):
@@ -164,13 +164,7 @@ def softmax_cross_entropy(logits, target, axis=-1, *, temperature=1.0, where=Non
     (z_y - max z)``, never from ``log(softmax(z))``: a large gap gives a large loss, not
     +inf.
 
-    The loss is the Fenchel-Young loss ``L(z; q) = Omega*(z) + Omega(q) - <q, z>`` of
-    ``z = logits / t`` and the target ``q`` (one-hot for a label) [1]_: >= 0, 0 exactly
-    when the prediction equals ``q``, with gradient ``(prediction - q) / t`` with respect
-    to ``logits``, computed in the same fused pass over each slice of the compiled core
-    (no second pass, no Jacobian).  With several slices the losses are weighted and
-    reduced as ``reduction`` says.  The conventions (ignored labels, weights, smoothing,
-    reductions) are those of every loss here (the README and :mod:`cmaxfam._losses`).
+    {loss_fy}
 
     {loss_special}
 
@@ -209,7 +203,7 @@ def softmax_cross_entropy(logits, target, axis=-1, *, temperature=1.0, where=Non
                     sample_weight, reduction, return_grad, grad_out, 1.0, n_threads)
 
 
-@_doc.fill(alpha_err="")
+@_doc.fill(alpha_err="", cite="2")
 def sparsemax_loss(logits, target, axis=-1, *, temperature=1.0, where=None, ignore_index=None,
                    label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
                    grad_out=None, n_threads=1):
@@ -259,13 +253,7 @@ def sparsemax_loss(logits, target, axis=-1, *, temperature=1.0, where=None, igno
     The threshold of :func:`sparsemax` is found by the same sort-free passes, then the
     loss and gradient follow on the support.
 
-    The loss is the Fenchel-Young loss ``L(z; q) = Omega*(z) + Omega(q) - <q, z>`` of
-    ``z = logits / t`` and the target ``q`` (one-hot for a label) [2]_: >= 0, 0 exactly
-    when the prediction equals ``q``, with gradient ``(prediction - q) / t`` with respect
-    to ``logits``, computed in the same fused pass over each slice of the compiled core
-    (no second pass, no Jacobian).  With several slices the losses are weighted and
-    reduced as ``reduction`` says.  The conventions (ignored labels, weights, smoothing,
-    reductions) are those of every loss here (the README and :mod:`cmaxfam._losses`).
+    {loss_fy}
 
     {loss_special}
 
@@ -297,7 +285,7 @@ def sparsemax_loss(logits, target, axis=-1, *, temperature=1.0, where=None, igno
                     sample_weight, reduction, return_grad, grad_out, 2.0, n_threads)
 
 
-@_doc.fill(alpha_err="``alpha`` is below 1, infinite or NaN;")
+@_doc.fill(alpha_err="``alpha`` is below 1, infinite or NaN;", cite="2")
 def entmax_loss(logits, target, axis=-1, *, alpha=1.5, temperature=1.0, where=None, ignore_index=None,
                 label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
                 grad_out=None, n_threads=1):
@@ -351,13 +339,7 @@ def entmax_loss(logits, target, axis=-1, *, alpha=1.5, temperature=1.0, where=No
     ``H_alpha`` is evaluated as ``-sum p expm1((alpha - 1) log p) / (alpha (alpha - 1))``,
     accurate as ``alpha`` goes to 1.
 
-    The loss is the Fenchel-Young loss ``L(z; q) = Omega*(z) + Omega(q) - <q, z>`` of
-    ``z = logits / t`` and the target ``q`` (one-hot for a label) [2]_: >= 0, 0 exactly
-    when the prediction equals ``q``, with gradient ``(prediction - q) / t`` with respect
-    to ``logits``, computed in the same fused pass over each slice of the compiled core
-    (no second pass, no Jacobian).  With several slices the losses are weighted and
-    reduced as ``reduction`` says.  The conventions (ignored labels, weights, smoothing,
-    reductions) are those of every loss here (the README and :mod:`cmaxfam._losses`).
+    {loss_fy}
 
     {loss_special}
 

@@ -484,10 +484,7 @@ def log_softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_t
     {g}
     {axis}
     {temperature_fwd}
-    where : array_like of bool, keyword-only
-        The mask given to :func:`log_softmax` (default None: all entries included).
-        Excluded entries of the result are exactly 0, and they do not take part in the
-        sums over the slice.
+    {where_lsm}
     {out_d}
     {n_threads}
 
@@ -545,10 +542,7 @@ def log_softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_
     {dx}
     {axis}
     {temperature_fwd}
-    where : array_like of bool, keyword-only
-        The mask given to :func:`log_softmax` (default None: all entries included).
-        Excluded entries of the result are exactly 0, and they do not take part in the
-        sums over the slice.
+    {where_lsm}
     {out_d}
     {n_threads}
 
@@ -600,7 +594,7 @@ def _jacobian_setup(y, axis, temperature, where):
     return yl, tl, wl, rdt
 
 
-@_doc.fill(fwd="softmax")
+@_doc.fill(fwd="softmax", yname="y")
 def softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     r"""Explicit Jacobian of :func:`softmax`, from its output.
 
@@ -618,9 +612,7 @@ def softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
 
     Returns
     -------
-    ndarray
-        The Jacobians, of shape ``(..., n, n)``: the slice axis moved last, then repeated
-        (``J[..., i, j] = dy_i / dx_j``); the float dtype of ``y``.
+    {returns_jac}
 
     Raises
     ------
@@ -663,7 +655,7 @@ def softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     return J.astype(rdt, copy=False)
 
 
-@_doc.fill(fwd="log_softmax")
+@_doc.fill(fwd="log_softmax", yname="y")
 def log_softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     r"""Explicit Jacobian of :func:`log_softmax`, from its output.
 
@@ -683,9 +675,7 @@ def log_softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
 
     Returns
     -------
-    ndarray
-        The Jacobians, of shape ``(..., n, n)``: the slice axis moved last, then repeated
-        (``J[..., i, j] = dy_i / dx_j``); the float dtype of ``y``.
+    {returns_jac}
 
     Raises
     ------

@@ -209,22 +209,11 @@ def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, whe
 
     Parameters
     ----------
-    a : array_like
-        The input given to :func:`logsumexp`.
-    lse : float or array_like
-        What :func:`logsumexp` returned: one value per slice (the reduced shape, or the
-        keepdims shape).
+    {lse_a}
     g : float or array_like
         The cotangent of ``lse``: one value per slice (the reduced or keepdims shape).
     {axis_multi}
-    b : array_like, keyword-only
-        The weights given to :func:`logsumexp` (default None: all 1).
-    sign : float or array_like, keyword-only
-        The sign :func:`logsumexp` returned with ``return_sign=True`` (default None: +1);
-        needed when ``b`` has negative entries.
-    temperature : float or array_like, keyword-only
-        The temperature ``t`` given to :func:`logsumexp` (default 1.0): positive and
-        finite; a scalar, or one value per slice.
+    {lse_b_sign_t}
     where : array_like of bool, keyword-only
         The mask given to :func:`logsumexp` (default None: all entries included).
         Excluded entries get exactly 0.
@@ -269,7 +258,7 @@ def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, whe
     return _lse_d(a, lse, g, axis, b, sign, temperature, where, False, out, False, n_threads)
 
 
-@_doc.fill(fwd="logsumexp")
+@_doc.fill(fwd="logsumexp", x="a", dtypes="widest float dtype of ``a``, ``b`` and ``dx``")
 def logsumexp_jvp(a, lse, dx, axis=-1, *, b=None, sign=None, temperature=1.0, where=None,
                   keepdims=False, out=None, n_threads=1):
     r"""Jacobian-vector product of :func:`logsumexp`.
@@ -284,22 +273,10 @@ def logsumexp_jvp(a, lse, dx, axis=-1, *, b=None, sign=None, temperature=1.0, wh
 
     Parameters
     ----------
-    a : array_like
-        The input given to :func:`logsumexp`.
-    lse : float or array_like
-        What :func:`logsumexp` returned: one value per slice (the reduced shape, or the
-        keepdims shape).
-    dx : array_like
-        The tangent, of the shape of ``a``.
+    {lse_a}
+    {dx_red}
     {axis_multi}
-    b : array_like, keyword-only
-        The weights given to :func:`logsumexp` (default None: all 1).
-    sign : float or array_like, keyword-only
-        The sign :func:`logsumexp` returned with ``return_sign=True`` (default None: +1);
-        needed when ``b`` has negative entries.
-    temperature : float or array_like, keyword-only
-        The temperature ``t`` given to :func:`logsumexp` (default 1.0): positive and
-        finite; a scalar, or one value per slice.
+    {lse_b_sign_t}
     where : array_like of bool, keyword-only
         The mask given to :func:`logsumexp` (default None: all entries included).
         Excluded entries do not contribute.
@@ -309,9 +286,7 @@ def logsumexp_jvp(a, lse, dx, axis=-1, *, b=None, sign=None, temperature=1.0, wh
 
     Returns
     -------
-    ndarray or numpy.floating
-        The directional derivative per slice: the reduced shape (or the keepdims shape),
-        a NumPy scalar when that is 0-d; the widest float dtype of ``a``, ``b`` and ``dx``.
+    {returns_red_jvp}
 
     Raises
     ------
@@ -464,11 +439,7 @@ def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None,
 
     Parameters
     ----------
-    x : array_like
-        The input given to :func:`softmax_mean`.
-    f : float or array_like
-        What :func:`softmax_mean` returned: one value per slice (the reduced shape, or the
-        keepdims shape).
+    {sm_x}
     g : float or array_like
         The cotangent of ``f``: one value per slice (the reduced or keepdims shape).
     {axis_multi}
@@ -518,7 +489,7 @@ def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None,
     return _sm_d(x, f, g, axis, temperature, where, False, out, False, n_threads)
 
 
-@_doc.fill(fwd="softmax_mean")
+@_doc.fill(fwd="softmax_mean", x="x", dtypes="wider float dtype of ``x`` and ``dx``")
 def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None,
                      n_threads=1):
     r"""Jacobian-vector product of :func:`softmax_mean`.
@@ -530,13 +501,8 @@ def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims
 
     Parameters
     ----------
-    x : array_like
-        The input given to :func:`softmax_mean`.
-    f : float or array_like
-        What :func:`softmax_mean` returned: one value per slice (the reduced shape, or the
-        keepdims shape).
-    dx : array_like
-        The tangent, of the shape of ``x``.
+    {sm_x}
+    {dx_red}
     {axis_multi}
     {temperature_fwd}
     {where_fwd_red}
@@ -546,9 +512,7 @@ def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims
 
     Returns
     -------
-    ndarray or numpy.floating
-        The directional derivative per slice: the reduced shape (or the keepdims shape),
-        a NumPy scalar when that is 0-d; the wider float dtype of ``x`` and ``dx``.
+    {returns_red_jvp}
 
     Raises
     ------

@@ -173,8 +173,7 @@ def gumbel_softmax_vjp(y_soft, v, axis=-1, *, temperature=1.0, where=None, out=N
 
     Parameters
     ----------
-    y_soft : array_like
-        The soft sample (what :func:`gumbel_softmax` returned without ``hard``).
+    {y_soft}
     v : array_like
         The cotangent (the gradient of a scalar objective with respect to the sample), of
         the shape of ``y_soft``.
@@ -249,8 +248,7 @@ def gumbel_softmax_jvp(y_soft, dx, axis=-1, *, temperature=1.0, where=None, out=
 
     Parameters
     ----------
-    y_soft : array_like
-        The soft sample (what :func:`gumbel_softmax` returned without ``hard``).
+    {y_soft}
     dx : array_like
         The tangent, of the shape of ``y_soft``.
     {axis}
@@ -294,7 +292,7 @@ def gumbel_softmax_jvp(y_soft, dx, axis=-1, *, temperature=1.0, where=None, out=
                          n_threads=n_threads)
 
 
-@_doc.fill(fwd="gumbel_softmax")
+@_doc.fill(fwd="gumbel_softmax", yname="y_soft")
 def gumbel_softmax_jacobian(y_soft, axis=-1, *, temperature=1.0, where=None):
     r"""Explicit Jacobian of :func:`gumbel_softmax` at fixed noise, from the soft sample.
 
@@ -306,17 +304,14 @@ def gumbel_softmax_jacobian(y_soft, axis=-1, *, temperature=1.0, where=None):
 
     Parameters
     ----------
-    y_soft : array_like
-        The soft sample (what :func:`gumbel_softmax` returned without ``hard``).
+    {y_soft}
     {axis}
     {temperature_fwd}
     {where_jac}
 
     Returns
     -------
-    ndarray
-        The Jacobians, of shape ``(..., n, n)``: the slice axis moved last, then repeated
-        (``J[..., i, j] = dy_i / dx_j``); the float dtype of ``y_soft``.
+    {returns_jac}
 
     Raises
     ------

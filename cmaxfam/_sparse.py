@@ -329,10 +329,7 @@ def sparsemax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_thr
 
     Notes
     -----
-    Two vectorised passes per slice in the compiled core (the sums ``sum s`` and
-    ``<s, g>``, then the elementwise formula).  Entries off the support get exactly 0
-    whatever ``g`` holds there.  NaN in ``y`` makes the slice NaN, and NaN in ``g``
-    on the support makes the support NaN; a slice of one entry gives 0.
+    {notes_sparse_d}
     {dtypes_d}
 
     References
@@ -392,10 +389,7 @@ def sparsemax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_th
 
     Notes
     -----
-    Two vectorised passes per slice in the compiled core (the sums ``sum s`` and
-    ``<s, dx>``, then the elementwise formula).  Entries off the support get exactly 0
-    whatever ``dx`` holds there.  NaN in ``y`` makes the slice NaN, and NaN in ``dx``
-    on the support makes the support NaN; a slice of one entry gives 0.
+    {notes_sparse_d}
     {dtypes_d}
 
     References
@@ -454,10 +448,7 @@ def entmax15_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_thre
 
     Notes
     -----
-    Two vectorised passes per slice in the compiled core (the sums ``sum s`` and
-    ``<s, g>``, then the elementwise formula).  Entries off the support get exactly 0
-    whatever ``g`` holds there.  NaN in ``y`` makes the slice NaN, and NaN in ``g``
-    on the support makes the support NaN; a slice of one entry gives 0.
+    {notes_sparse_d}
     {dtypes_d}
 
     References
@@ -517,10 +508,7 @@ def entmax15_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_thr
 
     Notes
     -----
-    Two vectorised passes per slice in the compiled core (the sums ``sum s`` and
-    ``<s, dx>``, then the elementwise formula).  Entries off the support get exactly 0
-    whatever ``dx`` holds there.  NaN in ``y`` makes the slice NaN, and NaN in ``dx``
-    on the support makes the support NaN; a slice of one entry gives 0.
+    {notes_sparse_d}
     {dtypes_d}
 
     References
@@ -587,10 +575,7 @@ def entmax_vjp(y, g, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=Non
 
     Notes
     -----
-    Two vectorised passes per slice in the compiled core (the sums ``sum s`` and
-    ``<s, g>``, then the elementwise formula).  Entries off the support get exactly 0
-    whatever ``g`` holds there.  NaN in ``y`` makes the slice NaN, and NaN in ``g``
-    on the support makes the support NaN; a slice of one entry gives 0.
+    {notes_sparse_d}
     {dtypes_d}
 
     The derivative in ``alpha`` is a NumPy composition.  The textbook expression
@@ -706,10 +691,7 @@ def entmax_jvp(y, dx, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=No
 
     Notes
     -----
-    Two vectorised passes per slice in the compiled core (the sums ``sum s`` and
-    ``<s, dx>``, then the elementwise formula).  Entries off the support get exactly 0
-    whatever ``dx`` holds there.  NaN in ``y`` makes the slice NaN, and NaN in ``dx``
-    on the support makes the support NaN; a slice of one entry gives 0.
+    {notes_sparse_d}
     {dtypes_d}
 
     References
@@ -730,7 +712,7 @@ def entmax_jvp(y, dx, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=No
                          n_threads=n_threads)
 
 
-@_doc.fill(fwd="entmax")
+@_doc.fill(fwd="entmax", yname="y")
 def entmax_jacobian(y, alpha=1.5, axis=-1, *, temperature=1.0, where=None):
     r"""Explicit Jacobian of :func:`entmax`, from its output.
 
@@ -752,9 +734,7 @@ def entmax_jacobian(y, alpha=1.5, axis=-1, *, temperature=1.0, where=None):
 
     Returns
     -------
-    ndarray
-        The Jacobians, of shape ``(..., n, n)``: the slice axis moved last, then repeated
-        (``J[..., i, j] = dy_i / dx_j``); the float dtype of ``y``.
+    {returns_jac}
 
     Raises
     ------
@@ -805,7 +785,7 @@ def entmax_jacobian(y, alpha=1.5, axis=-1, *, temperature=1.0, where=None):
     return J.astype(rdt, copy=False)
 
 
-@_doc.fill(fwd="sparsemax")
+@_doc.fill(fwd="sparsemax", yname="y")
 def sparsemax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     r"""Explicit Jacobian of :func:`sparsemax`, from its output.
 
@@ -826,9 +806,7 @@ def sparsemax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
 
     Returns
     -------
-    ndarray
-        The Jacobians, of shape ``(..., n, n)``: the slice axis moved last, then repeated
-        (``J[..., i, j] = dy_i / dx_j``); the float dtype of ``y``.
+    {returns_jac}
 
     Raises
     ------
@@ -864,7 +842,7 @@ def sparsemax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     return entmax_jacobian(y, 2.0, axis, temperature=temperature, where=where)
 
 
-@_doc.fill(fwd="entmax15")
+@_doc.fill(fwd="entmax15", yname="y")
 def entmax15_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     r"""Explicit Jacobian of :func:`entmax15`, from its output.
 
@@ -885,9 +863,7 @@ def entmax15_jacobian(y, axis=-1, *, temperature=1.0, where=None):
 
     Returns
     -------
-    ndarray
-        The Jacobians, of shape ``(..., n, n)``: the slice axis moved last, then repeated
-        (``J[..., i, j] = dy_i / dx_j``); the float dtype of ``y``.
+    {returns_jac}
 
     Raises
     ------
