@@ -31,11 +31,12 @@ def _entropy(p, alpha, axis, keepdims, out):
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
     ax = plan.axis
-    with np.errstate(divide="ignore", invalid="ignore"):
+    a = a.astype(np.float64, copy=False)          # no overflow of a * (1 - a) in float32
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if alpha == 1.0:
             terms = np.where(a > 0, -a * np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, np.nan))
         elif alpha == 2.0:
-            terms = 0.5 * a * (1 - a)
+            terms = np.where(a >= 0, 0.5 * a * (1 - a), np.nan)
         else:
             pa = np.power(np.where(a >= 0, a, np.nan), alpha)
             terms = (a - pa) / (alpha * (alpha - 1.0))
@@ -75,8 +76,8 @@ def shannon_entropy(p, axis=-1, *, keepdims=False, out=None):
 
     Notes
     -----
-    A NumPy composition (no compiled kernel, no ``n_threads``): the terms in the dtype of
-    ``p``, summed in float64.  Special values: entries equal to 0 contribute 0; a
+    A NumPy composition (no compiled kernel, no ``n_threads``): the terms and their sum
+    in float64.  Special values: entries equal to 0 contribute 0; a
     negative or NaN entry makes the slice NaN; an empty slice gives 0.
 
     Examples
@@ -126,9 +127,9 @@ def gini_entropy(p, axis=-1, *, keepdims=False, out=None):
 
     Notes
     -----
-    A NumPy composition (no compiled kernel, no ``n_threads``): the terms in the dtype of
-    ``p``, summed in float64.  Special values: NaN makes the slice NaN; an empty slice
-    gives 0.  The entries are not checked (a negative entry simply enters the formula).
+    A NumPy composition (no compiled kernel, no ``n_threads``): the terms and their sum
+    in float64.  Special values: a negative or NaN entry makes the slice NaN; an empty
+    slice gives 0.
 
     References
     ----------
@@ -184,7 +185,7 @@ def tsallis_entropy(p, alpha, axis=-1, *, keepdims=False, out=None):
     -----
     A NumPy composition (no compiled kernel, no ``n_threads``): ``alpha`` equal to 1 or
     2 runs :func:`shannon_entropy` or :func:`gini_entropy`'s formula; otherwise the terms
-    ``(p - p^alpha) / (alpha (alpha - 1))`` in the dtype of ``p``, summed in float64.
+    ``(p - p^alpha) / (alpha (alpha - 1))``, all in float64.
     Special values: a negative or NaN entry makes the slice NaN; an empty slice gives 0.
 
     References

@@ -85,7 +85,8 @@ def _reduce(loss, wl, total, reduction, plan, rdt):
     s = float(weighted.sum())
     if reduction == "mean":
         s = s / total if total > 0 else 0.0
-    return rdt.type(s)
+    with np.errstate(over="ignore"):             # a float32 loss beyond its range is inf
+        return rdt.type(s)
 
 
 def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing, sample_weight,
