@@ -21,8 +21,8 @@ import scipy.optimize
 import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import assert_all_finite, get_tags
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils import assert_all_finite
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (check_consistent_length, check_is_fitted, column_or_1d,
@@ -79,8 +79,7 @@ def _class_weights(class_weight, classes, y_idx, sw):
     if isinstance(class_weight, str):
         check_choice(class_weight, "class_weight", ("balanced",))
         counts = np.bincount(y_idx, weights=sw, minlength=k)
-        with np.errstate(divide="ignore"):
-            return np.where(counts > 0, sw.sum() / (k * np.where(counts > 0, counts, 1.0)), 0.0)
+        return np.where(counts > 0, sw.sum() / (k * np.where(counts > 0, counts, 1.0)), 0.0)
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight must be None, 'balanced' or a dict; got {class_weight!r}")
     for label, v in class_weight.items():
@@ -389,11 +388,7 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities ``link(Z)``: rows sum to 1, with exact zeros for the
-        sparsemax and entmax links.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        sparsemax and entmax links; ``X`` as in :meth:`decision_function`.
 
         Returns
         -------
@@ -402,11 +397,8 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
         return _link_proba(self.link, float(self.alpha), self._logits(X), check_n_threads(self.n_threads))
 
     def predict(self, X):
-        """The class of the largest logit (the first one on ties).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        """The class of the largest logit (the first one on ties); ``X`` as in
+        :meth:`decision_function`.
 
         Returns
         -------
@@ -528,7 +520,6 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         if self.estimator is not None:
-            from sklearn.utils import get_tags
             inner = get_tags(self.estimator)
             tags.input_tags.sparse = inner.input_tags.sparse
             tags.input_tags.allow_nan = inner.input_tags.allow_nan
@@ -716,12 +707,7 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
         return A / self.temperature_ + self.bias_
 
     def predict_proba(self, X):
-        """Calibrated probabilities ``softmax(Z / T + b)``.
-
-        Parameters
-        ----------
-        X : array-like
-            Logits (``estimator=None``) or the estimator's input.
+        """Calibrated probabilities ``softmax(Z / T + b)``, with ``X`` as in :meth:`transform`.
 
         Returns
         -------
@@ -730,12 +716,7 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
         return softmax(self.transform(X), n_threads=check_n_threads(self.n_threads))
 
     def predict(self, X):
-        """The class of the largest calibrated logit.
-
-        Parameters
-        ----------
-        X : array-like
-            Logits (``estimator=None``) or the estimator's input.
+        """The class of the largest calibrated logit, with ``X`` as in :meth:`transform`.
 
         Returns
         -------
