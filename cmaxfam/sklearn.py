@@ -109,7 +109,7 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
     link : {"softmax", "sparsemax", "entmax"}, default="softmax"
         The link from logits to probabilities.  sparsemax and entmax give exact zeros.
     alpha : float, default=1.5
-        entmax's alpha (>= 1; 1 is softmax, 2 is sparsemax); used only with
+        The alpha of entmax (>= 1; 1 is softmax, 2 is sparsemax); used only with
         ``link="entmax"``.
     C : float, default=1.0
         Inverse of the L2 regularisation strength (> 0), as in ``LogisticRegression``.
@@ -165,8 +165,8 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
 
     See Also
     --------
-    TemperatureScaling : calibrate the logits of a fitted classifier.
-    sklearn.linear_model.LogisticRegression : the softmax link without normalisation.
+    TemperatureScaling : Calibrate the logits of a fitted classifier.
+    sklearn.linear_model.LogisticRegression : The softmax link without normalisation.
 
     Notes
     -----
@@ -184,6 +184,7 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import load_iris
     >>> from cmaxfam.sklearn import MaxFamilyClassifier
     >>> X, y = load_iris(return_X_y=True)
@@ -337,7 +338,7 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        self : MaxFamilyClassifier
+        MaxFamilyClassifier
             The fitted estimator.
         """
         p = self._checked_params()
@@ -376,33 +377,44 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
-            For two classes, ``Z[:, 1] - Z[:, 0]`` (positive means ``classes_[1]``), the
-            scikit-learn convention for binary classifiers.
+        ndarray of shape (n_samples, n_classes) or (n_samples,)
+            ``Z``; for two classes ``Z[:, 1] - Z[:, 0]`` (positive means ``classes_[1]``),
+            the scikit-learn convention for binary classifiers.
         """
         Z = self._logits(X)
         return Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
 
     def predict_proba(self, X):
-        """Class probabilities ``link(Z)``: rows sum to 1, with exact zeros for the
-        sparsemax and entmax links; ``X`` as in :meth:`decision_function`.
+        """Class probabilities ``link(Z)``, exact zeros for sparsemax and entmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
+            The probabilities; rows sum to 1.
         """
         return _link_proba(self.link, float(self.alpha), self._logits(X), check_n_threads(self.n_threads))
 
     def predict(self, X):
-        """The class of the largest logit (the first one on ties); ``X`` as in
-        :meth:`decision_function`.
+        """The class of the largest logit (the first one on ties).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,)
+            The labels, from ``classes_``.
         """
         Z = self._logits(X)
         return self.classes_[np.argmax(Z, axis=1)]
@@ -487,6 +499,12 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         The feature names seen in fit, when ``X`` had string column names.
 
+    See Also
+    --------
+    MaxFamilyClassifier : A classifier whose logits it can calibrate.
+    sklearn.calibration.CalibratedClassifierCV : Sigmoid and isotonic calibration.
+    cmaxfam.softmax_cross_entropy : The NLL and its gradient, in one pass.
+
     References
     ----------
     Guo, Pleiss, Sun & Weinberger (2017), On calibration of modern neural networks.
@@ -557,7 +575,7 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self : TemperatureScaling
+        TemperatureScaling
             The fitted calibrator.
         """
         lo, hi = self._bounds()
@@ -696,31 +714,47 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like
-            Logits (``estimator=None``) or the estimator's input.
+            Logits, of shape (n_samples, n_classes) or (n_samples,) for a binary margin
+            (``estimator=None``), or the estimator's input.
 
         Returns
         -------
-        logits : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
+            The calibrated logits (a binary margin ``d`` as ``[0, d] / T + b``).
         """
         check_is_fitted(self)
         A = _as_logit_matrix(self._scores(X), len(self.classes_))
         return A / self.temperature_ + self.bias_
 
     def predict_proba(self, X):
-        """Calibrated probabilities ``softmax(Z / T + b)``, with ``X`` as in :meth:`transform`.
+        """Calibrated probabilities ``softmax(Z / T + b)``.
+
+        Parameters
+        ----------
+        X : array-like
+            Logits, of shape (n_samples, n_classes) or (n_samples,) for a binary margin
+            (``estimator=None``), or the estimator's input.
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
+            The probabilities; rows sum to 1.
         """
         return softmax(self.transform(X), n_threads=check_n_threads(self.n_threads))
 
     def predict(self, X):
-        """The class of the largest calibrated logit, with ``X`` as in :meth:`transform`.
+        """The class of the largest calibrated logit.
+
+        Parameters
+        ----------
+        X : array-like
+            Logits, of shape (n_samples, n_classes) or (n_samples,) for a binary margin
+            (``estimator=None``), or the estimator's input.
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,)
+            The labels, from ``classes_``.
         """
         Z = self.transform(X)
         return self.classes_[np.argmax(Z, axis=1)]
