@@ -508,7 +508,38 @@ _REFS = {
     """,
 }
 
-SNIPPETS = {**_PARAMS, **_LOSS, **_FAMILY, **_RAISES, **_NOTES, **{"ref_" + k: v for k, v in _REFS.items()}}
+# ---------- the methods of the scikit-learn estimators (cmaxfam.sklearn) ----------
+
+_ESTIMATORS = {
+    "est_params_clf": """
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+    """,
+    "est_params_ts": """
+        Parameters
+        ----------
+        X : array-like
+            Logits, of shape (n_samples, n_classes) or (n_samples,) for a binary margin
+            (``estimator=None``), or the estimator's input.
+    """,
+    "est_returns_labels": """
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The labels, from ``classes_``.
+    """,
+    "est_returns_proba": """
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probabilities; rows sum to 1.
+    """,
+}
+
+SNIPPETS = {**_PARAMS, **_LOSS, **_FAMILY, **_RAISES, **_NOTES, **_ESTIMATORS,
+            **{"ref_" + k: v for k, v in _REFS.items()}}
 
 
 _CACHE = {}

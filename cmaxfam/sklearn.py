@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (check_consistent_length, check_is_fitted, column_or_1d,
                                       has_fit_parameter, validate_data)
 
+from . import _docstrings as _doc
 from ._losses import entmax_loss, softmax_cross_entropy, sparsemax_loss
 from ._normalizers import softmax
 from ._sparse import entmax, sparsemax
@@ -371,13 +372,11 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
             Z = np.asarray(X @ self.coef_.T)
         return (Z + self.intercept_) / float(self.temperature)
 
+    @_doc.fill()
     def decision_function(self, X):
         """The logits ``Z`` that go into the link.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The samples.
+        {est_params_clf}
 
         Returns
         -------
@@ -388,33 +387,23 @@ class MaxFamilyClassifier(ClassifierMixin, BaseEstimator):
         Z = self._logits(X)
         return Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
 
+    @_doc.fill()
     def predict_proba(self, X):
         """Class probabilities ``link(Z)``, exact zeros for sparsemax and entmax.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The samples.
+        {est_params_clf}
 
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            The probabilities; rows sum to 1.
+        {est_returns_proba}
         """
         return _link_proba(self.link, float(self.alpha), self._logits(X), check_n_threads(self.n_threads))
 
+    @_doc.fill()
     def predict(self, X):
         """The class of the largest logit (the first one on ties).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The samples.
+        {est_params_clf}
 
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            The labels, from ``classes_``.
+        {est_returns_labels}
         """
         Z = self._logits(X)
         return self.classes_[np.argmax(Z, axis=1)]
@@ -708,14 +697,11 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
         u, b = split(res.x)
         return float(u), b - b.mean(), n_iter + max(int(res.nit), 1)
 
+    @_doc.fill()
     def transform(self, X):
         """Calibrated logits ``Z / T + b``.
 
-        Parameters
-        ----------
-        X : array-like
-            Logits, of shape (n_samples, n_classes) or (n_samples,) for a binary margin
-            (``estimator=None``), or the estimator's input.
+        {est_params_ts}
 
         Returns
         -------
@@ -726,35 +712,23 @@ class TemperatureScaling(ClassifierMixin, TransformerMixin, BaseEstimator):
         A = _as_logit_matrix(self._scores(X), len(self.classes_))
         return A / self.temperature_ + self.bias_
 
+    @_doc.fill()
     def predict_proba(self, X):
         """Calibrated probabilities ``softmax(Z / T + b)``.
 
-        Parameters
-        ----------
-        X : array-like
-            Logits, of shape (n_samples, n_classes) or (n_samples,) for a binary margin
-            (``estimator=None``), or the estimator's input.
+        {est_params_ts}
 
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            The probabilities; rows sum to 1.
+        {est_returns_proba}
         """
         return softmax(self.transform(X), n_threads=check_n_threads(self.n_threads))
 
+    @_doc.fill()
     def predict(self, X):
         """The class of the largest calibrated logit.
 
-        Parameters
-        ----------
-        X : array-like
-            Logits, of shape (n_samples, n_classes) or (n_samples,) for a binary margin
-            (``estimator=None``), or the estimator's input.
+        {est_params_ts}
 
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            The labels, from ``classes_``.
+        {est_returns_labels}
         """
         Z = self.transform(X)
         return self.classes_[np.argmax(Z, axis=1)]
