@@ -55,8 +55,6 @@ assert_type(cmf.softmax(xi), NDArray[np.float64])
 assert_type(cmf.softmax([1.0, 2.0, 3.0]), NDArray[np.float64])
 assert_type(cmf.softmax([[1, 2], [3, 4]]), NDArray[np.float64])
 assert_type(cmf.softmax(np.ones(3, np.float32), n_threads=None), NDArray[np.float32])
-pair = [v32, v32]                     # (an inline list display of arrays gives Any)
-assert_type(cmf.softmax(pair), NDArray[np.float32])
 unknown: NDArray[np.float16] = cmf.softmax(xany)                       # dtype unknown: Any
 assert_type(cmf.log_softmax(x32, axis=(0, 1), where=x32 > 0), NDArray[np.float32])
 out32 = np.empty_like(x32)
