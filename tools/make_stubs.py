@@ -5,12 +5,13 @@
 
 Every public function preserves the floating dtype of its input (float16/32/64 in, the same
 out; integers, bools and Python numbers become float64), and several return a tuple or an
-array depending on a flag.  Written out, that is ~250 ``@overload`` signatures that differ
+array depending on a flag.  Written out, that is ~350 ``@overload`` signatures that differ
 only in a few types; here each function is written once, as a signature with named holes
 (``{X}``, ``{T}``, ...), and the holes are filled from small tables of cases (``UNARY``,
 ``BINARY``, ...).  The output is an ordinary stub file, committed and installed with the
-package; ``python -m mypy.stubtest cmaxfam`` (tests/test_typing.py) checks it against the
-runtime signatures (names, kinds, defaults), and tests/typing/ checks the inferred types.
+package.  tests/test_typing.py checks it against the runtime (``python -m mypy.stubtest
+cmaxfam`` for names and kinds, its own check for the default values of every overload),
+checks the types mypy infers from it (tests/typing/), and that it is this script's output.
 """
 from __future__ import annotations
 
@@ -149,6 +150,14 @@ def product(cases, flags):
     return [{**c, **{k: v.format(**c) for k, v in f.items()}} for c, f in itertools.product(cases, flags)]
 
 
+def flag(cases, hole, off_ret, on_ret, any_ret, off="Literal[False] = False", on="Literal[True]",
+         any_="bool = False", **any_holes):
+    """A boolean flag that changes the return type: every case with the flag False
+    (``off_ret``) and True (``on_ret``), then one overload for a flag of unknown value."""
+    return (product(cases, [{hole: off, "RET": off_ret}, {hole: on, "RET": on_ret}])
+            + [case(X="ArrayLike", RET=any_ret, **{hole: any_}, **any_holes)])
+
+
 def loss_cases(reduction_default, reductions):
     """The losses: the value is a scalar for the reductions to a scalar (the default) and
     an array for "none"; with return_grad=True, or a grad_out, a (value, gradient) tuple."""
@@ -204,9 +213,8 @@ FUNCTIONS += [
     ("logsumexp", "a: {X}, axis: _Axes = -1, b: {B} = None, keepdims: bool = False, {RS}, "
                   "temperature: ArrayLike = 1.0, where: ArrayLike | None = None, "
                   "out: NDArray[Any] | None = None, n_threads: _Threads = 1", "{RET}",
-     product(LSE, [dict(RS="return_sign: Literal[False] = False, *", RET="{R}"),
-                   dict(RS="*, return_sign: Literal[True]", RET="tuple[{R}, {R}]")])
-     + [case(X="ArrayLike", B="ArrayLike | None", RS="return_sign: bool = False, *", RET="Any")]),
+     flag(LSE, "RS", "{R}", "tuple[{R}, {R}]", "Any", off="return_sign: Literal[False] = False, *",
+          on="*, return_sign: Literal[True]", any_="return_sign: bool = False, *", B="ArrayLike | None")),
     ("logsumexp_vjp", "a: {X}, lse: ArrayLike, g: {V}, axis: _Axes = -1, *, b: {B} = None, "
                       "sign: ArrayLike | None = None, " + KW, "{A}", TERNARY),
     ("logsumexp_jvp", "a: {X}, lse: ArrayLike, dx: {V}, axis: _Axes = -1, *, b: {B} = None, "
@@ -230,10 +238,8 @@ for fam, alpha in (("sparsemax", ""), ("entmax15", ""), ("entmax", "alpha: Array
     if fam == "entmax":
         vjp = (f"{fam}_vjp", "y: {X}, g: {V}, " + axis + KW.replace(
             "n_threads", "return_alpha_grad: {RA}, n_threads"), "{RET}",
-            product(BINARY, [dict(RA="Literal[False] = False", RET="{A}"),
-                             dict(RA="Literal[True]", RET="tuple[{A}, {R}]")])
-            + [case(X="ArrayLike", V="ArrayLike", RA="bool = False",
-                    RET="NDArray[Any] | tuple[NDArray[Any], Any]")])
+            flag(BINARY, "RA", "{A}", "tuple[{A}, {R}]", "NDArray[Any] | tuple[NDArray[Any], Any]",
+                 V="ArrayLike"))
     FUNCTIONS += [
         (fam, "x: {X}, " + axis + KW, "{A}", UNARY),
         vjp,
@@ -286,9 +292,7 @@ FUNCTIONS += [
     ("gumbel_softmax", "logits: {X}, axis: SupportsIndex = -1, *, temperature: ArrayLike = 1.0, "
      "hard: bool = False, rng: _Rng = None, where: ArrayLike | None = None, "
      "out: NDArray[Any] | None = None, return_noise: {RN}, n_threads: _Threads = 1", "{RET}",
-     product(UNARY, [dict(RN="Literal[False] = False", RET="{A}"),
-                     dict(RN="Literal[True]", RET="tuple[{A}, {A}]")])
-     + [case(X="ArrayLike", RN="bool = False", RET="NDArray[Any] | tuple[NDArray[Any], NDArray[Any]]")]),
+     flag(UNARY, "RN", "{A}", "tuple[{A}, {A}]", "NDArray[Any] | tuple[NDArray[Any], NDArray[Any]]")),
     ("gumbel_softmax_vjp", "y_soft: {X}, v: {V}, axis: SupportsIndex = -1, *, " + KW, "{A}", BINARY),
     ("gumbel_softmax_jvp", "y_soft: {X}, dx: {V}, axis: SupportsIndex = -1, *, " + KW, "{A}", BINARY),
     ("gumbel_softmax_jacobian", "y_soft: {X}, axis: SupportsIndex = -1, *, " + JAC_KW, "{A}", UNARY),
