@@ -5,7 +5,22 @@ sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies),
 vector-Jacobian and Jacobian-vector products, their Fenchel-Young losses, and the random
 members (gumbel_softmax, sample_categorical),
 computed by a compiled C core over float32/float64 arrays of any layout, with the GIL
-released.
+released.  Every public function has a numpydoc docstring (``help(cmaxfam.softmax)``)
+with the formula, the special values and the numerical method.
+
+Examples
+--------
+>>> import numpy as np
+>>> import cmaxfam as cmf
+>>> x = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]], dtype=np.float32)
+>>> cmf.softmax(x).round(3)
+array([[0.09 , 0.245, 0.665],
+       [0.333, 0.333, 0.333]], dtype=float32)
+>>> cmf.sparsemax([0.5, 1.0, -1.0])
+array([0.25, 0.75, 0.  ])
+>>> loss, grad = cmf.softmax_cross_entropy(x, [2, 0], return_grad=True)
+>>> grad.shape, grad.dtype
+((2, 3), dtype('float32'))
 """
 from ._config import show_config
 from ._elementwise import (log_sigmoid, log_sigmoid_jvp, log_sigmoid_vjp, sigmoid, sigmoid_jvp,
