@@ -97,10 +97,10 @@ print(json.dumps(t1 - t0))
 def test_import_time(tmp_path):
     """`import cmaxfam` costs < 50 ms (median of 7 fresh interpreters), timed inside the
     interpreter around the import statement, NumPy already imported: cmaxfam's own cost
-    (its Python modules, the compiled modules, the ISA selection; about 6 ms on the CI
-    machine, 2 vCPU Zen 4).  The cost with NumPy's import included is printed for the
-    record (pytest -s): NumPy's own import (60-190 ms there, depending on the load) is
-    paid by every NumPy program and is not cmaxfam's to cut."""
+    (its Python modules, the compiled modules, the ISA selection, the docstring assembly:
+    about 10 ms on the CI machine, 2 vCPU Zen 4).  The cost with NumPy's import included
+    is printed for the record (pytest -s): NumPy's own import (60-190 ms there, depending
+    on the load) is paid by every NumPy program and is not cmaxfam's to cut."""
     _python("import cmaxfam", tmp_path)   # warm the page cache and the .pyc files
     own = [json.loads(_python(_IMPORT_TIME, tmp_path)) for _ in range(7)]
     total = [json.loads(_python(_IMPORT_TIME_WITH_NUMPY, tmp_path)) for _ in range(3)]
