@@ -25,8 +25,9 @@ no such keyword), PyTorch and entmax under ``torch.set_num_threads``, scikit-lea
 ``n_threads=``; NumPy and SciPy have no threads and are timed once.
 ``--threads-scaling`` prints a table of its own: N = 1 and 2 Python threads each calling
 cmaxfam on its own 4096x1024 float32 arrays (throughput ratio; issue 6 wants ≥ 1.8 on 2
-cores), and ``n_threads=2`` against 1 on one call (wants ≥ 1.7), with ``np.copyto`` in
-Python threads as the memory system's own ceiling.
+cores), and ``n_threads=2`` against 1 on one call (wants ≥ 1.7), with ``np.copyto`` and
+``hashlib.sha256`` in Python threads as the memory system's and the CPU's own ceilings
+(on a shared machine, the second core may simply not be there).
 
 Without ``--full``, ``--ops`` takes op names and groups: by default the softmax family
 (softmax, log_softmax, logsumexp, softmax_vjp) over the six shapes x float32/float64 at

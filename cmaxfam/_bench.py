@@ -65,6 +65,7 @@ The result of an allocating call is part of its peak.
 from __future__ import annotations
 
 import gc
+import hashlib
 import inspect
 import math
 import os
@@ -1187,8 +1188,10 @@ def threads_scaling(ops=SCALING_OPS, shape=(4096, 1024), axis=-1, dtype="float32
       same arrays, timed interleaved (target: :data:`N_THREADS_TARGET` faster with 2);
       None ("n/a") when this cmaxfam's function takes no ``n_threads``.
 
-    ``baseline``: also a row for ``np.copyto`` in Python threads (NumPy copies without the
-    GIL): the memory system's own scaling, the ceiling for a memory-bound kernel.
+    ``baseline``: also rows for ``np.copyto`` (NumPy copies without the GIL: the memory
+    system's own scaling, the ceiling of a memory-bound kernel) and ``hashlib.sha256`` of
+    as many bytes (pure computation without the GIL: whether this machine gives a second
+    core at all, e.g. when other processes keep it busy) in Python threads.
 
     Returns rows {op, shape, axis, dtype, impl, py_threads, calls_per_s_1,
     calls_per_s_n, py_threads_ratio, meets_py_threads_target, n_threads,
@@ -1202,14 +1205,22 @@ def threads_scaling(ops=SCALING_OPS, shape=(4096, 1024), axis=-1, dtype="float32
     min_time, repeat_time = min(min_time, repeat_s), min(repeat_time, repeat_s)
     shape = tuple(shape)
     rows = []
-    names = [("cmaxfam", op) for op in ops] + ([("copyto", ops[0] if ops else "softmax")]
-                                               if baseline else [])
+    names = [("cmaxfam", op) for op in ops]
+    if baseline:
+        names += [("copyto", "copyto"), ("sha256", "sha256")]
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     for impl, op in names:
         if progress:
-            progress(f"threads scaling: {impl if impl == 'copyto' else op} "
-                     f"{'x'.join(map(str, shape))} {dtype}")
-        fns = [make_case(op, shape, axis, dtype, peers=(), with_alloc=False, seed=100 + i)[0][impl]
-               for i in range(max(1, int(py_threads)))]
+            progress(f"threads scaling: {op} {'x'.join(map(str, shape))} {dtype}")
+        fns = []
+        for i in range(max(1, int(py_threads))):
+            if impl == "sha256":
+                data = np.random.default_rng(100 + i).bytes(nbytes)
+                fns.append(lambda data=data: hashlib.sha256(data).digest())
+            else:
+                case = "softmax" if impl == "copyto" else op
+                fns.append(make_case(case, shape, axis, dtype, peers=(), with_alloc=False,
+                                     seed=100 + i)[0][impl])
         for fn in fns:
             fn()                                 # warm-up (page faults, pool start)
         one = timeit.Timer(fns[0])
@@ -1220,15 +1231,14 @@ def threads_scaling(ops=SCALING_OPS, shape=(4096, 1024), axis=-1, dtype="float32
             walls[len(fns)].append(_py_threads_wall(fns, calls))
         thr1 = calls / float(np.median(walls[1]))
         thrn = len(fns) * calls / float(np.median(walls[len(fns)]))
-        row = {"op": op if impl == "cmaxfam" else "copyto", "shape": list(shape), "axis": axis,
+        row = {"op": op, "shape": list(shape), "axis": axis,
                "dtype": str(np.dtype(dtype)), "impl": impl, "py_threads": len(fns),
                "calls_per_s_1": thr1, "calls_per_s_n": thrn, "py_threads_ratio": thrn / thr1,
                "meets_py_threads_target": (bool(thrn / thr1 >= PY_THREADS_TARGET)
                                            if impl == "cmaxfam" and len(fns) == 2 else None),
                "n_threads": int(n_threads), "n_threads_1_s": None, "n_threads_n_s": None,
                "n_threads_speedup": None, "meets_n_threads_target": None}
-        public = _cmaxfam_fn(cmf, op)[0]
-        if impl == "cmaxfam" and accepts_n_threads(public):
+        if impl == "cmaxfam" and accepts_n_threads(_cmaxfam_fn(cmf, op)[0]):
             f1 = make_case(op, shape, axis, dtype, peers=(), with_alloc=False, n_threads=1)[0]
             fn_ = make_case(op, shape, axis, dtype, peers=(), with_alloc=False,
                             n_threads=n_threads)[0]
@@ -1260,9 +1270,10 @@ def format_threads_scaling(rows):
     for r in rows:
         shape = "x".join(map(str, r["shape"])) + ("" if r["axis"] in (-1, len(r["shape"]) - 1)
                                                   else f" axis {r['axis']}")
-        name = "np.copyto (memory ceiling)" if r["impl"] == "copyto" else r["op"]
+        name = {"copyto": "np.copyto (memory ceiling)",
+                "sha256": "hashlib.sha256 (CPU ceiling)"}.get(r["impl"], r["op"])
         if r["n_threads_speedup"] is None:
-            tail = "— | — | —" if r["impl"] == "copyto" else "n/a | n/a | n/a"
+            tail = "n/a | n/a | n/a" if r["impl"] == "cmaxfam" else "— | — | —"
         else:
             tail = (f"{r['n_threads_1_s'] * 1e3:.2f} | {r['n_threads_n_s'] * 1e3:.2f} | "
                     f"{r['n_threads_speedup']:.2f}{mark(r['meets_n_threads_target'])}")
@@ -1270,9 +1281,15 @@ def format_threads_scaling(rows):
                      f"{r['calls_per_s_n']:.0f} | {r['py_threads_ratio']:.2f}"
                      f"{mark(r['meets_py_threads_target'])} | {tail} |")
     lines.append("")
-    lines.append(f"(Python threads: each calls the function with n_threads=1 on its own arrays; "
-                 f"n_threads: one call on the same arrays, timed interleaved with n_threads=1. "
-                 f"{_usable_cores()} usable cores.)")
+    lines.append(f"(Python threads: each calls the function with n_threads=1 on its own "
+                 f"arrays; n_threads: one call on the same arrays, timed interleaved with "
+                 f"n_threads=1; {_usable_cores()} usable cores.")
+    if any(r["impl"] == "sha256" for r in rows):
+        lines[-1] += (" The ceilings: np.copyto of the same bytes, memory-bound; "
+                      "hashlib.sha256 of the same bytes, pure computation without the GIL "
+                      "(when it is far below 2, the machine is not giving this process a "
+                      "second core: other processes keep it busy)")
+    lines[-1] += ")"
     return "\n".join(lines)
 
 

@@ -191,7 +191,8 @@ def test_threads_scaling_structure():
                              repeats=2)
     assert [(r["impl"], r["op"]) for r in rows] == [("cmaxfam", "softmax"),
                                                     ("cmaxfam", "logsumexp"),
-                                                    ("copyto", "copyto")]
+                                                    ("copyto", "copyto"),
+                                                    ("sha256", "sha256")]
     for r in rows:
         assert r["py_threads"] == 2 and r["calls_per_s_1"] > 0 and r["calls_per_s_n"] > 0
         assert np.isclose(r["py_threads_ratio"], r["calls_per_s_n"] / r["calls_per_s_1"])
@@ -202,7 +203,7 @@ def test_threads_scaling_structure():
             assert r["meets_py_threads_target"] is None and r["n_threads_speedup"] is None
     text = B.format_threads_scaling(rows)
     assert len([ln for ln in text.splitlines() if ln.startswith("|")]) == 2 + len(rows)
-    assert "np.copyto (memory ceiling)" in text
+    assert "np.copyto (memory ceiling)" in text and "hashlib.sha256 (CPU ceiling)" in text
 
 
 def test_compare_cli(tmp_path, capsys):
