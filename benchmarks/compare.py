@@ -17,9 +17,10 @@ forward, VJP and loss + gradient (softmax, log_softmax, logsumexp, softmax_vjp,
 softmax_cross_entropy; sparsemax, entmax15, entmax@1.3 and the sparsemax / entmax15 VJPs
 against the entmax package; sparsemax_loss and entmax15_loss against its losses) at the
 six shapes 100000x10, 16384x128, 4096x1024, 256x16384, 16x262144 and 1024x4096 along
-axis 0, float32 and float64, at 1 and 2 threads, then the thread-scaling table (about
-10-15 minutes on a 2-core machine: the entmax package's calls take seconds, so they are
-timed with one repeat after their warm-up).  ``--threads 1,2`` times each case at each
+axis 0, float32 and float64, at 1 and 2 threads, then the thread-scaling table (11
+minutes on a busy 2-core machine, about 7 minutes of CPU: the entmax package's calls take
+up to seconds, so they get one timed repeat, and those of a second or more are timed by
+the call whose result is checked).  ``--threads 1,2`` times each case at each
 thread count: cmaxfam with ``n_threads=`` (reported "n/a" when the installed cmaxfam has
 no such keyword), PyTorch and entmax under ``torch.set_num_threads``, scikit-learn with
 ``n_threads=``; NumPy and SciPy have no threads and are timed once.
@@ -31,8 +32,8 @@ cores), and ``n_threads=2`` against 1 on one call (wants ≥ 1.7), with ``np.cop
 
 Without ``--full``, ``--ops`` takes op names and groups: by default the softmax family
 (softmax, log_softmax, logsumexp, softmax_vjp) over the six shapes x float32/float64 at
-one thread (about 2 minutes on a 2-core machine; ``--quick``: about 30 s).  ``--sparse``
-(the same as ``--ops sparse``) runs the sparse family instead: sparsemax, entmax15,
+one thread (under 2 minutes on a busy 2-core machine; ``--quick``: about a minute).
+``--sparse`` (the same as ``--ops sparse``) runs the sparse family instead: sparsemax, entmax15,
 entmax@1.3, entmax@1.5 and their VJPs (sparsemax_vjp, entmax15_vjp, entmax_vjp@1.3,
 entmax_vjp@1.5; any entmax@A / entmax_vjp@A is accepted) at 4096x1024 float32 and float64,
 100000x10 and 1024x4096 along axis 0 in float32, against the entmax package (and NumPy's
@@ -106,7 +107,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="shorter timings (noisier)")
     ap.add_argument("--json", metavar="PATH", help="also write the rows and machine info as JSON")
     ap.add_argument("--ops", type=_ops, default=None,
-                    help="comma-separated op names or groups (all, sparse, softmax-family); "
+                    help="comma-separated op names or groups (all, full, softmax-family, "
+                    "sparse, losses, sampling); "
                     f"default: {','.join(B.OPS)}")
     ap.add_argument("--sparse", action="store_true",
                     help="the sparse family on its cases (same as --ops sparse; added to "
@@ -114,8 +116,8 @@ def main(argv=None):
     ap.add_argument("--dtypes", type=_csv(B.DTYPES), default=None,
                     help="default: float32,float64 (the sparse family: its own cases)")
     ap.add_argument("--shapes", type=lambda s: tuple(_shape(t) for t in s.split(",")),
-                    default=None, help="e.g. 100000x10,1024x4096@0 (default: the four "
-                    "shapes of the issue; the sparse family: its own cases)")
+                    default=None, help="e.g. 100000x10,1024x4096@0 (default: the six "
+                    "shapes of issue 6; the sparse family, losses, sampling: their own cases)")
     ap.add_argument("--rng-routes", action="store_true",
                     help="also time drawing through the bit generator's capsule against "
                     "materialising the draws in NumPy first (gumbel_softmax's noise)")
@@ -149,7 +151,7 @@ def main(argv=None):
     info = B.machine_info()
     print("## Machine\n")
     for k in ("cpu", "isa", "cores", "usable_cores", "cache", "platform", "python", "cmaxfam",
-              "cmaxfam_kernels", "numpy", "scipy", "torch", "entmax"):
+              "cmaxfam_kernels", "numpy", "scipy", "torch", "entmax", "sklearn"):
         v = info[k]
         print(f"- {k}: {v if v is not None else 'not installed'}")
     peers = B.available_peers()

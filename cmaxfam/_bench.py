@@ -1403,4 +1403,5 @@ def machine_info():
         "scipy": _version("scipy"),
         "torch": _version("torch"),
         "entmax": _version("entmax"),
+        "sklearn": _version("sklearn"),
     }
