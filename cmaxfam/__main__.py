@@ -1,7 +1,7 @@
 """``python -m cmaxfam``: the seeds' worked examples computed by cmaxfam, then a short
-speed table against NumPy and SciPy.  ``python -m cmaxfam --no-bench`` skips the table.
-``python -m cmaxfam plot [--out PATH]`` draws seed 001's figures instead (needs matplotlib:
-``pip install "cmaxfam[plot]"``)."""
+speed table against NumPy, SciPy, PyTorch and scikit-learn (those installed).
+``python -m cmaxfam --no-bench`` skips the table.  ``python -m cmaxfam plot [--out PATH]``
+draws seed 001's figures instead (needs matplotlib: ``pip install "cmaxfam[plot]"``)."""
 from __future__ import annotations
 
 import sys
@@ -133,7 +133,8 @@ def main(argv=None):
         from ._bench import short_table
     except ImportError:  # pragma: no cover
         return 0
-    print("10. speed: median time relative to np.copyto of the same array (single thread)")
+    print("10. speed: median time relative to np.copyto of the same array, one thread, against")
+    print("    the peers that are installed, and the thread scaling of softmax (issue 6's targets)")
     print(short_table())
     return 0
 
