@@ -121,6 +121,120 @@ static double S(xent_label_row)(ptrdiff_t n, const T *x, T *gr, const uint8_t *m
     return loss;
 }
 
+/* The sparse losses on a class label (alpha > 1, a finite maximum, no NaN), fused: the
+ * normaliser's candidate pass leaves z' = (x - m) (alpha - 1) / t in the row `p`, and the
+ * threshold is found on the candidates as by sparsemax / entmax; <p, z> + H(p) is summed
+ * over the candidates alone (p = 0 elsewhere), each p_k the value the normaliser writes,
+ * with z = z' / (alpha - 1) (the same z' for the label's term, so that a prediction equal
+ * to the target costs exactly 0); then one pass writes the gradient (p - q) t^-1 gscale
+ * from z' (none without a gradient row).  Returns 0 (nothing written that matters) when
+ * the slice holds a NaN: the general path then takes it. */
+static int S(fy_sparse_label_row)(ptrdiff_t n, const T *x, T *p, T *gr, const uint8_t *mk, T m, T it,
+                                  double alpha, ptrdiff_t lab, double eps, double gs, T *scratch,
+                                  double *loss)
+{
+    const double am1 = alpha - 1.0, beta = 1.0 / am1, zk = alpha == 2.0 ? 1.0 : beta;
+    const T sc = alpha == 2.0 ? it : ((T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0);
+    T *zs = scratch, *zb = scratch + n;
+    const ptrdiff_t na = S(sp_cands)(n, x, p, mk, m, sc, zs);
+    if (na < 0) return 0;
+    const int lab_on = !mk || mk[lab];
+    const ptrdiff_t nl = S(count_mask)(n, mk);
+    const double c = eps != 0.0 ? eps / (double)nl : 0.0;
+    const T zlab_t = p[lab];
+    /* <q, z> + H(q) */
+    /* (z' of an entry far below the maximum may have overflowed: z from x, in double) */
+    const double zl = !lab_on ? -INFINITY
+                      : S(is_finite)(zlab_t) ? (double)zlab_t * zk : S(zdiff)(x[lab], m, it);
+    double qz;
+    if (eps == 0.0) {
+        qz = zl;                                          /* H(one-hot) = 0 */
+    } else {
+        const double ql = 1.0 - eps + (lab_on ? c : 0.0);
+        const double hq = S(h_term)(ql, alpha) + (double)(lab_on ? nl - 1 : nl) * S(h_term)(c, alpha);
+        const double lt = eps == 1.0 ? 0.0 : (1.0 - eps) * zl;
+        qz = lt + c * S(zsum_row)(n, x, mk, m, it) + hq;
+    }
+    /* the threshold, and <p, z> + H(p) over the candidates */
+    int iter;
+    double pz = 0.0;
+    T plab;                                               /* p at the label */
+    T th = 0, tl = 0, r = 1;
+    if (alpha == 2.0) {
+        const double tau = S(sparsemax_tau)(na, zs, &iter);
+        S(sp_split)(tau, &th, &tl);
+        for (ptrdiff_t j = 0; j < na; j++) {
+            T u = (zs[j] - th) - tl;
+            u = u > 0 ? u : (T)0;
+            const double pk = (double)u;
+            pz += pk * (double)zs[j] + 0.5 * pk * (1.0 - pk);
+        }
+        const T u = (zlab_t - th) - tl;
+        plab = lab_on && u > 0 ? u : (T)0;
+    } else if (beta == 2.0) {
+        ptrdiff_t nact;
+        const double tau = S(entmax15_tau)(na, zs, &iter, &nact);
+        r = (T)(1.0 / S(quad_total)(nact, zs, tau));
+        S(sp_split)(tau, &th, &tl);
+        for (ptrdiff_t j = 0; j < nact; j++) {
+            T u = (zs[j] - th) - tl;
+            u = u > 0 ? u : (T)0;
+            const double pk = (double)(u * u * r);
+            pz += pk * (double)zs[j] * 2.0 + S(h_term)(pk, 1.5);
+        }
+        T u = (zlab_t - th) - tl;
+        u = lab_on && u > 0 ? u : (T)0;
+        plab = u * u * r;
+    } else {
+        ptrdiff_t nact;
+        T *za, lo_t;
+        const double tau = S(entmax_tau)(na, zs, zb, n, alpha, nl, &iter, &za, &nact, &lo_t);
+        T *pc = za == zs ? zb : zs;
+        S(entmax_cand_p)(S(sp_pad)(nact, za, n), za, pc, tau, beta);
+        for (ptrdiff_t j = 0; j < nact; j++) {
+            const double pk = (double)pc[j];
+            if (pk > 0) pz += pk * (double)za[j] * zk + S(h_term)(pk, alpha);
+        }
+        if (gr) S(sp_expand)(n, p, mk, lo_t, pc);
+        plab = gr ? p[lab] : 0;
+    }
+    *loss = pz - qz;
+    if (gr) {
+        /* gr = (p - c [included]) t^-1 gscale; the label's entry in double */
+        const T s = (T)((double)it * gs), cs = (T)c;
+        if (alpha == 2.0 || beta == 2.0) {
+            const int quad = beta == 2.0;
+            if (mk) {
+                for (ptrdiff_t k = 0; k < n; k++) {
+                    T u = (gr[k] - th) - tl;
+                    u = u > 0 ? u : (T)0;
+                    const T pk = quad ? u * u * r : u;
+                    gr[k] = mk[k] ? (pk - cs) * s : (T)0;
+                }
+            } else if (quad) {
+                for (ptrdiff_t k = 0; k < n; k++) {
+                    T u = (gr[k] - th) - tl;
+                    u = u > 0 ? u : (T)0;
+                    gr[k] = (u * u * r - cs) * s;
+                }
+            } else {
+                for (ptrdiff_t k = 0; k < n; k++) {
+                    T u = (gr[k] - th) - tl;
+                    u = u > 0 ? u : (T)0;
+                    gr[k] = (u - cs) * s;
+                }
+            }
+        } else if (mk) {
+            for (ptrdiff_t k = 0; k < n; k++) gr[k] = mk[k] ? (gr[k] - cs) * s : (T)0;
+        } else {
+            for (ptrdiff_t k = 0; k < n; k++) gr[k] = (gr[k] - cs) * s;
+        }
+        const double ql = 1.0 - eps + (lab_on ? c : 0.0);
+        gr[lab] = (T)(((double)plab - ql) * ((double)it * gs));
+    }
+    return 1;
+}
+
 /* Everything else (a target distribution, alpha != 1, non-finite logits): p computed by
  * the normaliser's row kernel into `p` (the gradient row, or scratch), then one scalar
  * pass for the loss and the gradient. */
@@ -176,6 +290,10 @@ static void S(fy_row)(S(row) *a, int dist)
     double loss;
     if (!dist && alpha == 1.0 && S(is_finite)(m)) {
         loss = S(xent_label_row)(n, x, gr, mk, m, a->it, lab, eps, gs);
+    } else if (!dist && alpha > 1.0 && S(is_finite)(m) &&
+               S(fy_sparse_label_row)(n, x, gr ? gr : a->scratch, gr, mk, m, a->it, alpha, lab, eps, gs,
+                                      gr ? a->scratch : a->scratch + n, &loss)) {
+        /* done */
     } else {
         T *p = gr ? gr : a->scratch;
         T *scr = gr ? a->scratch : a->scratch + n;

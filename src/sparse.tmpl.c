@@ -10,25 +10,12 @@
  * vectorisable, in a handful of iterations.
  */
 
-#define NINF_S ((T)-INFINITY)
+#include "cmf_simd_sparse.h"
+#ifndef SPC
+#define SPC(name) CMF_CAT3(cmf_sp_, name, CMF_CAT(_, SFX))   /* cmf_simd_sparse.h, this T */
+#endif
 
-/* Any NaN among the included entries?  (The maximum ignores NaN, and so do the threshold
- * passes: z > tau is false for NaN, so it must be looked for.)  A vectorised count. */
-static int S(any_nan)(ptrdiff_t n, const T *x, const uint8_t *mk)
-{
-    T acc[CMF_LANES];
-    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0;
-    ptrdiff_t k = 0;
-    for (; k + CMF_LANES <= n; k += CMF_LANES)
-        for (int j = 0; j < CMF_LANES; j++) {
-            T v = x[k + j];
-            acc[j] += (v != v && (!mk || mk[k + j])) ? (T)1 : (T)0;
-        }
-    int nan = 0;
-    for (int j = 0; j < CMF_LANES; j++) nan |= acc[j] != 0;
-    for (; k < n; k++) nan |= x[k] != x[k] && (!mk || mk[k]);
-    return nan;
-}
+#define NINF_S ((T)-INFINITY)
 
 /* A slice with NaN: NaN where included, 0 where masked (as softmax). */
 static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
@@ -36,78 +23,177 @@ static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
     for (ptrdiff_t k = 0; k < n; k++) y[k] = (!mk || mk[k]) ? (T)NAN : (T)0;
 }
 
-/* The slice's maximum into *m; when the slice has no finite answer of the threshold
- * kind (a non-finite maximum, a NaN, every entry masked) its output is written here, as
- * softmax's, and 1 is returned. */
-static int S(sparse_special)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T *m, double *n_iter)
+/* Scratch rows (n values of T each) of a row kernel with candidates: the candidates, and
+ * the root finder's shrinking active set (later the candidates' outputs). */
+#ifndef CMF_CAND_SCRATCH   /* (the same text for either T; losses.tmpl.c uses it too) */
+#define CMF_CAND_SCRATCH 2
+#endif
+
+/* The start of every sparse row kernel: the slice's maximum into *m, z = (x - m) * sc into
+ * y (the output row, which may be x itself: every later pass reads z there), and the
+ * entries that can be in the support, z > -1 (included ones), compacted in order into zs;
+ * returns how many (at least 1: the maximum).  A slice with no finite answer of the
+ * threshold kind (a non-finite maximum, a NaN, every entry masked) gets its output here,
+ * as softmax's, and -1 is returned.  Besides this pass and the maximum, only the output
+ * pass reads the whole slice: the root finders run on the candidates.  S(sp_cands) is the
+ * pass alone, for a known finite maximum (-1: an included NaN; nothing else written). */
+static ptrdiff_t S(sp_cands)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T sc, T *zs)
 {
-    *m = S(max_row)(n, x, mk);
-    if (!S(is_finite)(*m)) S(softmax_special)(n, x, 1, y, 1, mk, 1, *m, 0);
-    else if (S(any_nan)(n, x, mk)) S(fill_nan)(n, y, mk);
-    else return 0;
-    if (n_iter) *n_iter = 0;
-    return 1;
+    int nan = 0;
+    ptrdiff_t na = 0;
+    if (!mk) {
+        na = SPC(compact)(n, x, m, sc, (T)-1, y, zs, &nan);
+    } else {
+        for (ptrdiff_t k = 0; k < n; k++) {   /* branch-free: store, then advance when taken */
+            const T v = x[k], z = (v - m) * sc;
+            const int on = mk[k] != 0;
+            y[k] = z;
+            zs[na] = z;
+            na += (z > (T)-1) & on;
+            nan |= (v != v) & on;
+        }
+    }
+    return nan ? -1 : na;
 }
 
-/* The entries that can be in the support (z = (x - max) * sc > -1, included): their z
- * into zs and their positions into idx; returns how many.  Branch-free (store, then
- * advance when taken): one pass, the only one over the whole slice besides max, the
- * NaN check and the output. */
-static ptrdiff_t S(candidates)(ptrdiff_t n, const T *x, const uint8_t *mk, T m, T sc, T *zs, ptrdiff_t *idx)
+static ptrdiff_t S(sp_prep)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T sc, T *zs, T *m)
 {
-    ptrdiff_t na = 0;
-    for (ptrdiff_t k = 0; k < n; k++) {
-        T z = (x[k] - m) * sc;
-        zs[na] = z;
-        idx[na] = k;
-        na += (z > (T)-1) & (!mk || mk[k]);
+    *m = S(max_row)(n, x, mk);
+    if (!S(is_finite)(*m)) {
+        S(softmax_special)(n, x, 1, y, 1, mk, 1, *m, 0);
+        return -1;
     }
+    const ptrdiff_t na = S(sp_cands)(n, x, y, mk, *m, sc, zs);
+    if (na < 0) S(fill_nan)(n, y, mk);
     return na;
 }
 
-/* Scratch for a row kernel with candidates: n values of T, then n indices. */
-#ifndef CMF_CAND_SCRATCH   /* (the same text for either T; losses.tmpl.c uses it too) */
-#define CMF_CAND_SCRATCH (1 + (int)((sizeof(ptrdiff_t) + sizeof(T) - 1) / sizeof(T)) + 1)
-#endif
-static ptrdiff_t *S(cand_idx)(T *scratch, ptrdiff_t n)
+/* tau as T hi + lo (lo = 0 for double): z - hi - lo is z - tau rounded once near the
+ * support's edge (z - hi is exact there), within an ULP elsewhere */
+static void S(sp_split)(double tau, T *hi, T *lo)
 {
-    uintptr_t p = (uintptr_t)(scratch + n);
-    p = (p + sizeof(ptrdiff_t) - 1) & ~(uintptr_t)(sizeof(ptrdiff_t) - 1);
-    return (ptrdiff_t *)p;
+    *hi = (T)tau;
+    *lo = (T)(tau - (double)*hi);
 }
 
-/* sparsemax: Michelot's iteration from the lower bound tau = -1 (the maximum alone has
- * mass 1): tau <- (sum_{z > tau} z - 1) / #{z > tau} increases monotonically and stops
- * when the support no longer changes; exact (tau is the support's closed form).  It runs
- * on the candidates z > -1 only. */
+/* Output of sparsemax, in place over z: y = [z - tau]_+ (0 where masked). */
+static void S(sp_out_lin)(ptrdiff_t n, T *CMF_RESTRICT y, const uint8_t *CMF_RESTRICT mk, double tau)
+{
+    T th, tl;
+    S(sp_split)(tau, &th, &tl);
+    if (mk)
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const T u = (y[k] - th) - tl;
+            y[k] = (mk[k] && u > 0) ? u : (T)0;
+        }
+    else
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const T u = (y[k] - th) - tl;
+            y[k] = u > 0 ? u : (T)0;
+        }
+}
+
+/* Output of 1.5-entmax, in place over z: y = [z - tau]_+^2 r (0 where masked). */
+static void S(sp_out_quad)(ptrdiff_t n, T *CMF_RESTRICT y, const uint8_t *CMF_RESTRICT mk, double tau, T r)
+{
+    T th, tl;
+    S(sp_split)(tau, &th, &tl);
+    if (mk)
+        for (ptrdiff_t k = 0; k < n; k++) {
+            T u = (y[k] - th) - tl;
+            u = (mk[k] && u > 0) ? u : (T)0;
+            y[k] = u * u * r;
+        }
+    else
+        for (ptrdiff_t k = 0; k < n; k++) {
+            T u = (y[k] - th) - tl;
+            u = u > 0 ? u : (T)0;
+            y[k] = u * u * r;
+        }
+}
+
+/* Michelot's iteration on the candidates from the lower bound tau = -1 (the maximum alone
+ * has mass 1): tau <- (sum_{z > tau} z - 1) / #{z > tau} increases monotonically and stops
+ * when the support no longer changes (the support shrinks at every other step, so at most
+ * na + 1 steps); exact (tau is the support's closed form).  Sums in double lanes. */
+static double S(sparsemax_tau)(ptrdiff_t na, const T *zs, int *n_iter)
+{
+    double tau = -1.0;
+    int iter = 0;
+    for (;;) {
+        double r[4];
+        SPC(sums)(na, zs, tau, 0.0, 0, r);
+        const double tn = (r[1] - 1.0) / r[0];
+        iter++;
+        if (!(tn > tau) || iter > na + 1) break;   /* support stable: tau is exact */
+        tau = tn;
+    }
+    *n_iter = iter;
+    return tau;
+}
+
+/* sparsemax of a slice (scratch: CMF_CAND_SCRATCH rows) */
 static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, T *scratch,
                              double *n_iter)
 {
     T m;
-    if (S(sparse_special)(n, x, y, mk, &m, n_iter)) return;
-    T *zs = scratch;
-    ptrdiff_t *idx = S(cand_idx)(scratch, n);
-    const ptrdiff_t na = S(candidates)(n, x, mk, m, it, zs, idx);
-    double tau = -1.0;
+    const ptrdiff_t na = S(sp_prep)(n, x, y, mk, it, scratch, &m);
+    if (na < 0) { if (n_iter) *n_iter = 0; return; }
+    int iter;
+    const double tau = S(sparsemax_tau)(na, scratch, &iter);
+    S(sp_out_lin)(n, y, mk, tau);
+    if (n_iter) *n_iter = iter;
+}
+
+/* 1.5-entmax's threshold on the candidates, exactly: tau solves sum_S (z - tau)^2 = 1 on
+ * the support S = {z > tau}.  From a lower bound tau (first -1), one pass over the active
+ * set A = {z > tau} (u = z - tau >= 0: count, sum u, sum u^2, min u) gives the closed form
+ * tau_A = tau + mean(u) - sqrt(mean(u)^2 - (sum u^2 - 1) / |A|); when every entry of A
+ * stays above it, A is the support and tau_A is exact.  Otherwise the next lower bound is
+ * the larger of a Newton step on the convex f(tau) = sum (z - tau)_+^2 - 1 from below and
+ * Jensen's bound tau + mean(u) - |A|^(-1/2) (mean u^2 >= mean(u)^2); the active set is
+ * compacted as it shrinks.  zs is overwritten. */
+static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_out)
+{
+    double tau = -1.0, ts = -1.0;
     int iter = 0;
     for (;;) {
-        double sum = 0.0, cnt = 0.0;
-        for (ptrdiff_t k = 0; k < na; k++) {
-            int on = (double)zs[k] > tau;
-            sum += cmf_keep_f64(on, (double)zs[k]);
-            cnt += cmf_keep_f64(on, 1.0);
-        }
-        double tn = (sum - 1.0) / cnt;
+        double r[4];
+        SPC(sums)(na, zs, tau, tau, 1, r);
+        const double c = r[0], s1 = r[1], s2 = r[2], um = r[3];
         iter++;
-        if (!(tn > tau) || iter > 200) break;   /* support stable: tau is exact */
-        tau = tn;
+        const double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
+        const double t1 = mu - sqrt(d > 0 ? d : 0.0);
+        ts = tau + t1;
+        if ((d >= 0 && um >= t1) || iter >= 64) break;   /* the support: exact */
+        /* a better lower bound (both are, in exact arithmetic) */
+        const double tn = s2 > 1.0 ? tau + (s2 - 1.0) / (2.0 * s1) : tau;
+        const double tj = tau + mu - 1.0 / sqrt(c);
+        const double t2 = tn > tj ? tn : tj;
+        if (!(t2 > tau)) {
+            /* tau is the root to this precision (only rounding kept A from passing):
+             * settle the support of the closed form itself */
+            for (int rep = 0; rep < 4; rep++) {
+                double a1 = 0.0, a2 = 0.0, ac = 0.0;
+                for (ptrdiff_t q = 0; q < na; q++) {
+                    const double z = (double)zs[q];
+                    if (z > ts) { a1 += z; a2 += z * z; ac += 1.0; }
+                }
+                const double m1 = a1 / ac, dd = m1 * m1 - (a2 - 1.0) / ac;
+                const double tn2 = m1 - sqrt(dd > 0 ? dd : 0.0);
+                if (tn2 == ts) break;
+                ts = tn2;
+            }
+            break;
+        }
+        tau = t2;
+        /* drop the entries left behind (z >= (T)tau keeps every z > tau: no T lies
+         * strictly between tau and its rounding) */
+        if (c < (double)na) na = SPC(filter)(na, zs, zs, (T)tau);
     }
-    memset(y, 0, (size_t)n * sizeof(T));
-    for (ptrdiff_t k = 0; k < na; k++) {
-        double p = (double)zs[k] - tau;
-        y[idx[k]] = (T)cmf_keep_f64(p > 0, p);
-    }
-    if (n_iter) *n_iter = iter;
+    *n_iter = iter;
+    *na_out = na;
+    return ts;
 }
 
 /* u^beta for u in (0, 1], beta > 0 (exp of a non-positive argument) */
@@ -116,28 +202,72 @@ static inline double S(powu)(double u, double beta)
     return (double)cmf_expm_f64(beta * cmf_log_f64(u));
 }
 
-/* alpha-entmax for 1 < alpha, alpha != 2, on the active set.  f(tau) = sum (z - tau)_+^beta
- * - 1, beta = 1/(alpha-1), is decreasing on the bracket [lo, hi] = [-1, -m^(1-alpha)]
- * (m the number of live entries).  Halley steps (Newton for alpha > 2, where Halley
- * stalls at the support's edges) from the end where the function's curvature makes them
- * monotone (lo for beta >= 1, hi for beta < 1), falling back to bisection whenever a step
- * leaves the bracket.  beta == 2 (alpha = 1.5) finishes with the exact closed form on
- * the final support.  The active set {z > -1} is compacted once into `scratch`. */
-static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, double alpha,
-                          T *scratch, double *n_iter)
+/* Pads a candidate list with -inf (in no support) to a whole number of CMF_LANES, when
+ * its row has room, so that the vectorised passes need no scalar tail; returns the padded
+ * length (the list itself is still the first na entries). */
+static ptrdiff_t S(sp_pad)(ptrdiff_t na, T *za, ptrdiff_t cap)
 {
-    if (alpha == 1.0) { S(softmax_row)(n, x, y, mk, it, 0); if (n_iter) *n_iter = 0; return; }
-    if (alpha == 2.0) { S(sparsemax_row)(n, x, y, mk, it, scratch, n_iter); return; }
-    T m;
-    if (S(sparse_special)(n, x, y, mk, &m, n_iter)) return;
-    const double am1 = alpha - 1.0, beta = 1.0 / am1;
-    const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
-    /* the entries that can be in the support (z > -1), compacted with their positions */
-    ptrdiff_t live = 0;
-    for (ptrdiff_t k = 0; k < n; k++) live += !mk || mk[k];
-    ptrdiff_t *idx = S(cand_idx)(scratch, n);
-    ptrdiff_t na = S(candidates)(n, x, mk, m, sc, scratch, idx);
-    T *za = scratch;
+    const ptrdiff_t np = (na + CMF_LANES - 1) / CMF_LANES * CMF_LANES;
+    if (np > cap) return na;
+    for (ptrdiff_t k = na; k < np; k++) za[k] = NINF_S;
+    return np;
+}
+
+/* Halley's sums in float lanes (float slices, moderate beta, far from the root): over
+ * u = z - tau > 0, r[0] = sum u^beta, r[1] = sum u^(beta-1), r[2] = sum u^(beta-2), each
+ * within about 1e-5 relative (float log and exp, float lane sums). */
+static void S(powsums_lo)(ptrdiff_t na, const T *za, double tau, double beta, double r[3])
+{
+    T th, tl;
+    S(sp_split)(tau, &th, &tl);
+    const float bf = (float)beta;
+    float fa[CMF_LANES], ga[CMF_LANES], ha[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) fa[j] = ga[j] = ha[j] = 0.0f;
+    ptrdiff_t k = 0;
+    for (; k + CMF_LANES <= na; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) {
+            const float u = (float)((za[k + j] - th) - tl);
+            const int pos = u > 0;
+            const float uu = pos ? u : 1.0f;
+            const float pb = pos ? cmf_expm_f32(bf * cmf_sp_logu_f32(uu)) : 0.0f;
+            const float ru = 1.0f / uu;
+            fa[j] += pb;
+            ga[j] += pb * ru;
+            ha[j] += pb * ru * ru;
+        }
+    double f = 0.0, g = 0.0, h = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) { f += fa[j]; g += ga[j]; h += ha[j]; }
+    for (; k < na; k++) {
+        const float u = (float)((za[k] - th) - tl);
+        if (!(u > 0)) continue;
+        const float pb = cmf_expm_f32(bf * cmf_sp_logu_f32(u)), ru = 1.0f / u;
+        f += pb;
+        g += pb * ru;
+        h += pb * ru * ru;
+    }
+    r[0] = f;
+    r[1] = g;
+    r[2] = h;
+}
+
+/* The least T above -1: the candidates z > -1 are the z >= CMF_SP_ABOVE_M1. */
+#define SP_ABOVE_M1 ((T)(-1.0 + (sizeof(T) == 4 ? 0x1p-24 : 0x1p-53)))
+
+/* alpha-entmax for 1 < alpha, alpha != 2, 1.5: the threshold tau of the candidates
+ * zs[0..na).  f(tau) = sum (z - tau)_+^beta - 1, beta = 1/(alpha-1), is decreasing on the
+ * bracket [lo, hi] = [-1, -live^(1-alpha)] (live: the number of included entries).  For
+ * alpha < 2 a few passes of Jensen's lower bound first (plain sums, no powers).  Then
+ * Halley steps (Newton for alpha > 2, where Halley stalls at the support's edges) from the
+ * end where the function's curvature makes them monotone, falling back to bisection
+ * whenever a step leaves the bracket.  The active set (the candidates >= lo as T, a
+ * superset of {z > lo}) shrinks into zb as lo rises; on return *za_out / *na_out are the
+ * final active set (a superset of the support) and *lo_out its threshold (z >= *lo_out).
+ * zs and zb have room for cap values each. */
+static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, ptrdiff_t cap, double alpha, ptrdiff_t live,
+                            int *n_iter, T **za_out, ptrdiff_t *na_out, T *lo_out)
+{
+    const double beta = 1.0 / (alpha - 1.0);
+    T *za = zs, lo_t = SP_ABOVE_M1;
     double lo = -1.0, hi = -cmf_expm_f64((1.0 - alpha) * cmf_log_f64((double)(live > 0 ? live : 1)));
     if (hi < lo) hi = lo;
     double tau = lo;
@@ -145,56 +275,83 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     /* |sum p - 1| below the rounding of the sum itself: tau cannot get better */
     const double ftol = (sizeof(T) == 4 ? 0x1p-24 : 0x1p-52) * (4.0 + sqrt((double)na));
     int iter = 0;
+#define SP_SHRINK(LO)                                                              \
+    do {                                                                           \
+        const T nl_ = (T)(LO);                                                     \
+        if (nl_ > lo_t) {          /* keeps every z > LO: no T lies between LO and nl_ */ \
+            na = SPC(filter)(na, za, zb, nl_);                                     \
+            za = zb;                                                               \
+            lo_t = nl_;                                                            \
+        }                                                                          \
+    } while (0)
+    if (alpha < 2.0) {
+        /* Jensen's lower bounds first (u^beta is convex): for any set C of entries,
+         * sum_C (z - tau)_+^beta >= |C| (mean_C z - tau)_+^beta, so tau + mean(u) -
+         * |C|^(1 - alpha) over C = {z > tau} is at most the root.  Passes of plain sums,
+         * while they gain much. */
+        for (int jp = 0; jp < 2; jp++) {
+            double r[4];
+            SPC(sums)(na, za, tau, tau, 0, r);
+            iter++;
+            const double tj = tau + r[1] / r[0] - cmf_expm_f64((1.0 - alpha) * cmf_log_f64(r[0]));
+            if (!(tj > tau && tj <= hi)) break;
+            const double gain = tj - tau;
+            tau = lo = tj;
+            SP_SHRINK(tau);
+            if (gain < 0.05 * fabs(tau)) break;
+        }
+    }
+    /* float slices: the first Halley steps on float sums (cheaper by far), until |f| is
+     * small; a bracket end moves on such a sum only when its sign is sure, and only the
+     * double sums decide convergence */
+    int lowp = sizeof(T) == 4 && beta <= 8.0;
     for (; iter < 100;) {
         double f = -1.0, d1 = 0.0, d2 = 0.0;
         ptrdiff_t k = 0;
-        if (na >= CMF_LANES) {   /* lane sums only pay off over many candidates */
+        const int was_lowp = lowp;
+        int sure = 1;
+        const ptrdiff_t np = S(sp_pad)(na, za, cap);
+        if (lowp) {
+            double r[3];
+            S(powsums_lo)(np, za, tau, beta, r);
+            f = r[0] - 1.0;
+            d1 = r[1];
+            d2 = r[2];
+            k = na;
+            lowp = fabs(f) > 1e-3;
+            sure = fabs(f) > 1e-4;
+        } else if (np >= CMF_LANES) {   /* lane sums only pay off over many candidates */
             double fa[CMF_LANES], ga[CMF_LANES], ha[CMF_LANES];
             for (int j = 0; j < CMF_LANES; j++) fa[j] = ga[j] = ha[j] = 0.0;
-            if (beta == 2.0)
-                for (; k + CMF_LANES <= na; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        double u = (double)za[k + j] - tau;
-                        int pos = u > 0;
-                        u = cmf_keep_f64(pos, u);
-                        fa[j] += u * u;
-                        ga[j] += u;
-                        ha[j] += cmf_keep_f64(pos, 1.0);
-                    }
-            else
-                for (; k + CMF_LANES <= na; k += CMF_LANES)
-                    for (int j = 0; j < CMF_LANES; j++) {
-                        double u = (double)za[k + j] - tau;
-                        int pos = u > 0;
-                        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
-                        double pb = cmf_keep_f64(pos, S(powu)(uu, beta));
-                        double r = 1.0 / uu;
-                        fa[j] += pb;
-                        ga[j] += pb * r;
-                        ha[j] += pb * r * r;
-                    }
+            for (; k + CMF_LANES <= np; k += CMF_LANES)
+                for (int j = 0; j < CMF_LANES; j++) {
+                    double u = (double)za[k + j] - tau;
+                    int pos = u > 0;
+                    double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+                    double pb = cmf_keep_f64(pos, S(powu)(uu, beta));
+                    double r = 1.0 / uu;
+                    fa[j] += pb;
+                    ga[j] += pb * r;
+                    ha[j] += pb * r * r;
+                }
             for (int j = 0; j < CMF_LANES; j++) { f += fa[j]; d1 += ga[j]; d2 += ha[j]; }
         }
-        for (; k < na; k++) {      /* the tail, or every candidate when they are few */
+        for (; k < np; k++) {      /* the tail, or every candidate when they are few */
             double u = (double)za[k] - tau;
             if (!(u > 0)) continue;
-            double pb = beta == 2.0 ? u * u : S(powu)(u, beta);
+            double pb = S(powu)(u, beta);
             f += pb;
             d1 += pb / u;
             d2 += pb / (u * u);
         }
         iter++;
-        if (fabs(f) <= ftol) break;
-        if (f > 0) {
+        if (!was_lowp && fabs(f) <= ftol) break;
+        if (!sure) {
+            /* (keep the bracket) */
+        } else if (f > 0) {
             /* the lower end rose: entries at or below it are out of the support for good */
             lo = tau;
-            ptrdiff_t w = 0;
-            for (ptrdiff_t k = 0; k < na; k++) {
-                za[w] = za[k];
-                idx[w] = idx[k];
-                w += (double)za[k] > lo;
-            }
-            na = w;
+            SP_SHRINK(lo);
         } else {
             hi = tau;
         }
@@ -207,36 +364,130 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
         if (!(tn >= lo && tn <= hi)) tn = 0.5 * (lo + hi);
         const double dt = fabs(tn - tau);
         tau = tn;
-        if (dt <= tol * (fabs(tau) > 1e-3 ? fabs(tau) : 1e-3) || hi - lo <= tol * 1e-3) break;
+        if (!was_lowp && (dt <= tol * (fabs(tau) > 1e-3 ? fabs(tau) : 1e-3) || hi - lo <= tol * 1e-3)) break;
     }
-    if (beta == 2.0) {
-        /* exact: sum_S (z - tau)^2 = 1 on the support S = {z > tau} */
-        for (int rep = 0; rep < 4; rep++) {
-            double s1 = 0.0, s2 = 0.0, c = 0.0;
-            for (ptrdiff_t k = 0; k < na; k++) {
-                double z = (double)za[k];
-                if (z > tau) { s1 += z; s2 += z * z; c += 1.0; }
+#undef SP_SHRINK
+    *n_iter = iter;
+    *za_out = za;
+    *na_out = na;
+    *lo_out = lo_t;
+    return tau;
+}
+
+/* sum over the candidates of (z - tau)_+^2 (1.5-entmax's normaliser, about 1) */
+static double S(quad_total)(ptrdiff_t na, const T *za, double tau)
+{
+    double acc[CMF_LANES];
+    for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+    ptrdiff_t k = 0;
+    for (; k + CMF_LANES <= na; k += CMF_LANES)
+        for (int j = 0; j < CMF_LANES; j++) {
+            double u = (double)za[k + j] - tau;
+            u = cmf_keep_f64(u > 0, u);
+            acc[j] += u * u;
+        }
+    double tot = 0.0;
+    for (int j = 0; j < CMF_LANES; j++) tot += acc[j];
+    for (; k < na; k++) {
+        double u = (double)za[k] - tau;
+        if (u > 0) tot += u * u;
+    }
+    return tot;
+}
+
+/* alpha-entmax's outputs on an active set za (a superset of the support): p = (z - tau)_+^beta
+ * into pc (in za's order), renormalised so that it sums to 1 */
+static void S(entmax_cand_p)(ptrdiff_t na, const T *za, T *pc, double tau, double beta)
+{
+    double tot = 0.0;
+    ptrdiff_t k = 0;
+    if (sizeof(T) == 4 && beta <= 8.0) {
+        /* float slices, moderate beta: float powers (about (beta |log u| + 2) ULP) */
+        T th, tl;
+        S(sp_split)(tau, &th, &tl);
+        const float bf = (float)beta;
+        float acc[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0f;
+        for (; k + CMF_LANES <= na; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                const float u = (float)((za[k + j] - th) - tl);
+                const int pos = u > 0;
+                const float p = pos ? cmf_expm_f32(bf * cmf_sp_logu_f32(pos ? u : 1.0f)) : 0.0f;
+                pc[k + j] = (T)p;
+                acc[j] += p;
             }
-            double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
-            double tn = mu - sqrt(d > 0 ? d : 0.0);
-            if (tn == tau) break;
-            tau = tn;
+        for (int j = 0; j < CMF_LANES; j++) tot += (double)acc[j];
+        for (; k < na; k++) {
+            const float u = (float)((za[k] - th) - tl);
+            const float p = u > 0 ? cmf_expm_f32(bf * cmf_sp_logu_f32(u)) : 0.0f;
+            pc[k] = (T)p;
+            tot += (double)p;
+        }
+    } else {
+        double acc[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
+        for (; k + CMF_LANES <= na; k += CMF_LANES)        /* (lane sums: vectorised) */
+            for (int j = 0; j < CMF_LANES; j++) {
+                double u = (double)za[k + j] - tau;
+                int pos = u > 0;
+                double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
+                double p = cmf_keep_f64(pos, S(powu)(uu, beta));
+                pc[k + j] = (T)p;
+                acc[j] += p;
+            }
+        for (int j = 0; j < CMF_LANES; j++) tot += acc[j];
+        for (; k < na; k++) {
+            double u = (double)za[k] - tau;
+            double p = u > 0 ? S(powu)(u, beta) : 0.0;
+            pc[k] = (T)p;
+            tot += p;
         }
     }
-    /* p = (z - tau)_+^beta on the candidates (every other entry is 0), renormalised so
-     * that it sums to 1 */
-    double tot = 0.0;
-    memset(y, 0, (size_t)n * sizeof(T));
-    for (ptrdiff_t k = 0; k < na; k++) {
-        double u = (double)za[k] - tau;
-        int pos = u > 0;
-        double uu = cmf_keep_f64(pos, u) + cmf_keep_f64(!pos, 1.0);
-        double p = cmf_keep_f64(pos, beta == 2.0 ? uu * uu : S(powu)(uu, beta));
-        y[idx[k]] = (T)p;
-        tot += p;
-    }
     const T r = (T)(1.0 / tot);
-    for (ptrdiff_t k = 0; k < na; k++) y[idx[k]] *= r;
+    for (k = 0; k < na; k++) pc[k] *= r;
+}
+
+/* The active set's outputs pc back to their places: y_k = pc[j] for the j-th k with
+ * z_k = y_k >= lo (included), 0 elsewhere (in place over z). */
+static void S(sp_expand)(ptrdiff_t n, T *y, const uint8_t *mk, T lo, const T *pc)
+{
+    if (!mk) {
+        SPC(expand)(n, y, lo, pc);
+        return;
+    }
+    ptrdiff_t j = 0;
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const int on = (y[k] >= lo) & (mk[k] != 0);
+        y[k] = on ? pc[j] : (T)0;
+        j += on;
+    }
+}
+
+/* alpha-entmax of a slice, 1 <= alpha (scratch: CMF_CAND_SCRATCH rows) */
+static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it, double alpha,
+                          T *scratch, double *n_iter)
+{
+    if (alpha == 1.0) { S(softmax_row)(n, x, y, mk, it, 0); if (n_iter) *n_iter = 0; return; }
+    if (alpha == 2.0) { S(sparsemax_row)(n, x, y, mk, it, scratch, n_iter); return; }
+    const double am1 = alpha - 1.0, beta = 1.0 / am1;
+    const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
+    T m, *zs = scratch, *zb = scratch + n, *za;
+    const ptrdiff_t na = S(sp_prep)(n, x, y, mk, sc, zs, &m);
+    if (na < 0) { if (n_iter) *n_iter = 0; return; }
+    ptrdiff_t live = n;
+    if (mk) { live = 0; for (ptrdiff_t k = 0; k < n; k++) live += mk[k] != 0; }
+    int iter;
+    ptrdiff_t nact;
+    if (beta == 2.0) {
+        const double tau = S(entmax15_tau)(na, zs, &iter, &nact);
+        S(sp_out_quad)(n, y, mk, tau, (T)(1.0 / S(quad_total)(nact, zs, tau)));
+    } else {
+        T lo_t;
+        const double tau = S(entmax_tau)(na, zs, zb, n, alpha, live, &iter, &za, &nact, &lo_t);
+        T *pc = za == zs ? zb : zs;
+        S(entmax_cand_p)(S(sp_pad)(nact, za, n), za, pc, tau, beta);
+        S(sp_expand)(n, y, mk, lo_t, pc);
+    }
     if (n_iter) *n_iter = iter;
 }
 
@@ -275,50 +526,63 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
 }
 
 /* derivative from the output: s = y^(2 - alpha) on the support,
- * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp). */
+ * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).
+ * Pass 1: s into scratch (r may be v itself), sum s and sum s v (cmf_sp_dsums_* for
+ * alpha = 2, 1.5, 1); pass 2: r = s (v - q) / t in T.  A NaN in y
+ * gives s = NaN there, so q = NaN and the whole support gets NaN; entries off the support
+ * (s = 0) get 0 whatever v holds. */
 static void S(entmax_d_rowfn)(S(row) *a)
 {
     const ptrdiff_t n = a->n;
-    const T *y = a->in[0], *v = a->in[1];
-    T *r = a->out[0], *sv_ = a->scratch;      /* s = y^(2-alpha): r may be v itself */
+    const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
+    T *r = a->out[0], *CMF_RESTRICT sv_ = a->scratch;
     const double alpha = a->sin[0], e = 2.0 - alpha;
     double ss = 0.0, sv = 0.0;
-    /* s = y^(2 - alpha) on the support, kept in r until the second pass */
-    double sa[CMF_LANES], va[CMF_LANES];
-    for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0.0;
     ptrdiff_t k = 0;
-#define CMF_S_LOOP(EXPR)                                                      \
-    for (; k + CMF_LANES <= n; k += CMF_LANES)                                \
-        for (int j = 0; j < CMF_LANES; j++) {                                 \
-            double yk = (double)y[k + j];                                     \
-            double s = cmf_keep_f64(yk > 0, (EXPR)) + cmf_keep_f64(yk != yk, yk); \
-            sv_[k + j] = (T)s;                                                \
-            sa[j] += s;                                                       \
-            va[j] += cmf_keep_f64(s != 0, s * (double)v[k + j]);              \
-        }
-    if (e == 0.0) CMF_S_LOOP(1.0)
-    else if (e == 1.0) CMF_S_LOOP(yk)
-    else if (e == 0.5) CMF_S_LOOP(sqrt(cmf_keep_f64(yk > 0, yk)))
-    else if (e > 0) CMF_S_LOOP(S(powu)(cmf_keep_f64((yk > 0) & (yk < 1), yk) + cmf_keep_f64(!((yk > 0) & (yk < 1)), 1.0), e))
-#undef CMF_S_LOOP
-    for (int j = 0; j < CMF_LANES; j++) { ss += sa[j]; sv += va[j]; }
-    for (; k < n; k++) {
-        double yk = (double)y[k];
-        double s;
-        if (!(yk > 0)) s = yk != yk ? yk : 0.0;
-        else if (e == 0.0) s = 1.0;
-        else if (e == 1.0) s = yk;
-        else if (e == 0.5) s = sqrt(yk);
-        else if (e > 0) s = S(powu)(yk > 1 ? 1 : yk, e);
-        else { double q = S(powu)(yk > 1 ? 1 : yk, -e); s = q > 0 ? 1.0 / q : (double)T_MAX; }
-        sv_[k] = (T)s;
-        ss += s;
-        sv += s == 0 ? 0.0 : s * (double)v[k];
+    if (e == 0.0 || e == 1.0 || e == 0.5) {
+        double rr[2];
+        SPC(dsums)(n, y, v, e == 0.0 ? 0 : e == 1.0 ? 1 : 2, sv_, rr);
+        ss = rr[0];
+        sv = rr[1];
     }
-    const double q = sv / ss, it = (double)a->it;
-    for (k = 0; k < n; k++) {
-        double s = (double)sv_[k];
-        r[k] = (T)cmf_keep_f64(s != 0, s * ((double)v[k] - q) * it);
+    else {
+        double sa[CMF_LANES], va[CMF_LANES];
+        for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0.0;
+        if (e > 0)
+            for (; k + CMF_LANES <= n; k += CMF_LANES)
+                for (int j = 0; j < CMF_LANES; j++) {
+                    double yk = (double)y[k + j];
+                    double s = cmf_keep_f64(yk > 0, S(powu)(cmf_keep_f64((yk > 0) & (yk < 1), yk)
+                                                            + cmf_keep_f64(!((yk > 0) & (yk < 1)), 1.0), e))
+                               + cmf_keep_f64(yk != yk, yk);
+                    sv_[k + j] = (T)s;
+                    sa[j] += s;
+                    va[j] += cmf_keep_f64(s != 0, s * (double)v[k + j]);
+                }
+        for (int j = 0; j < CMF_LANES; j++) { ss += sa[j]; sv += va[j]; }
+        for (; k < n; k++) {
+            double yk = (double)y[k];
+            double s;
+            if (!(yk > 0)) s = yk != yk ? yk : 0.0;
+            else if (e > 0) s = S(powu)(yk > 1 ? 1 : yk, e);
+            else { double q = S(powu)(yk > 1 ? 1 : yk, -e); s = q > 0 ? 1.0 / q : (double)T_MAX; }
+            sv_[k] = (T)s;
+            ss += s;
+            sv += s == 0 ? 0.0 : s * (double)v[k];
+        }
+    }
+    if (e == 0.0 || e == 1.0 || e == 0.5) {       /* s <= 1 */
+        const T q = (T)(sv / ss), it = a->it;
+        for (k = 0; k < n; k++) {
+            const T s = sv_[k];
+            r[k] = s != 0 ? s * (v[k] - q) * it : (T)0;
+        }
+    } else {                                        /* s may be large: v - q in double */
+        const double q = sv / ss, it = (double)a->it;
+        for (k = 0; k < n; k++) {
+            const double s = (double)sv_[k];
+            r[k] = (T)cmf_keep_f64(s != 0, s * ((double)v[k] - q) * it);
+        }
     }
 }
 
@@ -333,3 +597,4 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
 }
 
 #undef NINF_S
+#undef SP_ABOVE_M1

@@ -1,0 +1,604 @@
+/* cmf_simd_sparse.h: the blocks of the sparse family's threshold passes that compilers do
+ * not vectorise (a stream compaction and its inverse), as small static-inline functions
+ * for float and double.  AVX-512 uses the register forms of vcompressps / vexpandps (the
+ * memory forms are microcoded on Zen 4) with full-width stores; AVX2 a permutation looked
+ * up from the lane mask; anything else plain C (branch-free: store, then advance when
+ * taken).  Every path keeps the order of the entries and computes the same z, so the
+ * results do not depend on the path beyond the rounding of later sums.
+ *
+ *   cmf_sp_compact_*(n, x, m, sc, lo, z, zs, nan)  z_k = (x_k - m) * sc for k < n into z
+ *       (which may be x itself), and the z_k > lo in order into zs[0..count); returns
+ *       count; *nan |= (some x_k is NaN).  zs needs room for n values (full-width stores
+ *       never pass the entries already read).  The later passes read z, not x: a product
+ *       recomputed there could be contracted into an FMA with what follows, and differ.
+ *   cmf_sp_filter_*(n, z, d, lo)    the z_k >= lo, in order, into d (which may be z);
+ *       returns how many.
+ *   cmf_sp_sums_*(n, z, t, sh, r)   over the z_k > t, with u = z_k - sh (in double):
+ *       r[0] = count, r[1] = sum u, r[2] = sum u^2 and r[3] = min u (+inf if none); r[2]
+ *       and r[3] only when `quad` (the threshold passes of sparsemax and 1.5-entmax).
+ *   cmf_sp_dsums_*(n, y, v, kind, s, r)   the first pass of the sparse VJPs: s_k = 1, y_k or
+ *       sqrt(y_k) (kind 0, 1, 2) where y_k > 0, y_k where it is NaN, else 0, into s;
+ *       r[0] = sum s, r[1] = sum of s v where s != 0 (T lanes over blocks of 256 entries,
+ *       double across blocks).
+ *   cmf_sp_logu_f32(u)              log u for u in (0, 1] (Cephes' logf polynomial, no
+ *       division; plain C for the vectoriser; about 1 ULP).
+ *   cmf_sp_expand_*(n, y, lo, pc)   the inverse, in place: y_k = pc[j] for the j-th k with
+ *       y_k >= lo, 0 elsewhere.  pc needs room for n values (it is read full-width).
+ */
+#ifndef CMF_SIMD_SPARSE_H
+#define CMF_SIMD_SPARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cmf_simd.h"
+#include "cmf_math.h"
+
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512DQ__) && defined(__AVX512BW__)
+#define CMF_SP_AVX512 1
+#elif defined(__AVX2__)
+#define CMF_SP_AVX2 1
+#endif
+
+#if defined(CMF_SP_AVX512) || defined(CMF_SP_AVX2)
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define CMF_SP_POPCNT(v) ((ptrdiff_t)__popcnt((unsigned)(v)))
+#else
+#define CMF_SP_POPCNT(v) ((ptrdiff_t)__builtin_popcount((unsigned)(v)))   /* popcnt: implied by -mavx2 */
+#endif
+#endif
+
+#if defined(CMF_SP_AVX2)
+/* lane permutations for a lane mask c, as 3-bit lane indices packed from bit 0: c8 / c4
+ * gather the taken lanes of 8 floats / 4 doubles (as 8 32-bit halves) to the front, e8 /
+ * e4 send the front entries back to the taken lanes (generated, not edited by hand) */
+static const uint32_t cmf_sp_lut_c8[256] = {
+    0x00000000u, 0x00000000u, 0x00000001u, 0x00000008u, 0x00000002u, 0x00000010u, 0x00000011u, 0x00000088u,
+    0x00000003u, 0x00000018u, 0x00000019u, 0x000000c8u, 0x0000001au, 0x000000d0u, 0x000000d1u, 0x00000688u,
+    0x00000004u, 0x00000020u, 0x00000021u, 0x00000108u, 0x00000022u, 0x00000110u, 0x00000111u, 0x00000888u,
+    0x00000023u, 0x00000118u, 0x00000119u, 0x000008c8u, 0x0000011au, 0x000008d0u, 0x000008d1u, 0x00004688u,
+    0x00000005u, 0x00000028u, 0x00000029u, 0x00000148u, 0x0000002au, 0x00000150u, 0x00000151u, 0x00000a88u,
+    0x0000002bu, 0x00000158u, 0x00000159u, 0x00000ac8u, 0x0000015au, 0x00000ad0u, 0x00000ad1u, 0x00005688u,
+    0x0000002cu, 0x00000160u, 0x00000161u, 0x00000b08u, 0x00000162u, 0x00000b10u, 0x00000b11u, 0x00005888u,
+    0x00000163u, 0x00000b18u, 0x00000b19u, 0x000058c8u, 0x00000b1au, 0x000058d0u, 0x000058d1u, 0x0002c688u,
+    0x00000006u, 0x00000030u, 0x00000031u, 0x00000188u, 0x00000032u, 0x00000190u, 0x00000191u, 0x00000c88u,
+    0x00000033u, 0x00000198u, 0x00000199u, 0x00000cc8u, 0x0000019au, 0x00000cd0u, 0x00000cd1u, 0x00006688u,
+    0x00000034u, 0x000001a0u, 0x000001a1u, 0x00000d08u, 0x000001a2u, 0x00000d10u, 0x00000d11u, 0x00006888u,
+    0x000001a3u, 0x00000d18u, 0x00000d19u, 0x000068c8u, 0x00000d1au, 0x000068d0u, 0x000068d1u, 0x00034688u,
+    0x00000035u, 0x000001a8u, 0x000001a9u, 0x00000d48u, 0x000001aau, 0x00000d50u, 0x00000d51u, 0x00006a88u,
+    0x000001abu, 0x00000d58u, 0x00000d59u, 0x00006ac8u, 0x00000d5au, 0x00006ad0u, 0x00006ad1u, 0x00035688u,
+    0x000001acu, 0x00000d60u, 0x00000d61u, 0x00006b08u, 0x00000d62u, 0x00006b10u, 0x00006b11u, 0x00035888u,
+    0x00000d63u, 0x00006b18u, 0x00006b19u, 0x000358c8u, 0x00006b1au, 0x000358d0u, 0x000358d1u, 0x001ac688u,
+    0x00000007u, 0x00000038u, 0x00000039u, 0x000001c8u, 0x0000003au, 0x000001d0u, 0x000001d1u, 0x00000e88u,
+    0x0000003bu, 0x000001d8u, 0x000001d9u, 0x00000ec8u, 0x000001dau, 0x00000ed0u, 0x00000ed1u, 0x00007688u,
+    0x0000003cu, 0x000001e0u, 0x000001e1u, 0x00000f08u, 0x000001e2u, 0x00000f10u, 0x00000f11u, 0x00007888u,
+    0x000001e3u, 0x00000f18u, 0x00000f19u, 0x000078c8u, 0x00000f1au, 0x000078d0u, 0x000078d1u, 0x0003c688u,
+    0x0000003du, 0x000001e8u, 0x000001e9u, 0x00000f48u, 0x000001eau, 0x00000f50u, 0x00000f51u, 0x00007a88u,
+    0x000001ebu, 0x00000f58u, 0x00000f59u, 0x00007ac8u, 0x00000f5au, 0x00007ad0u, 0x00007ad1u, 0x0003d688u,
+    0x000001ecu, 0x00000f60u, 0x00000f61u, 0x00007b08u, 0x00000f62u, 0x00007b10u, 0x00007b11u, 0x0003d888u,
+    0x00000f63u, 0x00007b18u, 0x00007b19u, 0x0003d8c8u, 0x00007b1au, 0x0003d8d0u, 0x0003d8d1u, 0x001ec688u,
+    0x0000003eu, 0x000001f0u, 0x000001f1u, 0x00000f88u, 0x000001f2u, 0x00000f90u, 0x00000f91u, 0x00007c88u,
+    0x000001f3u, 0x00000f98u, 0x00000f99u, 0x00007cc8u, 0x00000f9au, 0x00007cd0u, 0x00007cd1u, 0x0003e688u,
+    0x000001f4u, 0x00000fa0u, 0x00000fa1u, 0x00007d08u, 0x00000fa2u, 0x00007d10u, 0x00007d11u, 0x0003e888u,
+    0x00000fa3u, 0x00007d18u, 0x00007d19u, 0x0003e8c8u, 0x00007d1au, 0x0003e8d0u, 0x0003e8d1u, 0x001f4688u,
+    0x000001f5u, 0x00000fa8u, 0x00000fa9u, 0x00007d48u, 0x00000faau, 0x00007d50u, 0x00007d51u, 0x0003ea88u,
+    0x00000fabu, 0x00007d58u, 0x00007d59u, 0x0003eac8u, 0x00007d5au, 0x0003ead0u, 0x0003ead1u, 0x001f5688u,
+    0x00000facu, 0x00007d60u, 0x00007d61u, 0x0003eb08u, 0x00007d62u, 0x0003eb10u, 0x0003eb11u, 0x001f5888u,
+    0x00007d63u, 0x0003eb18u, 0x0003eb19u, 0x001f58c8u, 0x0003eb1au, 0x001f58d0u, 0x001f58d1u, 0x00fac688u,
+};
+static const uint32_t cmf_sp_lut_e8[256] = {
+    0x00000000u, 0x00249248u, 0x00249240u, 0x00492488u, 0x00249200u, 0x00492448u, 0x00492440u, 0x006db688u,
+    0x00249000u, 0x00492248u, 0x00492240u, 0x006db488u, 0x00492200u, 0x006db448u, 0x006db440u, 0x00924688u,
+    0x00248000u, 0x00491248u, 0x00491240u, 0x006da488u, 0x00491200u, 0x006da448u, 0x006da440u, 0x00923688u,
+    0x00491000u, 0x006da248u, 0x006da240u, 0x00923488u, 0x006da200u, 0x00923448u, 0x00923440u, 0x00b6c688u,
+    0x00240000u, 0x00489248u, 0x00489240u, 0x006d2488u, 0x00489200u, 0x006d2448u, 0x006d2440u, 0x0091b688u,
+    0x00489000u, 0x006d2248u, 0x006d2240u, 0x0091b488u, 0x006d2200u, 0x0091b448u, 0x0091b440u, 0x00b64688u,
+    0x00488000u, 0x006d1248u, 0x006d1240u, 0x0091a488u, 0x006d1200u, 0x0091a448u, 0x0091a440u, 0x00b63688u,
+    0x006d1000u, 0x0091a248u, 0x0091a240u, 0x00b63488u, 0x0091a200u, 0x00b63448u, 0x00b63440u, 0x00dac688u,
+    0x00200000u, 0x00449248u, 0x00449240u, 0x00692488u, 0x00449200u, 0x00692448u, 0x00692440u, 0x008db688u,
+    0x00449000u, 0x00692248u, 0x00692240u, 0x008db488u, 0x00692200u, 0x008db448u, 0x008db440u, 0x00b24688u,
+    0x00448000u, 0x00691248u, 0x00691240u, 0x008da488u, 0x00691200u, 0x008da448u, 0x008da440u, 0x00b23688u,
+    0x00691000u, 0x008da248u, 0x008da240u, 0x00b23488u, 0x008da200u, 0x00b23448u, 0x00b23440u, 0x00d6c688u,
+    0x00440000u, 0x00689248u, 0x00689240u, 0x008d2488u, 0x00689200u, 0x008d2448u, 0x008d2440u, 0x00b1b688u,
+    0x00689000u, 0x008d2248u, 0x008d2240u, 0x00b1b488u, 0x008d2200u, 0x00b1b448u, 0x00b1b440u, 0x00d64688u,
+    0x00688000u, 0x008d1248u, 0x008d1240u, 0x00b1a488u, 0x008d1200u, 0x00b1a448u, 0x00b1a440u, 0x00d63688u,
+    0x008d1000u, 0x00b1a248u, 0x00b1a240u, 0x00d63488u, 0x00b1a200u, 0x00d63448u, 0x00d63440u, 0x00fac688u,
+    0x00000000u, 0x00249248u, 0x00249240u, 0x00492488u, 0x00249200u, 0x00492448u, 0x00492440u, 0x006db688u,
+    0x00249000u, 0x00492248u, 0x00492240u, 0x006db488u, 0x00492200u, 0x006db448u, 0x006db440u, 0x00924688u,
+    0x00248000u, 0x00491248u, 0x00491240u, 0x006da488u, 0x00491200u, 0x006da448u, 0x006da440u, 0x00923688u,
+    0x00491000u, 0x006da248u, 0x006da240u, 0x00923488u, 0x006da200u, 0x00923448u, 0x00923440u, 0x00b6c688u,
+    0x00240000u, 0x00489248u, 0x00489240u, 0x006d2488u, 0x00489200u, 0x006d2448u, 0x006d2440u, 0x0091b688u,
+    0x00489000u, 0x006d2248u, 0x006d2240u, 0x0091b488u, 0x006d2200u, 0x0091b448u, 0x0091b440u, 0x00b64688u,
+    0x00488000u, 0x006d1248u, 0x006d1240u, 0x0091a488u, 0x006d1200u, 0x0091a448u, 0x0091a440u, 0x00b63688u,
+    0x006d1000u, 0x0091a248u, 0x0091a240u, 0x00b63488u, 0x0091a200u, 0x00b63448u, 0x00b63440u, 0x00dac688u,
+    0x00200000u, 0x00449248u, 0x00449240u, 0x00692488u, 0x00449200u, 0x00692448u, 0x00692440u, 0x008db688u,
+    0x00449000u, 0x00692248u, 0x00692240u, 0x008db488u, 0x00692200u, 0x008db448u, 0x008db440u, 0x00b24688u,
+    0x00448000u, 0x00691248u, 0x00691240u, 0x008da488u, 0x00691200u, 0x008da448u, 0x008da440u, 0x00b23688u,
+    0x00691000u, 0x008da248u, 0x008da240u, 0x00b23488u, 0x008da200u, 0x00b23448u, 0x00b23440u, 0x00d6c688u,
+    0x00440000u, 0x00689248u, 0x00689240u, 0x008d2488u, 0x00689200u, 0x008d2448u, 0x008d2440u, 0x00b1b688u,
+    0x00689000u, 0x008d2248u, 0x008d2240u, 0x00b1b488u, 0x008d2200u, 0x00b1b448u, 0x00b1b440u, 0x00d64688u,
+    0x00688000u, 0x008d1248u, 0x008d1240u, 0x00b1a488u, 0x008d1200u, 0x00b1a448u, 0x00b1a440u, 0x00d63688u,
+    0x008d1000u, 0x00b1a248u, 0x00b1a240u, 0x00d63488u, 0x00b1a200u, 0x00d63448u, 0x00d63440u, 0x00fac688u,
+};
+static const uint32_t cmf_sp_lut_c4[16] = {
+    0x00208208u, 0x00208208u, 0x0020821au, 0x00208688u, 0x0020822cu, 0x00208b08u, 0x00208b1au, 0x0022c688u,
+    0x0020823eu, 0x00208f88u, 0x00208f9au, 0x0023e688u, 0x00208facu, 0x0023eb08u, 0x0023eb1au, 0x00fac688u,
+};
+static const uint32_t cmf_sp_lut_e4[16] = {
+    0x00208208u, 0x0069a688u, 0x0069a208u, 0x00b2c688u, 0x00688208u, 0x00b1a688u, 0x00b1a208u, 0x00fac688u,
+    0x00208208u, 0x0069a688u, 0x0069a208u, 0x00b2c688u, 0x00688208u, 0x00b1a688u, 0x00b1a208u, 0x00fac688u,
+};
+
+
+static inline __m256i cmf_sp_perm(uint32_t packed)
+{
+    return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)packed),
+                                              _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21)),
+                            _mm256_set1_epi32(7));
+}
+#endif
+
+static inline ptrdiff_t cmf_sp_compact_f32(ptrdiff_t n, const float *x, float m, float sc, float lo,
+                                           float *z_all, float *zs, int *nan)
+{
+    ptrdiff_t k = 0, na = 0;
+    int bad = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(sc), vl = _mm512_set1_ps(lo);
+    __mmask16 nn = 0;
+    for (; k + 16 <= n; k += 16) {
+        const __m512 v = _mm512_loadu_ps(x + k);
+        const __m512 z = _mm512_mul_ps(_mm512_sub_ps(v, vm), vs);
+        const __mmask16 c = _mm512_cmp_ps_mask(z, vl, _CMP_GT_OQ);
+        nn |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        _mm512_storeu_ps(z_all + k, z);
+        _mm512_storeu_ps(zs + na, _mm512_maskz_compress_ps(c, z));
+        na += CMF_SP_POPCNT(c);
+    }
+    bad = nn != 0;
+#elif defined(CMF_SP_AVX2)
+    const __m256 vm = _mm256_set1_ps(m), vs = _mm256_set1_ps(sc), vl = _mm256_set1_ps(lo);
+    __m256 nn = _mm256_setzero_ps();
+    for (; k + 8 <= n; k += 8) {
+        const __m256 v = _mm256_loadu_ps(x + k);
+        const __m256 z = _mm256_mul_ps(_mm256_sub_ps(v, vm), vs);
+        const int c = _mm256_movemask_ps(_mm256_cmp_ps(z, vl, _CMP_GT_OQ));
+        nn = _mm256_or_ps(nn, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        _mm256_storeu_ps(z_all + k, z);
+        _mm256_storeu_ps(zs + na, _mm256_permutevar8x32_ps(z, cmf_sp_perm(cmf_sp_lut_c8[c])));
+        na += CMF_SP_POPCNT(c);
+    }
+    bad = _mm256_movemask_ps(nn) != 0;
+#endif
+    for (; k < n; k++) {
+        const float v = x[k], z = (v - m) * sc;
+        z_all[k] = z;
+        zs[na] = z;
+        na += z > lo;
+        bad |= v != v;
+    }
+    *nan |= bad;
+    return na;
+}
+
+static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double m, double sc, double lo,
+                                           double *z_all, double *zs, int *nan)
+{
+    ptrdiff_t k = 0, na = 0;
+    int bad = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512d vm = _mm512_set1_pd(m), vs = _mm512_set1_pd(sc), vl = _mm512_set1_pd(lo);
+    __mmask8 nn = 0;
+    for (; k + 8 <= n; k += 8) {
+        const __m512d v = _mm512_loadu_pd(x + k);
+        const __m512d z = _mm512_mul_pd(_mm512_sub_pd(v, vm), vs);
+        const __mmask8 c = _mm512_cmp_pd_mask(z, vl, _CMP_GT_OQ);
+        nn |= _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+        _mm512_storeu_pd(z_all + k, z);
+        _mm512_storeu_pd(zs + na, _mm512_maskz_compress_pd(c, z));
+        na += CMF_SP_POPCNT(c);
+    }
+    bad = nn != 0;
+#elif defined(CMF_SP_AVX2)
+    const __m256d vm = _mm256_set1_pd(m), vs = _mm256_set1_pd(sc), vl = _mm256_set1_pd(lo);
+    __m256d nn = _mm256_setzero_pd();
+    for (; k + 4 <= n; k += 4) {
+        const __m256d v = _mm256_loadu_pd(x + k);
+        const __m256d z = _mm256_mul_pd(_mm256_sub_pd(v, vm), vs);
+        const int c = _mm256_movemask_pd(_mm256_cmp_pd(z, vl, _CMP_GT_OQ));
+        nn = _mm256_or_pd(nn, _mm256_cmp_pd(v, v, _CMP_UNORD_Q));
+        _mm256_storeu_pd(z_all + k, z);
+        const __m256 zp = _mm256_permutevar8x32_ps(_mm256_castpd_ps(z), cmf_sp_perm(cmf_sp_lut_c4[c]));
+        _mm256_storeu_pd(zs + na, _mm256_castps_pd(zp));
+        na += CMF_SP_POPCNT(c);
+    }
+    bad = _mm256_movemask_pd(nn) != 0;
+#endif
+    for (; k < n; k++) {
+        const double v = x[k], z = (v - m) * sc;
+        z_all[k] = z;
+        zs[na] = z;
+        na += z > lo;
+        bad |= v != v;
+    }
+    *nan |= bad;
+    return na;
+}
+
+static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, const float *z, float *d, float lo)
+{
+    ptrdiff_t k = 0, na = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512 vl = _mm512_set1_ps(lo);
+    for (; k + 16 <= n; k += 16) {
+        const __m512 v = _mm512_loadu_ps(z + k);
+        const __mmask16 c = _mm512_cmp_ps_mask(v, vl, _CMP_GE_OQ);
+        _mm512_storeu_ps(d + na, _mm512_maskz_compress_ps(c, v));
+        na += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256 vl = _mm256_set1_ps(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __m256 v = _mm256_loadu_ps(z + k);
+        const int c = _mm256_movemask_ps(_mm256_cmp_ps(v, vl, _CMP_GE_OQ));
+        _mm256_storeu_ps(d + na, _mm256_permutevar8x32_ps(v, cmf_sp_perm(cmf_sp_lut_c8[c])));
+        na += CMF_SP_POPCNT(c);
+    }
+#endif
+    for (; k < n; k++) {
+        const float v = z[k];
+        d[na] = v;
+        na += v >= lo;
+    }
+    return na;
+}
+
+static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, const double *z, double *d, double lo)
+{
+    ptrdiff_t k = 0, na = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512d vl = _mm512_set1_pd(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __m512d v = _mm512_loadu_pd(z + k);
+        const __mmask8 c = _mm512_cmp_pd_mask(v, vl, _CMP_GE_OQ);
+        _mm512_storeu_pd(d + na, _mm512_maskz_compress_pd(c, v));
+        na += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256d vl = _mm256_set1_pd(lo);
+    for (; k + 4 <= n; k += 4) {
+        const __m256d v = _mm256_loadu_pd(z + k);
+        const int c = _mm256_movemask_pd(_mm256_cmp_pd(v, vl, _CMP_GE_OQ));
+        const __m256 vp = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), cmf_sp_perm(cmf_sp_lut_c4[c]));
+        _mm256_storeu_pd(d + na, _mm256_castps_pd(vp));
+        na += CMF_SP_POPCNT(c);
+    }
+#endif
+    for (; k < n; k++) {
+        const double v = z[k];
+        d[na] = v;
+        na += v >= lo;
+    }
+    return na;
+}
+
+static inline void cmf_sp_sums_f32(ptrdiff_t n, const float *z, double t, double sh, int quad, double r[4])
+{
+    ptrdiff_t k = 0;
+    double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
+#if defined(CMF_SP_AVX512)
+    const __m512d vt = _mm512_set1_pd(t), vs = _mm512_set1_pd(sh), zero = _mm512_setzero_pd();
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d ca = zero, ua = zero, qa = zero, ma = _mm512_set1_pd(INFINITY);
+    __m512d cb = zero, ub = zero, qb = zero, mb = ma;       /* the upper halves: no chain */
+    for (; k < n; k += 16) {
+        const ptrdiff_t rem = n - k;
+        const __mmask16 lm = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u);
+        const __m512 v = _mm512_maskz_loadu_ps(lm, z + k);
+        const __m512d z0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        const __m512d z1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        const __mmask8 m0 = _mm512_cmp_pd_mask(z0, vt, _CMP_GT_OQ) & (__mmask8)lm;
+        const __mmask8 m1 = _mm512_cmp_pd_mask(z1, vt, _CMP_GT_OQ) & (__mmask8)(lm >> 8);
+        const __m512d u0 = _mm512_sub_pd(z0, vs), u1 = _mm512_sub_pd(z1, vs);
+        ca = _mm512_mask_add_pd(ca, m0, ca, one);
+        ua = _mm512_mask_add_pd(ua, m0, ua, u0);
+        cb = _mm512_mask_add_pd(cb, m1, cb, one);
+        ub = _mm512_mask_add_pd(ub, m1, ub, u1);
+        if (quad) {
+            qa = _mm512_mask3_fmadd_pd(u0, u0, qa, m0);
+            ma = _mm512_mask_min_pd(ma, m0, ma, u0);
+            qb = _mm512_mask3_fmadd_pd(u1, u1, qb, m1);
+            mb = _mm512_mask_min_pd(mb, m1, mb, u1);
+        }
+    }
+    c = _mm512_reduce_add_pd(_mm512_add_pd(ca, cb));
+    s1 = _mm512_reduce_add_pd(_mm512_add_pd(ua, ub));
+    s2 = _mm512_reduce_add_pd(_mm512_add_pd(qa, qb));
+    um = _mm512_reduce_min_pd(_mm512_min_pd(ma, mb));
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256d vt = _mm256_set1_pd(t), vs = _mm256_set1_pd(sh), zero = _mm256_setzero_pd();
+    const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(INFINITY);
+    __m256d ca = zero, ua = zero, qa = zero, ma = inf;
+    for (; k + 4 <= n; k += 4) {
+        const __m256d zv = _mm256_cvtps_pd(_mm_loadu_ps(z + k));
+        const __m256d on = _mm256_cmp_pd(zv, vt, _CMP_GT_OQ);
+        const __m256d u = _mm256_sub_pd(zv, vs);
+        const __m256d uk = _mm256_and_pd(on, u);
+        ca = _mm256_add_pd(ca, _mm256_and_pd(on, one));
+        ua = _mm256_add_pd(ua, uk);
+        if (quad) {
+            qa = _mm256_fmadd_pd(uk, uk, qa);
+            ma = _mm256_min_pd(ma, _mm256_blendv_pd(inf, u, on));
+        }
+    }
+    double b[4][4];
+    _mm256_storeu_pd(b[0], ca); _mm256_storeu_pd(b[1], ua); _mm256_storeu_pd(b[2], qa); _mm256_storeu_pd(b[3], ma);
+    for (int j = 0; j < 4; j++) {
+        c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
+        um = b[3][j] < um ? b[3][j] : um;
+    }
+#endif
+    for (; k < n; k++) {
+        const double u = (double)z[k] - sh;
+        if ((double)z[k] > t) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
+    }
+#endif
+    r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
+}
+
+static inline void cmf_sp_sums_f64(ptrdiff_t n, const double *z, double t, double sh, int quad, double r[4])
+{
+    ptrdiff_t k = 0;
+    double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
+#if defined(CMF_SP_AVX512)
+    const __m512d vt = _mm512_set1_pd(t), vs = _mm512_set1_pd(sh), zero = _mm512_setzero_pd();
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d ca = zero, ua = zero, qa = zero, ma = _mm512_set1_pd(INFINITY);
+    for (; k < n; k += 8) {
+        const ptrdiff_t rem = n - k;
+        const __mmask8 lm = rem >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << rem) - 1u);
+        const __m512d zv = _mm512_maskz_loadu_pd(lm, z + k);
+        const __mmask8 m = _mm512_cmp_pd_mask(zv, vt, _CMP_GT_OQ) & lm;
+        const __m512d u = _mm512_sub_pd(zv, vs);
+        ca = _mm512_mask_add_pd(ca, m, ca, one);
+        ua = _mm512_mask_add_pd(ua, m, ua, u);
+        if (quad) {
+            qa = _mm512_mask3_fmadd_pd(u, u, qa, m);
+            ma = _mm512_mask_min_pd(ma, m, ma, u);
+        }
+    }
+    c = _mm512_reduce_add_pd(ca);
+    s1 = _mm512_reduce_add_pd(ua);
+    s2 = _mm512_reduce_add_pd(qa);
+    um = _mm512_reduce_min_pd(ma);
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256d vt = _mm256_set1_pd(t), vs = _mm256_set1_pd(sh), zero = _mm256_setzero_pd();
+    const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(INFINITY);
+    __m256d ca = zero, ua = zero, qa = zero, ma = inf;
+    for (; k + 4 <= n; k += 4) {
+        const __m256d zv = _mm256_loadu_pd(z + k);
+        const __m256d on = _mm256_cmp_pd(zv, vt, _CMP_GT_OQ);
+        const __m256d u = _mm256_sub_pd(zv, vs);
+        const __m256d uk = _mm256_and_pd(on, u);
+        ca = _mm256_add_pd(ca, _mm256_and_pd(on, one));
+        ua = _mm256_add_pd(ua, uk);
+        if (quad) {
+            qa = _mm256_fmadd_pd(uk, uk, qa);
+            ma = _mm256_min_pd(ma, _mm256_blendv_pd(inf, u, on));
+        }
+    }
+    double b[4][4];
+    _mm256_storeu_pd(b[0], ca); _mm256_storeu_pd(b[1], ua); _mm256_storeu_pd(b[2], qa); _mm256_storeu_pd(b[3], ma);
+    for (int j = 0; j < 4; j++) {
+        c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
+        um = b[3][j] < um ? b[3][j] : um;
+    }
+#endif
+    for (; k < n; k++) {
+        const double u = z[k] - sh;
+        if (z[k] > t) { c += 1.0; s1 += u; s2 += u * u; um = u < um ? u : um; }
+    }
+#endif
+    r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
+}
+
+static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v, int kind, float *s,
+                                    double r[2])
+{
+    ptrdiff_t k = 0;
+    double ss = 0.0, sv = 0.0;
+#if defined(CMF_SP_AVX512)
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    while (k < n) {
+        const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
+        __m512 sa = zero, va = zero;
+        for (; k < kend; k += 16) {
+            const ptrdiff_t rem = kend - k;
+            const __mmask16 lm = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u);
+            const __m512 yv = _mm512_maskz_loadu_ps(lm, y + k), vv = _mm512_maskz_loadu_ps(lm, v + k);
+            const __mmask16 gt = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ);
+            const __mmask16 nan = _mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q);
+            __m512 sk = kind == 0 ? _mm512_maskz_mov_ps(gt, one)
+                      : kind == 1 ? _mm512_maskz_mov_ps(gt, yv) : _mm512_maskz_sqrt_ps(gt, yv);
+            sk = _mm512_mask_mov_ps(sk, nan, yv);
+            _mm512_mask_storeu_ps(s + k, lm, sk);
+            sa = _mm512_add_ps(sa, sk);
+            va = _mm512_mask3_fmadd_ps(sk, vv, va, gt | nan);
+        }
+        ss += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sa)),
+              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sa), 1)))));
+        sv += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(va)),
+              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(va), 1)))));
+    }
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    while (k + 8 <= n) {
+        const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
+        __m256 sa = zero, va = zero;
+        for (; k + 8 <= kend; k += 8) {
+            const __m256 yv = _mm256_loadu_ps(y + k), vv = _mm256_loadu_ps(v + k);
+            const __m256 gt = _mm256_cmp_ps(yv, zero, _CMP_GT_OQ);
+            const __m256 nan = _mm256_cmp_ps(yv, yv, _CMP_UNORD_Q);
+            __m256 sk = kind == 0 ? _mm256_and_ps(gt, one)
+                      : kind == 1 ? _mm256_and_ps(gt, yv) : _mm256_and_ps(gt, _mm256_sqrt_ps(yv));
+            sk = _mm256_blendv_ps(sk, yv, nan);
+            _mm256_storeu_ps(s + k, sk);
+            sa = _mm256_add_ps(sa, sk);
+            va = _mm256_add_ps(va, _mm256_and_ps(_mm256_or_ps(gt, nan), _mm256_mul_ps(sk, vv)));
+        }
+        float b[2][8];
+        _mm256_storeu_ps(b[0], sa);
+        _mm256_storeu_ps(b[1], va);
+        for (int j = 0; j < 8; j++) { ss += (double)b[0][j]; sv += (double)b[1][j]; }
+    }
+#endif
+    for (; k < n; k++) {
+        const float yk = y[k];
+        const float sk = yk > 0 ? (kind == 0 ? 1.0f : kind == 1 ? yk : sqrtf(yk)) : (yk != yk ? yk : 0.0f);
+        s[k] = sk;
+        ss += (double)sk;
+        sv += sk != 0 ? (double)(sk * v[k]) : 0.0;
+    }
+#endif
+    r[0] = ss;
+    r[1] = sv;
+}
+
+static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *v, int kind, double *s,
+                                    double r[2])
+{
+    ptrdiff_t k = 0;
+    double ss = 0.0, sv = 0.0;
+#if defined(CMF_SP_AVX512)
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    __m512d sa = zero, va = zero;
+    for (; k < n; k += 8) {
+        const ptrdiff_t rem = n - k;
+        const __mmask8 lm = rem >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << rem) - 1u);
+        const __m512d yv = _mm512_maskz_loadu_pd(lm, y + k), vv = _mm512_maskz_loadu_pd(lm, v + k);
+        const __mmask8 gt = _mm512_cmp_pd_mask(yv, zero, _CMP_GT_OQ);
+        const __mmask8 nan = _mm512_cmp_pd_mask(yv, yv, _CMP_UNORD_Q);
+        __m512d sk = kind == 0 ? _mm512_maskz_mov_pd(gt, one)
+                   : kind == 1 ? _mm512_maskz_mov_pd(gt, yv) : _mm512_maskz_sqrt_pd(gt, yv);
+        sk = _mm512_mask_mov_pd(sk, nan, yv);
+        _mm512_mask_storeu_pd(s + k, lm, sk);
+        sa = _mm512_add_pd(sa, sk);
+        va = _mm512_mask3_fmadd_pd(sk, vv, va, gt | nan);
+    }
+    ss = _mm512_reduce_add_pd(sa);
+    sv = _mm512_reduce_add_pd(va);
+#else
+#if defined(CMF_SP_AVX2)
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    __m256d sa = zero, va = zero;
+    for (; k + 4 <= n; k += 4) {
+        const __m256d yv = _mm256_loadu_pd(y + k), vv = _mm256_loadu_pd(v + k);
+        const __m256d gt = _mm256_cmp_pd(yv, zero, _CMP_GT_OQ);
+        const __m256d nan = _mm256_cmp_pd(yv, yv, _CMP_UNORD_Q);
+        __m256d sk = kind == 0 ? _mm256_and_pd(gt, one)
+                   : kind == 1 ? _mm256_and_pd(gt, yv) : _mm256_and_pd(gt, _mm256_sqrt_pd(yv));
+        sk = _mm256_blendv_pd(sk, yv, nan);
+        _mm256_storeu_pd(s + k, sk);
+        sa = _mm256_add_pd(sa, sk);
+        va = _mm256_add_pd(va, _mm256_and_pd(_mm256_or_pd(gt, nan), _mm256_mul_pd(sk, vv)));
+    }
+    double b[2][4];
+    _mm256_storeu_pd(b[0], sa);
+    _mm256_storeu_pd(b[1], va);
+    for (int j = 0; j < 4; j++) { ss += b[0][j]; sv += b[1][j]; }
+#endif
+    for (; k < n; k++) {
+        const double yk = y[k];
+        const double sk = yk > 0 ? (kind == 0 ? 1.0 : kind == 1 ? yk : sqrt(yk)) : (yk != yk ? yk : 0.0);
+        s[k] = sk;
+        ss += sk;
+        sv += sk != 0 ? sk * v[k] : 0.0;
+    }
+#endif
+    r[0] = ss;
+    r[1] = sv;
+}
+
+static inline float cmf_sp_logu_f32(float u)
+{
+    const uint32_t b = cmf_bits_f32(u);
+    float e = (float)(int32_t)((b >> 23) & 0xffu) - 126.0f;
+    float m = cmf_from_bits_f32((b & 0x007fffffu) | 0x3f000000u);     /* [0.5, 1) */
+    const int lo = m < 0.70710678f;
+    e = lo ? e - 1.0f : e;
+    const float x = lo ? m + m - 1.0f : m - 1.0f;
+    const float z = x * x;
+    float p = 7.0376836292e-2f;
+    p = p * x - 1.1514610310e-1f;
+    p = p * x + 1.1676998740e-1f;
+    p = p * x - 1.2420140846e-1f;
+    p = p * x + 1.4249322787e-1f;
+    p = p * x - 1.6668057665e-1f;
+    p = p * x + 2.0000714765e-1f;
+    p = p * x - 2.4999993993e-1f;
+    p = p * x + 3.3333331174e-1f;
+    float y = x * (z * p);
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    return (x + y) + 0.693359375f * e;
+}
+
+static inline void cmf_sp_expand_f32(ptrdiff_t n, float *y, float lo, const float *pc)
+{
+    ptrdiff_t k = 0, j = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512 vl = _mm512_set1_ps(lo);
+    for (; k + 16 <= n; k += 16) {
+        const __mmask16 c = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + k), vl, _CMP_GE_OQ);
+        _mm512_storeu_ps(y + k, _mm512_maskz_expand_ps(c, _mm512_loadu_ps(pc + j)));
+        j += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256 vl = _mm256_set1_ps(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __m256 on = _mm256_cmp_ps(_mm256_loadu_ps(y + k), vl, _CMP_GE_OQ);
+        const int c = _mm256_movemask_ps(on);
+        const __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(pc + j), cmf_sp_perm(cmf_sp_lut_e8[c]));
+        _mm256_storeu_ps(y + k, _mm256_and_ps(p, on));
+        j += CMF_SP_POPCNT(c);
+    }
+#endif
+    for (; k < n; k++) {
+        const int on = y[k] >= lo;
+        y[k] = on ? pc[j] : 0.0f;
+        j += on;
+    }
+}
+
+static inline void cmf_sp_expand_f64(ptrdiff_t n, double *y, double lo, const double *pc)
+{
+    ptrdiff_t k = 0, j = 0;
+#if defined(CMF_SP_AVX512)
+    const __m512d vl = _mm512_set1_pd(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __mmask8 c = _mm512_cmp_pd_mask(_mm512_loadu_pd(y + k), vl, _CMP_GE_OQ);
+        _mm512_storeu_pd(y + k, _mm512_maskz_expand_pd(c, _mm512_loadu_pd(pc + j)));
+        j += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256d vl = _mm256_set1_pd(lo);
+    for (; k + 4 <= n; k += 4) {
+        const __m256d on = _mm256_cmp_pd(_mm256_loadu_pd(y + k), vl, _CMP_GE_OQ);
+        const int c = _mm256_movemask_pd(on);
+        const __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(pc + j)),
+                                                  cmf_sp_perm(cmf_sp_lut_e4[c]));
+        _mm256_storeu_pd(y + k, _mm256_and_pd(_mm256_castps_pd(p), on));
+        j += CMF_SP_POPCNT(c);
+    }
+#endif
+    for (; k < n; k++) {
+        const int on = y[k] >= lo;
+        y[k] = on ? pc[j] : 0.0;
+        j += on;
+    }
+}
+
+#endif
