@@ -16,14 +16,15 @@
  *   cmf_sp_sums_*(n, z, t, sh, r)   over the z_k > t, with u = z_k - sh (in double):
  *       r[0] = count, r[1] = sum u, r[2] = sum u^2 and r[3] = min u (+inf if none); r[2]
  *       and r[3] only when `quad` (the threshold passes of sparsemax and 1.5-entmax).
- *   cmf_sp_dsums_*(n, y, v, kind, s, r)   the first pass of the sparse VJPs: s_k = 1, y_k or
- *       sqrt(y_k) (kind 0, 1, 2) where y_k > 0, y_k where it is NaN, else 0, into s;
+ *   cmf_sp_dsums_*(n, y, v, kind, pl, s, r)   the first pass of the sparse VJPs: s_k = 1, y_k,
+ *       sqrt(y_k) or the next entry of pl (kind 0, 1, 2, 3: pl holds s for the y_k > 0 in
+ *       order) where y_k > 0, y_k where it is NaN, else 0, into s;
  *       r[0] = sum s, r[1] = sum of s v where s != 0 (T lanes over blocks of 256 entries,
  *       double across blocks).
  *   cmf_sp_logu_f32(u)              log u for u in (0, 1] (Cephes' logf polynomial, no
  *       division; plain C for the vectoriser; about 1 ULP).
- *   cmf_sp_expand_*(n, y, lo, pc)   the inverse, in place: y_k = pc[j] for the j-th k with
- *       y_k >= lo, 0 elsewhere.  pc needs room for n values (it is read full-width).
+ *   cmf_sp_expand_*(n, z, y, lo, pc)   the inverse: y_k = pc[j] for the j-th k with z_k >= lo,
+ *       0 elsewhere (y may be z).  pc needs room for n values (it is read full-width).
  */
 #ifndef CMF_SIMD_SPARSE_H
 #define CMF_SIMD_SPARSE_H
@@ -404,10 +405,10 @@ static inline void cmf_sp_sums_f64(ptrdiff_t n, const double *z, double t, doubl
     r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
 }
 
-static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v, int kind, float *s,
+static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v, int kind, const float *pl, float *s,
                                     double r[2])
 {
-    ptrdiff_t k = 0;
+    ptrdiff_t k = 0, j = 0;
     double ss = 0.0, sv = 0.0;
 #if defined(CMF_SP_AVX512)
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
@@ -421,7 +422,10 @@ static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v,
             const __mmask16 gt = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ);
             const __mmask16 nan = _mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q);
             __m512 sk = kind == 0 ? _mm512_maskz_mov_ps(gt, one)
-                      : kind == 1 ? _mm512_maskz_mov_ps(gt, yv) : _mm512_maskz_sqrt_ps(gt, yv);
+                      : kind == 1 ? _mm512_maskz_mov_ps(gt, yv)
+                      : kind == 2 ? _mm512_maskz_sqrt_ps(gt, yv)
+                      : _mm512_maskz_expand_ps(gt, _mm512_maskz_loadu_ps((__mmask16)((1u << CMF_SP_POPCNT(gt)) - 1u), pl + j));
+            if (kind == 3) j += CMF_SP_POPCNT(gt);
             sk = _mm512_mask_mov_ps(sk, nan, yv);
             _mm512_mask_storeu_ps(s + k, lm, sk);
             sa = _mm512_add_ps(sa, sk);
@@ -443,7 +447,11 @@ static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v,
             const __m256 gt = _mm256_cmp_ps(yv, zero, _CMP_GT_OQ);
             const __m256 nan = _mm256_cmp_ps(yv, yv, _CMP_UNORD_Q);
             __m256 sk = kind == 0 ? _mm256_and_ps(gt, one)
-                      : kind == 1 ? _mm256_and_ps(gt, yv) : _mm256_and_ps(gt, _mm256_sqrt_ps(yv));
+                      : kind == 1 ? _mm256_and_ps(gt, yv)
+                      : kind == 2 ? _mm256_and_ps(gt, _mm256_sqrt_ps(yv))
+                      : _mm256_and_ps(gt, _mm256_permutevar8x32_ps(_mm256_loadu_ps(pl + j),
+                                          cmf_sp_perm(cmf_sp_lut_e8[_mm256_movemask_ps(gt)])));
+            if (kind == 3) j += CMF_SP_POPCNT(_mm256_movemask_ps(gt));
             sk = _mm256_blendv_ps(sk, yv, nan);
             _mm256_storeu_ps(s + k, sk);
             sa = _mm256_add_ps(sa, sk);
@@ -457,7 +465,8 @@ static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v,
 #endif
     for (; k < n; k++) {
         const float yk = y[k];
-        const float sk = yk > 0 ? (kind == 0 ? 1.0f : kind == 1 ? yk : sqrtf(yk)) : (yk != yk ? yk : 0.0f);
+        const float sk = yk > 0 ? (kind == 0 ? 1.0f : kind == 1 ? yk : kind == 2 ? sqrtf(yk) : pl[j++])
+                                : (yk != yk ? yk : 0.0f);
         s[k] = sk;
         ss += (double)sk;
         sv += sk != 0 ? (double)(sk * v[k]) : 0.0;
@@ -467,10 +476,10 @@ static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v,
     r[1] = sv;
 }
 
-static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *v, int kind, double *s,
+static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *v, int kind, const double *pl, double *s,
                                     double r[2])
 {
-    ptrdiff_t k = 0;
+    ptrdiff_t k = 0, j = 0;
     double ss = 0.0, sv = 0.0;
 #if defined(CMF_SP_AVX512)
     const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
@@ -482,7 +491,10 @@ static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *
         const __mmask8 gt = _mm512_cmp_pd_mask(yv, zero, _CMP_GT_OQ);
         const __mmask8 nan = _mm512_cmp_pd_mask(yv, yv, _CMP_UNORD_Q);
         __m512d sk = kind == 0 ? _mm512_maskz_mov_pd(gt, one)
-                   : kind == 1 ? _mm512_maskz_mov_pd(gt, yv) : _mm512_maskz_sqrt_pd(gt, yv);
+                   : kind == 1 ? _mm512_maskz_mov_pd(gt, yv)
+                   : kind == 2 ? _mm512_maskz_sqrt_pd(gt, yv)
+                   : _mm512_maskz_expand_pd(gt, _mm512_maskz_loadu_pd((__mmask8)((1u << CMF_SP_POPCNT(gt)) - 1u), pl + j));
+        if (kind == 3) j += CMF_SP_POPCNT(gt);
         sk = _mm512_mask_mov_pd(sk, nan, yv);
         _mm512_mask_storeu_pd(s + k, lm, sk);
         sa = _mm512_add_pd(sa, sk);
@@ -499,7 +511,11 @@ static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *
         const __m256d gt = _mm256_cmp_pd(yv, zero, _CMP_GT_OQ);
         const __m256d nan = _mm256_cmp_pd(yv, yv, _CMP_UNORD_Q);
         __m256d sk = kind == 0 ? _mm256_and_pd(gt, one)
-                   : kind == 1 ? _mm256_and_pd(gt, yv) : _mm256_and_pd(gt, _mm256_sqrt_pd(yv));
+                   : kind == 1 ? _mm256_and_pd(gt, yv)
+                   : kind == 2 ? _mm256_and_pd(gt, _mm256_sqrt_pd(yv))
+                   : _mm256_and_pd(gt, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(pl + j)),
+                                       cmf_sp_perm(cmf_sp_lut_e4[_mm256_movemask_pd(gt)]))));
+        if (kind == 3) j += CMF_SP_POPCNT(_mm256_movemask_pd(gt));
         sk = _mm256_blendv_pd(sk, yv, nan);
         _mm256_storeu_pd(s + k, sk);
         sa = _mm256_add_pd(sa, sk);
@@ -512,7 +528,8 @@ static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *
 #endif
     for (; k < n; k++) {
         const double yk = y[k];
-        const double sk = yk > 0 ? (kind == 0 ? 1.0 : kind == 1 ? yk : sqrt(yk)) : (yk != yk ? yk : 0.0);
+        const double sk = yk > 0 ? (kind == 0 ? 1.0 : kind == 1 ? yk : kind == 2 ? sqrt(yk) : pl[j++])
+                                 : (yk != yk ? yk : 0.0);
         s[k] = sk;
         ss += sk;
         sv += sk != 0 ? sk * v[k] : 0.0;
@@ -546,20 +563,20 @@ static inline float cmf_sp_logu_f32(float u)
     return (x + y) + 0.693359375f * e;
 }
 
-static inline void cmf_sp_expand_f32(ptrdiff_t n, float *y, float lo, const float *pc)
+static inline void cmf_sp_expand_f32(ptrdiff_t n, const float *z, float *y, float lo, const float *pc)
 {
     ptrdiff_t k = 0, j = 0;
 #if defined(CMF_SP_AVX512)
     const __m512 vl = _mm512_set1_ps(lo);
     for (; k + 16 <= n; k += 16) {
-        const __mmask16 c = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + k), vl, _CMP_GE_OQ);
+        const __mmask16 c = _mm512_cmp_ps_mask(_mm512_loadu_ps(z + k), vl, _CMP_GE_OQ);
         _mm512_storeu_ps(y + k, _mm512_maskz_expand_ps(c, _mm512_loadu_ps(pc + j)));
         j += CMF_SP_POPCNT(c);
     }
 #elif defined(CMF_SP_AVX2)
     const __m256 vl = _mm256_set1_ps(lo);
     for (; k + 8 <= n; k += 8) {
-        const __m256 on = _mm256_cmp_ps(_mm256_loadu_ps(y + k), vl, _CMP_GE_OQ);
+        const __m256 on = _mm256_cmp_ps(_mm256_loadu_ps(z + k), vl, _CMP_GE_OQ);
         const int c = _mm256_movemask_ps(on);
         const __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(pc + j), cmf_sp_perm(cmf_sp_lut_e8[c]));
         _mm256_storeu_ps(y + k, _mm256_and_ps(p, on));
@@ -567,26 +584,26 @@ static inline void cmf_sp_expand_f32(ptrdiff_t n, float *y, float lo, const floa
     }
 #endif
     for (; k < n; k++) {
-        const int on = y[k] >= lo;
+        const int on = z[k] >= lo;
         y[k] = on ? pc[j] : 0.0f;
         j += on;
     }
 }
 
-static inline void cmf_sp_expand_f64(ptrdiff_t n, double *y, double lo, const double *pc)
+static inline void cmf_sp_expand_f64(ptrdiff_t n, const double *z, double *y, double lo, const double *pc)
 {
     ptrdiff_t k = 0, j = 0;
 #if defined(CMF_SP_AVX512)
     const __m512d vl = _mm512_set1_pd(lo);
     for (; k + 8 <= n; k += 8) {
-        const __mmask8 c = _mm512_cmp_pd_mask(_mm512_loadu_pd(y + k), vl, _CMP_GE_OQ);
+        const __mmask8 c = _mm512_cmp_pd_mask(_mm512_loadu_pd(z + k), vl, _CMP_GE_OQ);
         _mm512_storeu_pd(y + k, _mm512_maskz_expand_pd(c, _mm512_loadu_pd(pc + j)));
         j += CMF_SP_POPCNT(c);
     }
 #elif defined(CMF_SP_AVX2)
     const __m256d vl = _mm256_set1_pd(lo);
     for (; k + 4 <= n; k += 4) {
-        const __m256d on = _mm256_cmp_pd(_mm256_loadu_pd(y + k), vl, _CMP_GE_OQ);
+        const __m256d on = _mm256_cmp_pd(_mm256_loadu_pd(z + k), vl, _CMP_GE_OQ);
         const int c = _mm256_movemask_pd(on);
         const __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(pc + j)),
                                                   cmf_sp_perm(cmf_sp_lut_e4[c]));
@@ -595,7 +612,7 @@ static inline void cmf_sp_expand_f64(ptrdiff_t n, double *y, double lo, const do
     }
 #endif
     for (; k < n; k++) {
-        const int on = y[k] >= lo;
+        const int on = z[k] >= lo;
         y[k] = on ? pc[j] : 0.0;
         j += on;
     }

@@ -452,7 +452,7 @@ static void S(entmax_cand_p)(ptrdiff_t na, const T *za, T *pc, double tau, doubl
 static void S(sp_expand)(ptrdiff_t n, T *y, const uint8_t *mk, T lo, const T *pc)
 {
     if (!mk) {
-        SPC(expand)(n, y, lo, pc);
+        SPC(expand)(n, y, y, lo, pc);
         return;
     }
     ptrdiff_t j = 0;
@@ -525,6 +525,35 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
     return S(run)(g, &c, S(entmax_rowfn), NULL);
 }
 
+/* y <- y^e in place for y in (0, 1], 0 < e < 1 (float powers for float slices: e |log y|
+ * < 88, so within about 90 ULP at the very worst, a few ULP for y above 1e-3) */
+static void S(pow_list)(ptrdiff_t na, T *yl, double e)
+{
+    ptrdiff_t k = 0;
+    if (sizeof(T) == 4) {
+        const float ef = (float)e;
+        for (; k + CMF_LANES <= na; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                const float u = (float)yl[k + j];
+                yl[k + j] = (T)cmf_expm_f32(ef * cmf_sp_logu_f32(u > 1.0f ? 1.0f : u));
+            }
+        for (; k < na; k++) {
+            const float u = (float)yl[k];
+            yl[k] = (T)cmf_expm_f32(ef * cmf_sp_logu_f32(u > 1.0f ? 1.0f : u));
+        }
+    } else {
+        for (; k + CMF_LANES <= na; k += CMF_LANES)
+            for (int j = 0; j < CMF_LANES; j++) {
+                const double u = (double)yl[k + j];
+                yl[k + j] = (T)S(powu)(u > 1.0 ? 1.0 : u, e);
+            }
+        for (; k < na; k++) {
+            const double u = (double)yl[k];
+            yl[k] = (T)S(powu)(u > 1.0 ? 1.0 : u, e);
+        }
+    }
+}
+
 /* derivative from the output: s = y^(2 - alpha) on the support,
  * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).
  * Pass 1: s into scratch (r may be v itself), sum s and sum s v (cmf_sp_dsums_* for
@@ -541,11 +570,24 @@ static void S(entmax_d_rowfn)(S(row) *a)
     ptrdiff_t k = 0;
     if (e == 0.0 || e == 1.0 || e == 0.5) {
         double rr[2];
-        SPC(dsums)(n, y, v, e == 0.0 ? 0 : e == 1.0 ? 1 : 2, sv_, rr);
+        SPC(dsums)(n, y, v, e == 0.0 ? 0 : e == 1.0 ? 1 : 2, NULL, sv_, rr);
         ss = rr[0];
         sv = rr[1];
-    }
-    else {
+    } else if (e > 0 && e < 1) {
+        /* 1 < alpha < 2: y^e only on the support (compacted, powers vectorised there,
+         * expanded back within the sums' pass; a NaN in y still gives NaN) */
+        T *yl = a->scratch + n;
+        const T tiny = (T)(sizeof(T) == 4 ? 0x1p-149 : 0x1p-1074);   /* the least positive T */
+        const ptrdiff_t na = SPC(filter)(n, y, yl, tiny);
+        ptrdiff_t np = (na + CMF_LANES - 1) / CMF_LANES * CMF_LANES;   /* whole vectors */
+        if (np > n) np = na;
+        for (ptrdiff_t q = na; q < np; q++) yl[q] = 1;
+        S(pow_list)(np, yl, e);
+        double rr[2];
+        SPC(dsums)(n, y, v, 3, yl, sv_, rr);
+        ss = rr[0];
+        sv = rr[1];
+    } else {
         double sa[CMF_LANES], va[CMF_LANES];
         for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0.0;
         if (e > 0)
@@ -571,7 +613,7 @@ static void S(entmax_d_rowfn)(S(row) *a)
             sv += s == 0 ? 0.0 : s * (double)v[k];
         }
     }
-    if (e == 0.0 || e == 1.0 || e == 0.5) {       /* s <= 1 */
+    if (e >= 0.0 && e <= 1.0) {                   /* s <= 1 */
         const T q = (T)(sv / ss), it = a->it;
         for (k = 0; k < n; k++) {
             const T s = sv_[k];
@@ -592,7 +634,7 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
     memset(&c, 0, sizeof c);
     c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
     c.nsin = 1; c.sin[0] = alpha;
-    c.scratch = 1;
+    c.scratch = 2;
     return S(run)(g, &c, S(entmax_d_rowfn), NULL);
 }
 
