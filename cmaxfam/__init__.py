@@ -5,10 +5,23 @@ sigmoid, log_sigmoid, softplus, sparsemax, entmax, smoothed_max, the entropies),
 vector-Jacobian and Jacobian-vector products, their Fenchel-Young losses, and the random
 members (gumbel_softmax, sample_categorical),
 computed by a compiled C core over float32/float64 arrays of any layout, with the GIL
-released.
-"""
-from importlib.metadata import PackageNotFoundError as _PNF, version as _version
+released.  Every public function has a numpydoc docstring (``help(cmaxfam.softmax)``)
+with the formula, the special values and the numerical method.
 
+Examples
+--------
+>>> import numpy as np
+>>> import cmaxfam as cmf
+>>> x = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]], dtype=np.float32)
+>>> cmf.softmax(x).round(3)
+array([[0.09 , 0.245, 0.665],
+       [0.333, 0.333, 0.333]], dtype=float32)
+>>> cmf.sparsemax([0.5, 1.0, -1.0])
+array([0.25, 0.75, 0.  ])
+>>> loss, grad = cmf.softmax_cross_entropy(x, [2, 0], return_grad=True)
+>>> grad.shape, grad.dtype
+((2, 3), dtype('float32'))
+"""
 from ._config import show_config
 from ._elementwise import (log_sigmoid, log_sigmoid_jvp, log_sigmoid_vjp, sigmoid, sigmoid_jvp,
                            sigmoid_vjp, softplus, softplus_jvp, softplus_vjp)
@@ -25,10 +38,22 @@ from ._entropies import (gini_entropy, shannon_entropy, smoothed_max, smoothed_m
 from ._sampling import (gumbel_softmax, gumbel_softmax_jacobian, gumbel_softmax_jvp, gumbel_softmax_vjp,
                         sample_categorical)
 
-try:
-    __version__ = _version("cmaxfam")
-except _PNF:  # pragma: no cover - running from a source tree without metadata
-    __version__ = "0+unknown"
+
+
+def __getattr__(name):
+    # __version__ comes from the installed package's metadata, looked up on first use:
+    # importlib.metadata costs more to import than the rest of cmaxfam (on top of NumPy)
+    # and most programs never ask (tests/test_packaging.py keeps `import cmaxfam` lean).
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            v = version("cmaxfam")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+            v = "0+unknown"
+        globals()["__version__"] = v
+        return v
+    raise AttributeError(f"module 'cmaxfam' has no attribute {name!r}")
+
 
 __all__ = [
     "show_config",

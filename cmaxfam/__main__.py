@@ -1,5 +1,7 @@
 """``python -m cmaxfam``: the seeds' worked examples computed by cmaxfam, then a short
-speed table against NumPy and SciPy.  ``python -m cmaxfam --no-bench`` skips the table."""
+speed table against NumPy, SciPy, PyTorch and scikit-learn (those installed).
+``python -m cmaxfam --no-bench`` skips the table.  ``python -m cmaxfam plot [--out PATH]``
+draws seed 001's figures instead (needs matplotlib: ``pip install "cmaxfam[plot]"``)."""
 from __future__ import annotations
 
 import sys
@@ -118,6 +120,9 @@ def sampling_examples():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "plot":
+        from ._plot import main as plot_main
+        return plot_main(argv[1:])
     examples()
     sparse_examples()
     loss_examples()
@@ -128,7 +133,8 @@ def main(argv=None):
         from ._bench import short_table
     except ImportError:  # pragma: no cover
         return 0
-    print("10. speed: median time relative to np.copyto of the same array (single thread)")
+    print("10. speed: median time relative to np.copyto of the same array, one thread, against")
+    print("    the peers that are installed, and the thread scaling of softmax (issue 6's targets)")
     print(short_table())
     return 0
 

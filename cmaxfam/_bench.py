@@ -20,7 +20,17 @@ What is timed
 * ``scipy``: ``scipy.special.softmax``/``log_softmax``/``logsumexp`` (no VJP there).
 * ``torch``: ``torch.softmax``/``log_softmax``/``logsumexp`` on ``torch.from_numpy(x)``
   (zero-copy), and ``torch._softmax_backward_data`` for the VJP when it exists.
-  ``torch.set_num_threads(threads)`` is applied for the run and restored afterwards.
+* ``sklearn`` (cross-entropy only): ``HalfMultinomialLoss.loss_gradient`` with
+  preallocated outputs and sample weights 1/n (the mean).
+
+Threads: ``run(threads=(1, 2))`` times every case once per thread count.  At ``t``
+threads, cmaxfam gets ``n_threads=t`` (only when its function accepts the keyword, checked
+with :func:`inspect.signature`; otherwise it is "n/a" at ``t`` > 1), PyTorch and the
+entmax package run under ``torch.set_num_threads(t)`` (restored afterwards) and
+scikit-learn gets ``n_threads=t``.  NumPy and SciPy have no threads: they are timed at 1
+thread only, and that time still counts when picking the fastest peer at ``t`` > 1.
+:func:`threads_scaling` measures the thread targets of issue 6 on their own (N Python
+threads each calling cmaxfam on its own data; ``n_threads=2`` against 1 on one call).
 
 The sparse family (:data:`SPARSE_OPS`: ``sparsemax``, ``entmax15``, ``entmax@A`` for
 ``cmaxfam.entmax(x, A)`` and the VJPs ``sparsemax_vjp``, ``entmax15_vjp``,
@@ -37,12 +47,12 @@ Their inputs are standard-normal (the softmax family's are 3 x standard-normal);
 VJPs get ``y`` = cmaxfam's forward of such an ``x`` and a standard-normal ``g`` (the
 entmax package differentiates its own forward of the same ``x``).  A peer whose first
 call takes at least :data:`SLOW_S` seconds (the entmax package is 100-1000x copyto) is
-timed with :data:`SLOW_REPEATS` repeats of one call each, after that first call as its
-warm-up.
+timed with :data:`SLOW_REPEATS` repeats of one call each (``run(slow_repeats=)``; the
+full run takes 1), after that first call as its warm-up; in the full run, a torch-based
+peer whose first call takes at least :data:`VERY_SLOW_S` seconds is timed by that call.
 
-SciPy, PyTorch and entmax are imported lazily (never when this module is imported), only
-when a case needs them, and a peer that does not import is skipped.  cmaxfam, NumPy and
-SciPy run on one thread whatever ``threads`` is; only PyTorch (and entmax) uses it.
+SciPy, PyTorch, entmax and scikit-learn are imported lazily (never when this module is
+imported), only when a case needs them, and a peer that does not import is skipped.
 
 The implementations of one case are timed interleaved (round-robin over repeats), so
 that a busy phase of a shared machine slows them alike; each row carries ``spread``, the
@@ -55,10 +65,13 @@ The result of an allocating call is part of its peak.
 from __future__ import annotations
 
 import gc
+import hashlib
+import inspect
 import math
 import os
 import platform
 import sys
+import threading
 import time
 import timeit
 import tracemalloc
@@ -67,11 +80,14 @@ import warnings
 import numpy as np
 
 __all__ = [
-    "OPS", "SPARSE_OPS", "LOSS_OPS", "SAMPLING_OPS", "ALL_OPS", "OP_GROUPS", "DTYPES", "SHAPES", "SPARSE_CASES",
-    "LOSS_CASES", "SAMPLING_CASES", "CHOICE_ROWS", "PEERS", "TARGETS", "SLOW_S", "SLOW_REPEATS",
-    "time_call", "time_calls", "available_peers", "make_case", "run", "format_markdown",
-    "short_table", "machine_info", "target_for", "is_op", "parse_ops", "cases_for", "rng_routes",
-    "format_rng_routes",
+    "OPS", "SPARSE_OPS", "LOSS_OPS", "SAMPLING_OPS", "ALL_OPS", "OP_GROUPS", "DTYPES",
+    "SHAPES", "SPARSE_CASES", "LOSS_CASES", "SAMPLING_CASES", "CHOICE_ROWS", "PEERS",
+    "TARGETS", "SLOW_S", "SLOW_REPEATS", "VERY_SLOW_S", "time_call", "time_calls",
+    "available_peers", "make_case", "run", "format_markdown", "short_table", "machine_info",
+    "target_for", "is_op", "parse_ops", "cases_for", "rng_routes", "format_rng_routes",
+    "FULL_OPS", "THREADED_PEERS", "EARLIER_TARGETS", "F64_TARGET", "PY_THREADS_TARGET",
+    "N_THREADS_TARGET", "SCALING_OPS", "accepts_n_threads", "threads_scaling",
+    "format_threads_scaling", "summarize", "report_json",
 ]
 
 OPS = ("softmax", "log_softmax", "logsumexp", "softmax_vjp")
@@ -85,12 +101,19 @@ LOSS_OPS = ("softmax_cross_entropy", "sparsemax_loss", "entmax15_loss")
 #: The random members (their peers draw their own noise; results are not compared).
 SAMPLING_OPS = ("gumbel_softmax", "sample_categorical")
 ALL_OPS = OPS + SPARSE_OPS + LOSS_OPS + SAMPLING_OPS
+#: The ops of the full matrix of issue 6 (``benchmarks/compare.py --full``): forward, VJP
+#: and loss + gradient; one alpha stands for alpha-entmax (the entmax package's bisection
+#: costs seconds per call, so one is enough).
+FULL_OPS = OPS + ("sparsemax", "entmax15", "entmax@1.3", "sparsemax_vjp", "entmax15_vjp") \
+    + LOSS_OPS
 #: Names that stand for several ops in :func:`parse_ops`.
-OP_GROUPS = {"all": ALL_OPS, "softmax-family": OPS, "sparse": SPARSE_OPS, "losses": LOSS_OPS,
-             "sampling": SAMPLING_OPS}
+OP_GROUPS = {"all": ALL_OPS, "full": FULL_OPS, "softmax-family": OPS, "sparse": SPARSE_OPS,
+             "losses": LOSS_OPS, "sampling": SAMPLING_OPS}
 DTYPES = ("float32", "float64")
-#: (shape, axis) pairs of the full comparison.
-SHAPES = (((100000, 10), -1), ((4096, 1024), -1), ((16, 262144), -1), ((1024, 4096), 0))
+#: (shape, axis) pairs of the full comparison (issue 6): short rows, medium rows, rows in
+#: L2, long rows, a few huge rows, and a reduction along axis 0 of a C-contiguous array.
+SHAPES = (((100000, 10), -1), ((16384, 128), -1), ((4096, 1024), -1), ((256, 16384), -1),
+          ((16, 262144), -1), ((1024, 4096), 0))
 #: (shape, axis, dtype) cases of the sparse family by default (not the full product: the
 #: entmax package is slow).
 SPARSE_CASES = (((4096, 1024), -1, "float32"), ((4096, 1024), -1, "float64"),
@@ -105,13 +128,48 @@ SAMPLING_CASES = (((4096, 1024), -1, "float32"), ((100000, 10), -1, "float32"))
 CHOICE_ROWS = 200
 #: Implementations other than cmaxfam and the copyto baseline, in table order.
 PEERS = ("numpy", "scipy", "torch", "entmax", "sklearn", "choice")
+#: The peers that have threads (timed at every thread count of a run; the others at 1).
+THREADED_PEERS = ("torch", "entmax", "sklearn")
 #: A peer whose first call takes at least SLOW_S seconds gets SLOW_REPEATS timed calls.
 SLOW_S = 0.05
 SLOW_REPEATS = 3
+#: With ``run(slow_repeats=1)`` (the full run), a torch-based peer whose first call (the
+#: one whose result is checked) takes at least VERY_SLOW_S seconds is timed by that call
+#: alone (the entmax package's bisection: seconds per call).
+VERY_SLOW_S = 1.0
 
-#: Performance targets, as the largest allowed ``cmaxfam / copyto`` time ratio.
-#: Keys are (op, shape, axis, dtype); None matches anything.
+#: Performance targets of issue 6, as the largest allowed single-thread ``cmaxfam /
+#: copyto`` time ratio (float32).  Keys are (op, shape, axis, dtype); None matches
+#: anything and the op ``entmax@*`` any alpha-entmax (``entmax@A``).  Ops without a shape
+#: (logsumexp, the VJP, the losses, the sparse family) are held to their target at every
+#: shape.  float64 is held to :data:`F64_TARGET` instead.
 TARGETS = {
+    ("softmax", (4096, 1024), -1, "float32"): 1.2,
+    ("softmax", (16, 262144), -1, "float32"): 1.5,
+    ("softmax", (100000, 10), -1, "float32"): 3.0,
+    ("softmax", (1024, 4096), 0, "float32"): 1.5,
+    ("log_softmax", (4096, 1024), -1, "float32"): 1.2,
+    ("log_softmax", (16, 262144), -1, "float32"): 1.5,
+    ("log_softmax", (100000, 10), -1, "float32"): 3.0,
+    ("log_softmax", (1024, 4096), 0, "float32"): 1.5,
+    ("logsumexp", None, None, "float32"): 0.8,
+    ("softmax_vjp", None, None, "float32"): 1.5,
+    ("softmax_cross_entropy", None, None, "float32"): 1.5,
+    ("sparsemax", None, None, "float32"): 3.0,
+    ("entmax15", None, None, "float32"): 4.0,
+    ("entmax@*", None, None, "float32"): 10.0,
+}
+#: float64 time over float32 time of the same case (the same number of elements), at one
+#: thread: at most this (issue 6).
+F64_TARGET = 2.0
+#: Issue 6's thread targets (:func:`threads_scaling`): throughput of 2 Python threads each
+#: calling cmaxfam over 1 thread, and ``n_threads=2`` over ``n_threads=1`` on one call.
+PY_THREADS_TARGET = 1.8
+N_THREADS_TARGET = 1.7
+
+#: The earlier targets of issues 3-5 (the first kernels), for reference only: the table
+#: checks :data:`TARGETS`.
+EARLIER_TARGETS = {
     ("softmax", (4096, 1024), -1, "float32"): 2.0,
     ("softmax", (100000, 10), -1, "float32"): 6.0,
     ("softmax", (1024, 4096), 0, "float32"): 3.0,
@@ -153,7 +211,8 @@ def is_op(name):
 
 def parse_ops(text):
     """A tuple of ops from a comma-separated list of op names and groups
-    (:data:`OP_GROUPS`: 'all', 'sparse', 'softmax-family', 'sampling'), duplicates removed."""
+    (:data:`OP_GROUPS`: 'all', 'full', 'softmax-family', 'sparse', 'losses', 'sampling'),
+    duplicates removed."""
     out = []
     for t in (t.strip() for t in text.split(",")):
         if not t:
@@ -202,11 +261,13 @@ def cases_for(op, shapes=None, dtypes=None):
     return [(s, a, np.dtype(d).name) for s, a in _norm_shapes(shapes) for d in dtypes]
 
 
-def target_for(op, shape, axis, dtype):
-    """The target ratio to copyto of a case, or None when it has none."""
+def target_for(op, shape, axis, dtype, targets=None):
+    """The target ratio to copyto of a case (of :data:`TARGETS`, or ``targets``), or None
+    when it has none."""
     shape = tuple(shape)
-    for (o, s, a, d), v in TARGETS.items():
-        if (o == op and (s is None or s == shape) and (a is None or a == axis)
+    for (o, s, a, d), v in (TARGETS if targets is None else targets).items():
+        op_ok = o == op or (o == "entmax@*" and op.startswith("entmax@"))
+        if (op_ok and (s is None or s == shape) and (a is None or a == axis)
                 and (d is None or d == dtype)):
             return v
     return None
@@ -230,7 +291,7 @@ def _calibrate(timer, repeat_time):
 
 
 def time_calls(fns, min_time=0.2, *, repeat_time=0.02, min_repeats=5, warmed=(),
-               slow=()):
+               slow=(), slow_repeats=SLOW_REPEATS, presampled=None):
     """Time several callables *interleaved*; returns ``{name: per-call samples}``.
 
     Each ``fn`` is called once to warm up (page faults, lazy initialisation; skipped for
@@ -239,17 +300,23 @@ def time_calls(fns, min_time=0.2, *, repeat_time=0.02, min_repeats=5, warmed=(),
     over the callables (each until it has at least ``min_repeats`` samples totalling at
     least ``min_time`` seconds), so that a slow phase of a shared machine hits every
     implementation alike and the ratios stay meaningful.  The names in ``slow`` need
-    only :data:`SLOW_REPEATS` samples (and no ``min_time``) when their calls take at
-    least :data:`SLOW_S` seconds.  (timeit turns the garbage collector off while timing.)
+    only ``slow_repeats`` samples (:data:`SLOW_REPEATS`; and no ``min_time``) when their
+    calls take at least :data:`SLOW_S` seconds.  ``presampled``: {name: seconds of a
+    call already timed by the caller}: that time is the name's only sample, and it is not
+    called again.  (timeit turns the garbage collector off while timing.)
     """
     state = {}
+    presampled = presampled or {}
     for name, fn in fns.items():
+        if name in presampled:
+            state[name] = [None, 1, [presampled[name]], presampled[name], 1, 0.0]
+            continue
         if name not in warmed:
             fn()
         timer = timeit.Timer(fn)
         n, t = _calibrate(timer, repeat_time)
         if name in slow and n == 1 and t >= SLOW_S:
-            need_n, need_t = min(SLOW_REPEATS, min_repeats), 0.0
+            need_n, need_t = max(1, min(slow_repeats, min_repeats)), 0.0
         else:
             need_n, need_t = min_repeats, min_time
         state[name] = [timer, n, [t / n], t, need_n, need_t]
@@ -285,9 +352,11 @@ def _spread(samples):
     return float((q3 - q1) / med) if med > 0 else 0.0
 
 
-def peak_extra_bytes(fn):
-    """Peak of the memory traced by tracemalloc during one call of ``fn()`` (bytes)."""
-    gc.collect()
+def peak_extra_bytes(fn, collect=True):
+    """Peak of the memory traced by tracemalloc during one call of ``fn()`` (bytes), and
+    its result.  ``collect``: run the garbage collector first."""
+    if collect:
+        gc.collect()
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
@@ -413,11 +482,7 @@ def _np_sparsemax(x, axis):
 
 def _forward(cmf, op):
     """The cmaxfam forward function of a sparse op (or of its VJP), as f(x, axis, out=)."""
-    base, alpha = _split_op(op)
-    base = base[:-4] if base.endswith("_vjp") else base
-    if base == "entmax":
-        return lambda x, ax, **kw: cmf.entmax(x, alpha, ax, **kw)
-    return getattr(cmf, base)
+    return _cmaxfam_fn(cmf, op.replace("_vjp", "", 1))[1]
 
 
 def _inputs(op, shape, axis, dtype, seed=0):
@@ -444,12 +509,41 @@ def _inputs(op, shape, axis, dtype, seed=0):
     return {"x": x, "y": y, "g": g}
 
 
-def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
+def accepts_n_threads(fn):
+    """Whether the cmaxfam function ``fn`` takes the keyword ``n_threads`` (checked with
+    :func:`inspect.signature`, so that this engine also runs on a cmaxfam without it)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get("n_threads")
+    return p is not None and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+
+
+def _cmaxfam_fn(cmf, op):
+    """(the public cmaxfam function timed for ``op``, f) with ``f`` called as
+    f(x, axis, **kw) / f(y, g, axis, **kw) / f(x, labels, axis, **kw)."""
+    base, alpha = _split_op(op)
+    if op == "entmax15_loss":
+        return cmf.entmax_loss, (lambda x, lab, ax, **kw:
+                                 cmf.entmax_loss(x, lab, ax, alpha=1.5, **kw))
+    if base == "entmax":
+        return cmf.entmax, (lambda x, ax, **kw: cmf.entmax(x, alpha, ax, **kw))
+    if base == "entmax_vjp":
+        return cmf.entmax_vjp, (lambda y, g, ax, **kw: cmf.entmax_vjp(y, g, alpha, ax, **kw))
+    f = getattr(cmf, base)
+    return f, f
+
+
+def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0, n_threads=1):
     """The candidate implementations of one case.
 
     Returns ``(impls, n_elements)`` where ``impls`` maps an implementation name
     ('copyto', 'cmaxfam', 'cmaxfam_alloc', then the available peers) to a zero-argument
-    callable returning its result (a NumPy array or a torch tensor).
+    callable returning its result (a NumPy array or a torch tensor).  ``n_threads`` is
+    passed to cmaxfam when its function accepts it (:func:`accepts_n_threads`); when it does
+    not, cmaxfam is left out unless ``n_threads`` is 1.  scikit-learn gets it too; the
+    torch-based peers take the global ``torch.set_num_threads`` (set by :func:`run`).
     """
     import cmaxfam as cmf
 
@@ -460,52 +554,46 @@ def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
     cp_out = np.empty_like(first)
     impls["copyto"] = lambda: np.copyto(cp_out, first)
 
-    base, alpha = _split_op(op)
-    if op in LOSS_OPS:
+    public, f = _cmaxfam_fn(cmf, op)
+    if accepts_n_threads(public):
+        kw = {"n_threads": int(n_threads)}
+    else:
+        kw = {} if int(n_threads) == 1 else None
+    if kw is None:
+        pass                                    # "n/a": this cmaxfam has no n_threads
+    elif op in LOSS_OPS:
         x, labels = arr["x"], arr["labels"]
-        if op == "entmax15_loss":
-            f = lambda x, lab, ax, **kw: cmf.entmax_loss(x, lab, ax, alpha=1.5, **kw)  # noqa: E731
-        else:
-            f = getattr(cmf, op)
         grad = np.empty_like(x)
         # the gradient is the result compared across implementations
-        impls["cmaxfam"] = lambda: f(x, labels, ax, grad_out=grad)[1]
+        impls["cmaxfam"] = lambda: f(x, labels, ax, grad_out=grad, **kw)[1]
         if with_alloc:
-            impls["cmaxfam_alloc"] = lambda: f(x, labels, ax, return_grad=True)[1]
+            impls["cmaxfam_alloc"] = lambda: f(x, labels, ax, return_grad=True, **kw)[1]
     elif _is_vjp(op):
         y, g = arr["y"], arr["g"]
         out = np.empty_like(y)
-        if alpha is None:
-            f = getattr(cmf, base)
-        else:
-            f = lambda y, g, ax, **kw: cmf.entmax_vjp(y, g, alpha, ax, **kw)  # noqa: E731
-        impls["cmaxfam"] = lambda: f(y, g, ax, out=out)
+        impls["cmaxfam"] = lambda: f(y, g, ax, out=out, **kw)
         if with_alloc:
-            impls["cmaxfam_alloc"] = lambda: f(y, g, ax)
+            impls["cmaxfam_alloc"] = lambda: f(y, g, ax, **kw)
     elif _is_sampling(op):
         x = arr["x"]
         gen = np.random.default_rng(seed + 1)
         if op == "gumbel_softmax":
             out = np.empty_like(x)
-            impls["cmaxfam"] = lambda: cmf.gumbel_softmax(x, ax, rng=gen, out=out)
+            impls["cmaxfam"] = lambda: f(x, ax, rng=gen, out=out, **kw)
             if with_alloc:
-                impls["cmaxfam_alloc"] = lambda: cmf.gumbel_softmax(x, ax, rng=gen)
+                impls["cmaxfam_alloc"] = lambda: f(x, ax, rng=gen, **kw)
         else:                                   # the sampler has no out=
-            impls["cmaxfam"] = lambda: cmf.sample_categorical(x, ax, rng=gen)
-    elif op == "logsumexp":
-        x = arr["x"]
-        red = tuple(s for d, s in enumerate(x.shape) if d != ax % x.ndim)
-        out = np.empty(red, dtype=x.dtype)
-        impls["cmaxfam"] = lambda: cmf.logsumexp(x, ax, out=out)
-        if with_alloc:
-            impls["cmaxfam_alloc"] = lambda: cmf.logsumexp(x, ax)
+            impls["cmaxfam"] = lambda: f(x, ax, rng=gen, **kw)
     else:
         x = arr["x"]
-        f = _forward(cmf, op) if _is_sparse(op) else getattr(cmf, op)
-        out = np.empty_like(x)
-        impls["cmaxfam"] = lambda: f(x, ax, out=out)
+        if op == "logsumexp":
+            out = np.empty(tuple(s for d, s in enumerate(x.shape) if d != ax % x.ndim),
+                           dtype=x.dtype)
+        else:
+            out = np.empty_like(x)
+        impls["cmaxfam"] = lambda: f(x, ax, out=out, **kw)
         if with_alloc:
-            impls["cmaxfam_alloc"] = lambda: f(x, ax)
+            impls["cmaxfam_alloc"] = lambda: f(x, ax, **kw)
 
     for peer in peers:
         if not _peer_serves(peer, op):
@@ -513,7 +601,7 @@ def make_case(op, shape, axis, dtype, *, peers=PEERS, with_alloc=True, seed=0):
         mod = _import_peer(peer)
         if mod is None:
             continue
-        fn = _peer_fn(peer, mod, op, arr, ax)
+        fn = _peer_fn(peer, mod, op, arr, ax, n_threads)
         if fn is not None:
             impls[peer] = fn
     return impls, first.size
@@ -550,7 +638,7 @@ def _np_cross_entropy_grad(x, labels, ax):
     return loss, np.moveaxis(g, -1, ax)
 
 
-def _loss_peer_fn(peer, mod, op, arr, ax):
+def _loss_peer_fn(peer, mod, op, arr, ax, n_threads=1):
     """Loss + gradient (mean over the samples) of a peer; the gradient is returned."""
     x, labels = arr["x"], arr["labels"]
     if peer == "numpy":
@@ -562,7 +650,9 @@ def _loss_peer_fn(peer, mod, op, arr, ax):
         yt = labels.astype(x.dtype)
         sw = np.full(labels.shape, 1.0 / labels.size, dtype=x.dtype)
         lo, go = np.empty(labels.shape, x.dtype), np.empty_like(x)
-        return lambda: loss.loss_gradient(yt, x, sw, loss_out=lo, gradient_out=go)[1]
+        nt = int(n_threads)
+        return lambda: loss.loss_gradient(yt, x, sw, loss_out=lo, gradient_out=go,
+                                          n_threads=nt)[1]
     import torch
     tl = torch.from_numpy(labels)
     if peer == "torch":
@@ -600,9 +690,9 @@ def _sampling_peer_fn(peer, op, arr, ax):
     return None
 
 
-def _peer_fn(peer, mod, op, arr, ax):
+def _peer_fn(peer, mod, op, arr, ax, n_threads=1):
     if op in LOSS_OPS:
-        return _loss_peer_fn(peer, mod, op, arr, ax)
+        return _loss_peer_fn(peer, mod, op, arr, ax, n_threads)
     if _is_sampling(op):
         return _sampling_peer_fn(peer, op, arr, ax)
     if peer == "entmax":
@@ -674,58 +764,137 @@ def _norm_shapes(shapes):
     return out
 
 
+def _thread_counts(threads):
+    """``threads`` (an int or a sequence of ints) as a sorted tuple of distinct ints >= 1."""
+    ts = (threads,) if isinstance(threads, (int, np.integer)) else tuple(threads)
+    out = sorted({int(t) for t in ts})
+    if not out or out[0] < 1:
+        raise ValueError(f"threads must be ints >= 1; got {threads!r}")
+    return tuple(out)
+
+
 def run(ops=OPS, shapes=None, dtypes=None, threads=1, quick=False, *, peers=PEERS,
-        with_alloc=True, min_time=None, progress=None):
+        with_alloc=True, min_time=None, repeat_time=None, progress=None,
+        slow_repeats=SLOW_REPEATS):
     """Time every (op, shape, axis, dtype) case and return one row per implementation.
 
     ``shapes``: (shape, axis) pairs, or bare shapes (axis -1).  The cases of each op are
     :func:`cases_for` (``shapes``, ``dtypes``): by default SHAPES x DTYPES for the
     softmax family and SPARSE_CASES for the sparse family.  ``quick``: shorter timings
-    (``min_time`` 0.04 s with 5 ms repeats instead of 0.2 s with 20 ms repeats).
+    (``min_time`` 0.04 s with 5 ms repeats instead of 0.2 s with 20 ms repeats;
+    ``min_time`` and ``repeat_time`` override them).  ``threads``: a thread count or
+    several (e.g. ``(1, 2)``): each case is timed once per count, in a block of its own
+    (copyto, cmaxfam with ``n_threads``, the threaded peers; the unthreaded peers and
+    ``cmaxfam_alloc`` only in the first block).
+    ``slow_repeats``: samples of a peer whose calls take >= :data:`SLOW_S` seconds.
     ``progress``: a callable taking one string (e.g. to print to stderr), or None.
 
-    Each row is a dict: op, shape (a list), axis, dtype, impl, median_s, ns_per_element,
-    ratio_to_copyto, ratio_to_fastest_peer (the time over the fastest of the peers numpy,
-    scipy, torch in that case; < 1 means faster than all of them), peak_extra_bytes,
-    agrees (result matches cmaxfam's), threads, repeats, spread (relative interquartile
-    range of the samples).
+    Each row is a dict: op, shape (a list), axis, dtype, impl, threads, median_s,
+    ns_per_element, ratio_to_copyto, ratio_to_fastest_peer (the time over the fastest peer
+    of that case at that thread count, the unthreaded peers counting with their 1-thread
+    time; < 1 means faster than all of them), fastest_peer, peak_extra_bytes, agrees
+    (result matches cmaxfam's), repeats, spread (relative interquartile range of the
+    samples).  cmaxfam's rows also carry target / meets_target (:data:`TARGETS`, one
+    thread), f64_over_f32 / meets_f64_target (float64 rows, one thread) and
+    speedup_vs_1_thread (rows at more threads); see :func:`summarize`.
     """
     if min_time is None:
         min_time = 0.04 if quick else 0.2
-    repeat_time = 0.005 if quick else 0.02
+    if repeat_time is None:
+        repeat_time = 0.005 if quick else 0.02
     ops = tuple(ops)
+    counts = _thread_counts(threads)
     peers = available_peers([p for p in peers if any(_peer_serves(p, op) for op in ops)])
     torch = _import_peer("torch") if {"torch", "entmax"} & set(peers) else None
     old_threads = torch.get_num_threads() if torch is not None else None
+    for p in peers:
+        _import_peer(p)
+    # The peers' modules (torch: hundreds of thousands of objects) make every gc.collect()
+    # take ~0.2 s; frozen, they are left out of the collections of the run.
+    gc.collect()
+    gc.freeze()
     rows = []
     try:
-        if torch is not None:
-            torch.set_num_threads(int(threads))
         for op in ops:
             for shape, axis, dtype in cases_for(op, shapes, dtypes):
-                if progress:
-                    progress(f"{op} {'x'.join(map(str, shape))} axis={axis} {dtype}")
-                rows.extend(_run_case(op, shape, axis, dtype, peers, with_alloc,
-                                      min_time, repeat_time, threads))
-                gc.collect()
+                ref, unthreaded = None, {}
+                for i, t in enumerate(counts):
+                    gc.collect()
+                    if progress:
+                        progress(f"{op} {'x'.join(map(str, shape))} axis={axis} {dtype}"
+                                 f" threads={t}")
+                    if torch is not None:
+                        torch.set_num_threads(t)
+                    block_peers = peers if i == 0 else tuple(p for p in peers
+                                                             if p in THREADED_PEERS)
+                    block, ref = _run_case(op, shape, axis, dtype, block_peers,
+                                           with_alloc and i == 0, min_time, repeat_time, t,
+                                           slow_repeats=slow_repeats, ref=ref,
+                                           other_peers=unthreaded)
+                    if i == 0:
+                        unthreaded = {r["impl"]: r["median_s"] for r in block
+                                      if r["impl"] in PEERS and r["impl"] not in THREADED_PEERS}
+                    rows.extend(block)
     finally:
+        gc.unfreeze()
         if torch is not None:
             torch.set_num_threads(old_threads)
+    return summarize(rows)
+
+
+def summarize(rows):
+    """Add the target checks to cmaxfam's rows (in place; returns ``rows``):
+
+    * ``target`` / ``meets_target``: :data:`TARGETS` for one-thread rows (None when the
+      case has none);
+    * ``f64_over_f32`` / ``meets_f64_target``: a float64 one-thread row's time over the
+      float32 row of the same op, shape and axis (the same number of elements), against
+      :data:`F64_TARGET`;
+    * ``speedup_vs_1_thread``: a row at t > 1 threads: cmaxfam's one-thread time over it.
+    """
+    cm = {(r["op"], tuple(r["shape"]), r["axis"], r["dtype"], r["threads"]): r
+          for r in rows if r["impl"] == "cmaxfam"}
+    for (op, shape, axis, dtype, t), r in cm.items():
+        r["target"] = r["meets_target"] = None
+        r["f64_over_f32"] = r["meets_f64_target"] = r["speedup_vs_1_thread"] = None
+        if t == 1:
+            tgt = target_for(op, shape, axis, dtype)
+            if tgt is not None:
+                r["target"], r["meets_target"] = tgt, bool(r["ratio_to_copyto"] <= tgt)
+            r32 = cm.get((op, shape, axis, "float32", 1))
+            if dtype == "float64" and r32 is not None:
+                q = r["median_s"] / r32["median_s"]
+                r["f64_over_f32"], r["meets_f64_target"] = q, bool(q <= F64_TARGET)
+        else:
+            r1 = cm.get((op, shape, axis, dtype, 1))
+            if r1 is not None:
+                r["speedup_vs_1_thread"] = r1["median_s"] / r["median_s"]
     return rows
 
 
-def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, threads):
-    impls, n = make_case(op, shape, axis, dtype, peers=peers, with_alloc=with_alloc)
-    ref = None
+def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, threads, *,
+              slow_repeats=SLOW_REPEATS, ref=None, other_peers=None):
+    """One block: the case at ``threads`` threads.  Returns (rows, ref), ``ref`` being
+    cmaxfam's result (the one given, else this block's) against which ``agrees`` is
+    checked.  ``other_peers``: {peer: median seconds} of peers timed in another block
+    (unthreaded ones) that count when picking the fastest peer."""
+    impls, n = make_case(op, shape, axis, dtype, peers=peers, with_alloc=with_alloc,
+                         n_threads=threads)
     checks = {}
     warmed = set()
-    for name, fn in list(impls.items()):
+    presampled = {}
+    order = sorted(impls, key=lambda k: k != "cmaxfam")   # cmaxfam first: the reference
+    for name in order:
+        fn = impls[name]
         try:
             t0 = time.perf_counter()
             if name in ("torch", "entmax"):  # torch's allocator is invisible to tracemalloc
                 peak, res = None, fn()
-            else:
-                peak, res = peak_extra_bytes(fn)
+                dt = time.perf_counter() - t0
+                if slow_repeats <= 1 and dt >= VERY_SLOW_S:
+                    presampled[name] = dt   # seconds per call: this call is its sample
+            else:   # (run() collects the garbage before each block)
+                peak, res = peak_extra_bytes(fn, collect=False)
             if time.perf_counter() - t0 >= SLOW_S:
                 warmed.add(name)  # the check call is its warm-up
         except Exception as exc:
@@ -735,32 +904,36 @@ def _run_case(op, shape, axis, dtype, peers, with_alloc, min_time, repeat_time, 
                           "skipped", RuntimeWarning, stacklevel=2)
             del impls[name]
             continue
-        if name == "cmaxfam":
+        if name == "cmaxfam" and ref is None:
             ref = np.array(res, copy=True)
         # random results: nothing to compare
         checks[name] = (peak, None if name == "copyto" or ref is None or _is_sampling(op)
                         else _agrees(res, ref))
         del res
     slow = set(impls) - {"copyto", "cmaxfam", "cmaxfam_alloc"}
-    samples = time_calls(impls, min_time, repeat_time=repeat_time, warmed=warmed, slow=slow)
+    samples = time_calls(impls, min_time, repeat_time=repeat_time, warmed=warmed, slow=slow,
+                         slow_repeats=slow_repeats, presampled=presampled)
     # (a peer timed on part of the array carries the factor to all of it)
     med = {name: float(np.median(v)) * getattr(impls[name], "scale", 1.0)
            for name, v in samples.items()}
     base = med["copyto"]
-    peer_times = [med[p] for p in PEERS if p in med]
-    fastest = min(peer_times) if peer_times else None
+    peer_times = {p: med[p] for p in PEERS if p in med}
+    for p, t in (other_peers or {}).items():
+        peer_times.setdefault(p, t)
+    fastest = min(peer_times, key=peer_times.get) if peer_times else None
     rows = []
     for name, t in med.items():
         peak, agrees = checks[name]
         rows.append({
             "op": op, "shape": list(shape), "axis": axis, "dtype": dtype, "impl": name,
-            "median_s": t, "ns_per_element": t / n * 1e9,
+            "threads": int(threads), "median_s": t, "ns_per_element": t / n * 1e9,
             "ratio_to_copyto": t / base,
-            "ratio_to_fastest_peer": None if fastest is None else t / fastest,
-            "peak_extra_bytes": peak, "agrees": agrees, "threads": int(threads),
+            "ratio_to_fastest_peer": None if fastest is None else t / peer_times[fastest],
+            "fastest_peer": fastest,
+            "peak_extra_bytes": peak, "agrees": agrees,
             "repeats": len(samples[name]), "spread": _spread(samples[name]),
         })
-    return rows
+    return rows, ref
 
 
 # --------------------------------------------------------------------------------------
@@ -786,49 +959,82 @@ def _fmt_bytes(b):
     return f"{b / 1024 ** 2:.1f} MiB"
 
 
-def format_markdown(rows, *, legend=True):
-    """A compact markdown table: one line per (op, shape, axis, dtype).
+def _target_cell(c):
+    """The target column of cmaxfam's row ``c`` (see :func:`summarize`)."""
+    if c.get("target") is not None:
+        return f"≤{c['target']:g} {'✓' if c['meets_target'] else '✗'}"
+    if c.get("f64_over_f32") is not None:
+        return (f"f64/f32 {_fmt_ratio(c['f64_over_f32'])} ≤{F64_TARGET:g} "
+                f"{'✓' if c['meets_f64_target'] else '✗'}")
+    if c.get("speedup_vs_1_thread") is not None:
+        sp = c["speedup_vs_1_thread"]
+        cell = f"×{_fmt_ratio(sp)} vs 1t"
+        if c["threads"] == 2:
+            cell += f" ≥{N_THREADS_TARGET:g} {'✓' if sp >= N_THREADS_TARGET else '✗'}"
+        return cell
+    return ""
 
-    Columns: copyto µs, cmaxfam µs (with ``out=``), cmaxfam/copyto, the target (when the
-    case has one) with ✓/✗, then for each peer its time over cmaxfam's (> 1: cmaxfam is
-    faster), ``no out=`` (cmaxfam without ``out=`` over cmaxfam with it) and the peak
-    extra memory of the cmaxfam ``out=`` call and the noise (the larger relative IQR of
-    the copyto and cmaxfam samples).
+
+def format_markdown(rows, *, legend=True):
+    """A compact markdown table: one line per (op, shape, axis, dtype, threads).
+
+    Columns: the thread count, copyto µs, cmaxfam µs (with ``out=``; "n/a" when this
+    cmaxfam takes no ``n_threads``), cmaxfam/copyto, the target of issue 6 with ✓/✗ (float32
+    at one thread: :data:`TARGETS`; float64 at one thread: float64 time over float32 time
+    against :data:`F64_TARGET`; two threads: the speedup over one thread against
+    :data:`N_THREADS_TARGET`), the fastest peer's time over cmaxfam's and its name, then
+    for each peer its time over cmaxfam's (> 1: cmaxfam is faster), ``no out=`` (cmaxfam
+    without ``out=`` over cmaxfam with it) and the peak extra memory of the cmaxfam
+    ``out=`` call and the noise (the larger relative IQR of the copyto and cmaxfam
+    samples).
     """
     groups: dict = {}
     for r in rows:
-        key = (r["op"], tuple(r["shape"]), r["axis"], r["dtype"])
+        key = (r["op"], tuple(r["shape"]), r["axis"], r["dtype"], r.get("threads", 1))
         groups.setdefault(key, {})[r["impl"]] = r
     peers = [p for p in PEERS if any(p in g for g in groups.values())]
     alloc = any("cmaxfam_alloc" in g for g in groups.values())
-    any_target = any(target_for(*k) is not None for k in groups)
-    head = ["op", "shape", "axis", "dtype", "copyto µs", "cmaxfam µs", "cmaxfam/copyto"]
+    any_target = any(g.get("cmaxfam", {}).get(k) is not None for g in groups.values()
+                     for k in ("target", "f64_over_f32", "speedup_vs_1_thread"))
+    head = ["op", "shape", "axis", "dtype", "threads", "copyto µs", "cmaxfam µs",
+            "cmaxfam/copyto"]
     if any_target:
-        head.append("target")
+        head.append("target (issue 6)")
+    if peers:
+        head.append("fastest peer/cmaxfam")
     head += [f"{p}/cmaxfam" for p in peers]
     if alloc:
         head.append("no out=")
     head += ["cmaxfam peak mem", "noise"]
     lines = ["| " + " | ".join(head) + " |",
-             "|" + "|".join("---" if i < 4 or h == "target" else "--:"
+             "|" + "|".join("---" if i < 4 or h.startswith("target") else "--:"
                             for i, h in enumerate(head)) + "|"]
     mismatches = []
-    for (op, shape, axis, dtype), g in groups.items():
+    for (op, shape, axis, dtype, t), g in groups.items():
         c, cp = g.get("cmaxfam"), g.get("copyto")
-        if c is None or cp is None:
+        if cp is None:
             continue
-        ratio = c["median_s"] / cp["median_s"]
-        cells = [op, "x".join(map(str, shape)), str(axis), dtype,
-                 _fmt_us(cp["median_s"]), _fmt_us(c["median_s"]), _fmt_ratio(ratio)]
+        cells = [op, "x".join(map(str, shape)), str(axis), dtype, str(t),
+                 _fmt_us(cp["median_s"])]
+        if c is None:                            # no n_threads in this cmaxfam
+            cells += ["n/a", "n/a"] + (["n/a"] if any_target else [])
+            cells += (["n/a"] if peers else []) + ["—"] * len(peers)
+            cells += (["—"] if alloc else []) + ["—", "—"]
+            lines.append("| " + " | ".join(cells) + " |")
+            continue
+        cells += [_fmt_us(c["median_s"]), _fmt_ratio(c["median_s"] / cp["median_s"])]
         if any_target:
-            tgt = target_for(op, shape, axis, dtype)
-            cells.append("" if tgt is None else
-                         f"≤{tgt:g} {'✓' if ratio <= tgt else '✗'}")
+            cells.append(_target_cell(c))
+        if peers:
+            best = c.get("fastest_peer")
+            cells.append("—" if best is None else
+                         f"{_fmt_ratio(1 / c['ratio_to_fastest_peer'])} {best}")
         for p in peers:
             cells.append(_fmt_ratio(g[p]["median_s"] / c["median_s"]) if p in g else "—")
             if p in g and g[p]["agrees"] is False:
                 cells[-1] += " ≠"
-                mismatches.append(f"{p} on {op} {'x'.join(map(str, shape))} {dtype}")
+                mismatches.append(f"{p} on {op} {'x'.join(map(str, shape))} {dtype} "
+                                  f"threads={t}")
         if alloc:
             a = g.get("cmaxfam_alloc")
             cells.append(_fmt_ratio(a["median_s"] / c["median_s"]) if a else "—")
@@ -838,19 +1044,26 @@ def format_markdown(rows, *, legend=True):
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     if legend:
-        threads = {r.get("threads", 1) for r in rows}
+        threads = sorted({r.get("threads", 1) for r in rows})
         notes = [
             "Median time per call (timeit-style loops, ≥ 5 repeats), all in one process.",
-            "copyto = np.copyto(out, x) on the same array (VJPs: copies y; a VJP "
-            "reads y and g, so its floor is ≈ 1.5× copyto); cmaxfam uses a preallocated "
-            "out=, the peers allocate their results.",
-            "peer/cmaxfam > 1 means cmaxfam is faster; 'no out=' is cmaxfam without out= "
-            "over cmaxfam with it; ≠ marks a peer whose result disagrees with cmaxfam's.",
+            "copyto = np.copyto(out, x) on the same array, single-threaded (VJPs: copies y; "
+            "a VJP reads y and g, so its floor is ≈ 1.5× copyto); cmaxfam uses a "
+            "preallocated out=, the peers allocate their results.",
+            "target (issue 6): float32 at 1 thread, cmaxfam/copyto ≤ the target; float64 at "
+            f"1 thread, float64 time ≤ {F64_TARGET:g}× the float32 time of the same case; at "
+            f"2 threads, n_threads=2 ≥ {N_THREADS_TARGET:g}× faster than n_threads=1.",
+            "peer/cmaxfam > 1 means cmaxfam is faster; fastest peer/cmaxfam: the fastest "
+            "peer at that thread count (NumPy and SciPy, which have no threads, count with "
+            "their 1-thread time); 'no out=' is cmaxfam without out= over cmaxfam with it; "
+            "≠ marks a peer whose result disagrees with cmaxfam's.",
             "peak mem: tracemalloc peak during one cmaxfam out= call; noise: the larger "
             "relative interquartile range of the copyto and cmaxfam samples (the "
             "implementations of a case are timed interleaved).",
-            f"threads: {', '.join(map(str, sorted(threads)))} (torch only; cmaxfam, NumPy "
-            "and SciPy run single-threaded).",
+            f"threads: {', '.join(map(str, threads))}: cmaxfam's n_threads= (n/a when this "
+            "cmaxfam has no such keyword), torch.set_num_threads for PyTorch and entmax, "
+            "scikit-learn's n_threads=; NumPy and SciPy are timed at 1 thread only (— at "
+            "more).",
         ]
         if any(_is_sparse(k[0]) for k in groups):
             ev = _version("entmax") if "entmax" in peers else None
@@ -861,8 +1074,16 @@ def format_markdown(rows, *, legend=True):
                 "(sparsemax, entmax15, entmax_bisect with 50 bisection steps for entmax@A); "
                 "its VJPs: torch.autograd.grad(out, inp, g, retain_graph=True) on a "
                 "precomputed forward; numpy (sparsemax only): the sort-based formula.",
-                f"peers whose first call takes ≥ {SLOW_S * 1e3:g} ms are timed with "
-                f"{SLOW_REPEATS} repeats of one call (noisier than the other columns).",
+                f"peers whose first call takes ≥ {SLOW_S * 1e3:g} ms are timed with a few "
+                "repeats of one call (noisier than the other columns; with one repeat, the "
+                f"first call alone when it takes ≥ {VERY_SLOW_S:g} s).",
+            ]
+        if any(k[0] in LOSS_OPS for k in groups):
+            notes += [
+                "losses: loss + gradient (cmaxfam: return_grad / grad_out=, mean reduction) "
+                "on integer labels; torch: F.cross_entropy + backward; sklearn: "
+                "HalfMultinomialLoss.loss_gradient; entmax: SparsemaxLoss / Entmax15Loss + "
+                "backward (the peers take (samples, classes) only: none along axis 0).",
             ]
         if any(_is_sampling(k[0]) for k in groups):
             notes += [
@@ -879,18 +1100,204 @@ def format_markdown(rows, *, legend=True):
     return text
 
 
-def short_table():
-    """A quick (a few seconds) comparison for ``python -m cmaxfam``: softmax and logsumexp,
-    float32, at 100000x10, 4096x1024 and 1024x4096 along axis 0, against the NumPy formula
-    and SciPy.  Returns the markdown text."""
+def short_table(*, peers=("numpy", "scipy", "torch", "sklearn"), threads=True):
+    """A quick (a few seconds) version of the comparison for ``python -m cmaxfam``: softmax
+    at issue 6's four target shapes, and logsumexp, softmax_vjp, softmax cross-entropy
+    (loss + gradient) and sparsemax at 4096x1024, float32, one thread, against the peers of
+    ``peers`` that import (not the slow entmax package); with
+    ``threads``, also the thread-scaling lines of softmax 4096x1024
+    (:func:`threads_scaling`).  Returns the markdown text."""
     t0 = time.perf_counter()
-    rows = run(("softmax", "logsumexp"),
-               (((100000, 10), -1), ((4096, 1024), -1), ((1024, 4096), 0)),
-               ("float32",), quick=True, peers=("numpy", "scipy"), with_alloc=False,
-               min_time=0.025)
-    text = format_markdown(rows, legend=False)
-    return text + f"\n\n(float32, one thread, {time.perf_counter() - t0:.1f} s; " \
-                  "run benchmarks/compare.py for the full comparison)"
+    kw = dict(quick=True, peers=peers, with_alloc=False, min_time=0.025)
+    rows = run(("softmax",), (((100000, 10), -1), ((4096, 1024), -1), ((16, 262144), -1),
+                              ((1024, 4096), 0)), ("float32",), **kw)
+    rows += run(("logsumexp", "softmax_vjp", "softmax_cross_entropy", "sparsemax"),
+                (((4096, 1024), -1),), ("float32",), **kw)
+    text = format_markdown(summarize(rows), legend=False)
+    if threads:
+        text += "\n\n" + format_threads_scaling(threads_scaling(("softmax",), quick=True,
+                                                                 baseline=False))
+    return text + f"\n\n(float32, {time.perf_counter() - t0:.1f} s; noisy: short timings; " \
+                  "run benchmarks/compare.py --full for the whole comparison)"
+
+
+def _targets_json(targets):
+    return [{"op": o, "shape": None if sh is None else list(sh), "axis": a, "dtype": d,
+             "max_ratio_to_copyto": v} for (o, sh, a, d), v in targets.items()]
+
+
+def report_json(rows, *, info=None, threads_scaling=None, **extra):
+    """The JSON document of a run (a dict ready for :func:`json.dump`): ``machine``
+    (:func:`machine_info`), the ``targets`` (issue 6's, and the earlier ones for
+    reference), ``n_threads_supported`` (whether each op's cmaxfam function takes
+    ``n_threads``), ``rows`` (:func:`run`), ``threads_scaling`` (:func:`threads_scaling`
+    or None) and the keyword arguments given in ``extra`` (ops, quick, elapsed_s, ...)."""
+    import cmaxfam as cmf
+    ops = sorted({r["op"] for r in rows}, key=lambda o: (o not in ALL_OPS, o))
+    doc = {"machine": machine_info() if info is None else info}
+    doc.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in extra.items()})
+    doc.update({
+        "targets": {"issue_6": _targets_json(TARGETS), "float64_over_float32": F64_TARGET,
+                    "py_threads_ratio": PY_THREADS_TARGET,
+                    "n_threads_speedup": N_THREADS_TARGET,
+                    "issues_3_to_5": _targets_json(EARLIER_TARGETS)},
+        "n_threads_supported": {op: accepts_n_threads(_cmaxfam_fn(cmf, op)[0]) for op in ops},
+        "rows": rows,
+        "threads_scaling": threads_scaling,
+    })
+    return doc
+
+
+#: The ops of :func:`threads_scaling` by default.
+SCALING_OPS = ("softmax", "log_softmax", "logsumexp", "softmax_vjp", "softmax_cross_entropy",
+               "sparsemax", "entmax15")
+
+
+def _py_threads_wall(fns, calls):
+    """Wall seconds for ``len(fns)`` Python threads, thread i calling ``fns[i]`` ``calls``
+    times, all started together (a barrier) and timed until the last one ends."""
+    barrier = threading.Barrier(len(fns) + 1)
+
+    def work(fn):
+        barrier.wait()
+        for _ in range(calls):
+            fn()
+
+    ths = [threading.Thread(target=work, args=(fn,)) for fn in fns]
+    for th in ths:
+        th.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for th in ths:
+        th.join()
+    return time.perf_counter() - t0
+
+
+def threads_scaling(ops=SCALING_OPS, shape=(4096, 1024), axis=-1, dtype="float32", *,
+                    quick=False, py_threads=2, n_threads=2, baseline=True, progress=None,
+                    repeat_s=None, repeats=None):
+    """Issue 6's thread targets, on ``shape`` (default 4096x1024 float32, 16 MiB):
+
+    * Python threads: ``py_threads`` threads each calling cmaxfam (``n_threads=1``) on its
+      own arrays (own input, own ``out=``) against one thread; throughput = calls per
+      second over all threads; the ratio should reach :data:`PY_THREADS_TARGET` with 2
+      threads on 2 cores if the kernels run without the GIL.  The two are timed
+      alternately (median over ``repeats`` repeats of about ``repeat_s`` seconds: 5 of
+      0.2 s, ``quick``: 3 of 0.05 s).
+    * ``n_threads``: one call with ``n_threads=n_threads`` against ``n_threads=1`` on the
+      same arrays, timed interleaved (target: :data:`N_THREADS_TARGET` faster with 2);
+      None ("n/a") when this cmaxfam's function takes no ``n_threads``.
+
+    ``baseline``: also rows for ``np.copyto`` (NumPy copies without the GIL: the memory
+    system's own scaling, the ceiling of a memory-bound kernel) and ``hashlib.sha256`` of
+    as many bytes (pure computation without the GIL: whether this machine gives a second
+    core at all, e.g. when other processes keep it busy) in Python threads.
+
+    Returns rows {op, shape, axis, dtype, impl, py_threads, calls_per_s_1,
+    calls_per_s_n, py_threads_ratio, meets_py_threads_target, n_threads,
+    n_threads_1_s, n_threads_n_s, n_threads_speedup, meets_n_threads_target}.
+    """
+    import cmaxfam as cmf
+
+    repeat_s = (0.05 if quick else 0.2) if repeat_s is None else repeat_s
+    repeats = (3 if quick else 5) if repeats is None else repeats
+    min_time, repeat_time = (0.04, 0.005) if quick else (0.2, 0.02)
+    min_time, repeat_time = min(min_time, repeat_s), min(repeat_time, repeat_s)
+    shape = tuple(shape)
+    rows = []
+    names = [("cmaxfam", op) for op in ops]
+    if baseline:
+        names += [("copyto", "copyto"), ("sha256", "sha256")]
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    for impl, op in names:
+        if progress:
+            progress(f"threads scaling: {op} {'x'.join(map(str, shape))} {dtype}")
+        fns = []
+        for i in range(max(1, int(py_threads))):
+            if impl == "sha256":
+                data = np.random.default_rng(100 + i).bytes(nbytes)
+                fns.append(lambda data=data: hashlib.sha256(data).digest())
+            else:
+                case = "softmax" if impl == "copyto" else op
+                fns.append(make_case(case, shape, axis, dtype, peers=(), with_alloc=False,
+                                     seed=100 + i)[0][impl])
+        for fn in fns:
+            fn()                                 # warm-up (page faults, pool start)
+        one = timeit.Timer(fns[0])
+        calls = _calibrate(one, repeat_s)[0]
+        walls = {1: [], len(fns): []}
+        for _ in range(repeats):
+            walls[1].append(_py_threads_wall(fns[:1], calls))
+            walls[len(fns)].append(_py_threads_wall(fns, calls))
+        thr1 = calls / float(np.median(walls[1]))
+        thrn = len(fns) * calls / float(np.median(walls[len(fns)]))
+        row = {"op": op, "shape": list(shape), "axis": axis,
+               "dtype": str(np.dtype(dtype)), "impl": impl, "py_threads": len(fns),
+               "calls_per_s_1": thr1, "calls_per_s_n": thrn, "py_threads_ratio": thrn / thr1,
+               "meets_py_threads_target": (bool(thrn / thr1 >= PY_THREADS_TARGET)
+                                           if impl == "cmaxfam" and len(fns) == 2 else None),
+               "n_threads": int(n_threads), "n_threads_1_s": None, "n_threads_n_s": None,
+               "n_threads_speedup": None, "meets_n_threads_target": None}
+        if impl == "cmaxfam" and accepts_n_threads(_cmaxfam_fn(cmf, op)[0]):
+            f1 = make_case(op, shape, axis, dtype, peers=(), with_alloc=False, n_threads=1)[0]
+            fn_ = make_case(op, shape, axis, dtype, peers=(), with_alloc=False,
+                            n_threads=n_threads)[0]
+            samples = time_calls({"1": f1["cmaxfam"], "n": fn_["cmaxfam"]}, min_time,
+                                 repeat_time=repeat_time)
+            t1, tn = float(np.median(samples["1"])), float(np.median(samples["n"]))
+            row.update(n_threads_1_s=t1, n_threads_n_s=tn, n_threads_speedup=t1 / tn,
+                       meets_n_threads_target=(bool(t1 / tn >= N_THREADS_TARGET)
+                                               if int(n_threads) == 2 else None))
+        rows.append(row)
+        gc.collect()
+    return rows
+
+
+def format_threads_scaling(rows):
+    """A markdown table of :func:`threads_scaling`."""
+    if not rows:
+        return ""
+    n = rows[0]["py_threads"]
+    nt = rows[0]["n_threads"]
+    lines = [f"| op | shape | dtype | 1 Python thread, calls/s | {n} Python threads, calls/s | "
+             f"{n} / 1 (≥{PY_THREADS_TARGET:g}) | n_threads=1 ms | n_threads={nt} ms | "
+             f"speedup (≥{N_THREADS_TARGET:g}) |",
+             "|---|---|---|--:|--:|---|--:|--:|---|"]
+
+    def mark(ok):
+        return "" if ok is None else (" ✓" if ok else " ✗")
+
+    for r in rows:
+        shape = "x".join(map(str, r["shape"])) + ("" if r["axis"] in (-1, len(r["shape"]) - 1)
+                                                  else f" axis {r['axis']}")
+        name = {"copyto": "np.copyto (memory ceiling)",
+                "sha256": "hashlib.sha256 (CPU ceiling)"}.get(r["impl"], r["op"])
+        if r["n_threads_speedup"] is None:
+            tail = "n/a | n/a | n/a" if r["impl"] == "cmaxfam" else "— | — | —"
+        else:
+            tail = (f"{r['n_threads_1_s'] * 1e3:.2f} | {r['n_threads_n_s'] * 1e3:.2f} | "
+                    f"{r['n_threads_speedup']:.2f}{mark(r['meets_n_threads_target'])}")
+        lines.append(f"| {name} | {shape} | {r['dtype']} | {r['calls_per_s_1']:.0f} | "
+                     f"{r['calls_per_s_n']:.0f} | {r['py_threads_ratio']:.2f}"
+                     f"{mark(r['meets_py_threads_target'])} | {tail} |")
+    lines.append("")
+    lines.append(f"(Python threads: each calls the function with n_threads=1 on its own "
+                 f"arrays; n_threads: one call on the same arrays, timed interleaved with "
+                 f"n_threads=1; {_usable_cores()} usable cores.")
+    if any(r["impl"] == "sha256" for r in rows):
+        lines[-1] += (" The ceilings: np.copyto of the same bytes, memory-bound; "
+                      "hashlib.sha256 of the same bytes, pure computation without the GIL "
+                      "(when it is far below 2, the machine is not giving this process a "
+                      "second core: other processes keep it busy)")
+    lines[-1] += ")"
+    return "\n".join(lines)
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
 
 
 def rng_routes(shape=(4096, 1024), dtype="float32", *, quick=False):
@@ -975,10 +1382,7 @@ def machine_info():
         model += f" (family {ci['cpu family']} model {ci.get('model', '?')})"
     flags = set(ci.get("flags", "").split())
     isa = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl") if f in flags]
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        usable = os.cpu_count()
+    usable = _usable_cores()
     import cmaxfam
     try:  # the kernel path chosen at import (CMAXFAM_ISA can override it)
         cfg = cmaxfam._config.config()
@@ -999,4 +1403,5 @@ def machine_info():
         "scipy": _version("scipy"),
         "torch": _version("torch"),
         "entmax": _version("entmax"),
+        "sklearn": _version("sklearn"),
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _plumbing as P
+from . import _docstrings as _doc, _plumbing as P
 from ._normalizers import softmax
 from ._reductions import logsumexp
 from ._sparse import entmax
@@ -31,11 +31,12 @@ def _entropy(p, alpha, axis, keepdims, out):
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
     check_out(out, plan.keep_shape if keepdims else plan.red_shape, rdt)
     ax = plan.axis
-    with np.errstate(divide="ignore", invalid="ignore"):
+    a = a.astype(np.float64, copy=False)          # no overflow of a * (1 - a) in float32
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if alpha == 1.0:
             terms = np.where(a > 0, -a * np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0, np.nan))
         elif alpha == 2.0:
-            terms = 0.5 * a * (1 - a)
+            terms = np.where(a >= 0, 0.5 * a * (1 - a), np.nan)
         else:
             pa = np.power(np.where(a >= 0, a, np.nan), alpha)
             terms = (a - pa) / (alpha * (alpha - 1.0))
@@ -43,41 +44,166 @@ def _entropy(p, alpha, axis, keepdims, out):
     return P.finish_per_slice(h, plan, keepdims, out, rdt)
 
 
+@_doc.fill(alpha_err="")
 def shannon_entropy(p, axis=-1, *, keepdims=False, out=None):
-    r"""Shannon entropy ``-sum p log p`` along an axis (``0 log 0 = 0``; negative or NaN
-    entries give NaN).
+    r"""Shannon entropy of probability vectors along an axis.
+
+    .. math:: H(p) = -\sum_i p_i \log p_i, \qquad 0 \log 0 = 0
+
+    the regulariser of :func:`softmax` (which maximises ``<p, z> + H(p)`` over the
+    simplex), and the Tsallis entropy :func:`tsallis_entropy` at ``alpha = 1``.
+
+    Parameters
+    ----------
+    {p_entropy}
+    {axis}
+    {keepdims_kw}
+    {out_entropy}
+
+    Returns
+    -------
+    {returns_entropy}
+
+    Raises
+    ------
+    {raises_entropy}
+
+    See Also
+    --------
+    tsallis_entropy : The family (``alpha = 1`` is this one).
+    gini_entropy : The ``alpha = 2`` member.
+    softmax : The normaliser it regularises.
+
+    Notes
+    -----
+    A NumPy composition (no compiled kernel, no ``n_threads``): the terms and their sum
+    in float64.  Special values: entries equal to 0 contribute 0; a
+    negative or NaN entry makes the slice NaN; an empty slice gives 0.
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> float(cmf.shannon_entropy([0.5, 0.5, 0.0]).round(6))
+    >>> float(cmf.shannon_entropy([0.5, 0.5, 0.0]).round(6))      # log 2
     0.693147
+    >>> bool(np.isclose(cmf.shannon_entropy(np.full(4, 0.25)), np.log(4)))   # the maximum
+    True
+    >>> cmf.shannon_entropy([[1.0, 0.0], [0.2, 0.8]]).round(4)
+    array([0.    , 0.5004])
     """
     return _entropy(p, 1.0, axis, keepdims, out)
 
 
+@_doc.fill(alpha_err="")
 def gini_entropy(p, axis=-1, *, keepdims=False, out=None):
-    r"""Gini entropy ``1/2 sum p (1 - p)`` along an axis (sparsemax's regulariser).
+    r"""Gini entropy of probability vectors along an axis.
+
+    .. math:: H_2(p) = \frac{1}{2} \sum_i p_i (1 - p_i) = \frac{1 - \|p\|^2}{2}
+              \quad\text{(on the simplex)}
+
+    the regulariser of :func:`sparsemax` (which maximises ``<p, z> + H_2(p)`` over the
+    simplex), and the Tsallis entropy :func:`tsallis_entropy` at ``alpha = 2`` [1]_.
+
+    Parameters
+    ----------
+    {p_entropy}
+    {axis}
+    {keepdims_kw}
+    {out_entropy}
+
+    Returns
+    -------
+    {returns_entropy}
+
+    Raises
+    ------
+    {raises_entropy}
+
+    See Also
+    --------
+    tsallis_entropy : The family (``alpha = 2`` is this one).
+    shannon_entropy : The ``alpha = 1`` member.
+    sparsemax : The normaliser it regularises.
+
+    Notes
+    -----
+    A NumPy composition (no compiled kernel, no ``n_threads``): the terms and their sum
+    in float64.  Special values: a negative or NaN entry makes the slice NaN; an empty
+    slice gives 0.
+
+    References
+    ----------
+    {ref_martins2016 1}
 
     Examples
     --------
     >>> import cmaxfam as cmf
     >>> float(cmf.gini_entropy([0.5, 0.5]))
     0.25
+    >>> cmf.gini_entropy([[1.0, 0.0], [0.2, 0.8]]).round(4)
+    array([0.  , 0.16])
     """
     return _entropy(p, 2.0, axis, keepdims, out)
 
 
+@_doc.fill(alpha_err="Also if ``alpha`` is not a finite scalar >= 1.")
 def tsallis_entropy(p, alpha, axis=-1, *, keepdims=False, out=None):
-    r"""Tsallis alpha-entropy ``sum (p - p^alpha) / (alpha (alpha - 1))`` along an axis;
-    alpha = 1 is the Shannon entropy and alpha = 2 the Gini entropy (entmax's regulariser).
-    ``alpha`` is a scalar >= 1.
+    r"""The Tsallis alpha-entropy of probability vectors along an axis.
+
+    .. math:: H_\alpha(p) = \frac{\sum_i (p_i - p_i^\alpha)}{\alpha (\alpha - 1)},
+              \qquad \alpha \ge 1
+
+    the regulariser of :func:`entmax` (which maximises ``<p, z> + H_alpha(p)`` over the
+    simplex); ``alpha = 1`` is the Shannon entropy (the limit) and ``alpha = 2`` the Gini
+    entropy [1]_ [2]_.
+
+    Parameters
+    ----------
+    {p_entropy}
+    alpha : float
+        The ``alpha``: a finite scalar >= 1.
+    {axis}
+    {keepdims_kw}
+    {out_entropy}
+
+    Returns
+    -------
+    {returns_entropy}
+
+    Raises
+    ------
+    {raises_entropy}
+
+    See Also
+    --------
+    shannon_entropy : ``alpha = 1``.
+    gini_entropy : ``alpha = 2``.
+    entmax : The normaliser it regularises.
+    smoothed_max : The maximum of ``<p, x> + t H_alpha(p)``.
+
+    Notes
+    -----
+    A NumPy composition (no compiled kernel, no ``n_threads``): ``alpha`` equal to 1 or
+    2 runs :func:`shannon_entropy` or :func:`gini_entropy`'s formula; otherwise the terms
+    ``(p - p^alpha) / (alpha (alpha - 1))``, all in float64.
+    Special values: a negative or NaN entry makes the slice NaN; an empty slice gives 0.
+
+    References
+    ----------
+    {ref_peters2019 1}
+    {ref_blondel2020 2}
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> float(cmf.tsallis_entropy([0.5, 0.5], 2.0))
-    0.25
+    >>> p = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    >>> cmf.tsallis_entropy(p, 1.5).round(4)
+    array([0.3905, 0.5236])
+    >>> np.allclose(cmf.tsallis_entropy(p, 1.0), cmf.shannon_entropy(p))
+    True
+    >>> np.allclose(cmf.tsallis_entropy(p, 2.0), cmf.gini_entropy(p))
+    True
     """
     al = np.asarray(alpha, dtype=np.float64)
     if al.ndim != 0 or not (np.isfinite(al) and al >= 1):
@@ -94,21 +220,93 @@ def _check_scalar_alpha(alpha):
     return float(al)
 
 
+@_doc.fill()
 def smoothed_max(x, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None,
                  n_threads=1):
-    r"""The smoothed max ``max_{p in simplex} <p, x> + t H_alpha(p)``.
+    r"""The smoothed maximum along an axis: ``max_p <p, x> + t H_alpha(p)`` over the simplex.
 
-    alpha = 1 is :func:`logsumexp` exactly (same kernel); alpha = 2 the sparsemax value.
-    Its gradient is ``entmax(x / t, alpha)``.  Special values: NaN gives NaN, +inf gives
-    +inf, a slice of only -inf (or fully masked) gives -inf.
+    For each slice ``x`` along ``axis``, temperature ``t`` and ``alpha >= 1``:
+
+    .. math:: \operatorname{smax}_\alpha(x) = \max_{p \in \Delta}\ \langle p, x \rangle
+              + t H_\alpha(p) = \langle p^*, x \rangle + t H_\alpha(p^*),
+              \qquad p^* = \operatorname{entmax}(x / t, \alpha)
+
+    with the Tsallis entropy :func:`tsallis_entropy`: a convex, smooth upper bound of
+    ``max x`` whose gradient is ``p*`` [1]_ [2]_.  ``alpha = 1`` is :func:`logsumexp`
+    and ``alpha = 2`` the sparsemax value; it tends to ``max x`` as ``t`` goes to 0.
+
+    Parameters
+    ----------
+    {x}
+    alpha : float, optional
+        The ``alpha`` of the entropy (default 1.0): a finite scalar >= 1.
+    {axis}
+    {temperature}
+    {where_red}
+    {keepdims_kw}
+    {out_red}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray or numpy.floating
+        The value per slice: the shape of ``x`` without ``axis`` (or with length 1 there
+        when ``keepdims``), a NumPy scalar when that is 0-d; the float dtype of ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` has a complex, object or string dtype, ``alpha`` is not a real number,
+        ``where`` is not boolean, ``out`` is not an ndarray of the result's dtype,
+        ``axis`` is not an integer, or ``n_threads`` is not an integer or None.
+    ValueError
+        If ``alpha`` is not a finite scalar >= 1, ``temperature`` is not positive and
+        finite, ``where`` does not broadcast, ``out`` has the wrong shape or is
+        read-only, or ``n_threads`` is 0 or below -1.  The message names the parameter.
+    numpy.exceptions.AxisError
+        If ``axis`` is out of range.
+
+    See Also
+    --------
+    logsumexp : ``alpha = 1``, computed by the same kernel.
+    entmax : The maximiser ``p*``, the gradient.
+    smoothed_max_vjp : The vector-Jacobian product.
+    tsallis_entropy : The regulariser.
+
+    Notes
+    -----
+    ``alpha = 1`` runs :func:`logsumexp` itself (bitwise the same).  Other values run
+    the compiled :func:`entmax`, then ``<p*, x> + t H_alpha(p*)`` in float64 with NumPy
+    (terms with ``p* = 0`` contribute 0).
+
+    Special values: NaN in a slice gives NaN; +inf entries give +inf; a slice of only
+    -inf, an empty slice, or one with every entry excluded gives -inf; a slice of one
+    entry gives it back.  Inputs near the float range never overflow, and a tiny
+    temperature gives ``max x``.
+
+    References
+    ----------
+    {ref_blondel2020 1}
+    {ref_peters2019 2}
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> float(cmf.smoothed_max([1.0, 2.0, 3.0, 4.0]).round(4))      # logsumexp
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> float(cmf.smoothed_max(x).round(4))                    # = logsumexp
     4.4402
-    >>> float(cmf.smoothed_max([1.0, 1.5], alpha=2))   # p = [0.25, 0.75]: 1.375 + 0.5 * 0.375
+    >>> float(cmf.smoothed_max([1.0, 1.5], alpha=2))   # p* = [0.25, 0.75]: 1.375 + 0.5 * 0.375
     1.5625
+
+    The definition, checked for ``alpha = 1.5`` and ``t = 2``:
+
+    >>> p = cmf.entmax(x, alpha=1.5, temperature=2.0)
+    >>> v = cmf.smoothed_max(x, alpha=1.5, temperature=2.0)
+    >>> bool(np.isclose(v, p @ x + 2.0 * cmf.tsallis_entropy(p, 1.5)))
+    True
+    >>> float(cmf.smoothed_max(x, alpha=1.5, temperature=1e-3))   # t -> 0: the max
+    4.0
     """
     al = _check_scalar_alpha(alpha)
     a, rdt = as_float_array(x)
@@ -147,9 +345,68 @@ def _smoothed_max_grad(x, alpha, axis, temperature, where, n_threads):
     return entmax(x, al, axis, temperature=temperature, where=where, n_threads=n_threads)
 
 
+@_doc.fill(fwd="smoothed_max")
 def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=None, out=None,
                      n_threads=1):
-    r"""VJP of :func:`smoothed_max`: ``g * entmax(x / t, alpha)`` (``g`` per slice)."""
+    r"""Vector-Jacobian product of :func:`smoothed_max`.
+
+    The gradient of the smoothed max is the maximiser, so for a cotangent ``g`` per
+    slice:
+
+    .. math:: \bar x = g \cdot \operatorname{entmax}(x / t, \alpha)
+
+    (``softmax(x / t)`` for ``alpha = 1``) [1]_.
+
+    Parameters
+    ----------
+    {smax_x}
+    g : float or array_like
+        The cotangent of ``value``: one value per slice (the reduced or keepdims shape).
+    {smax_alpha}
+    {axis}
+    {temperature_fwd}
+    {where_fwd}
+    {out_red_grad}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The gradient with respect to ``x``, of the shape of ``x``; the wider float dtype of
+        ``x`` and ``g``.
+
+    Raises
+    ------
+    {raises_smax_d}
+
+    See Also
+    --------
+    smoothed_max : The forward function.
+    smoothed_max_jvp : The Jacobian-vector product.
+    entmax : The gradient itself.
+
+    Notes
+    -----
+    Recomputes ``entmax(x / t, alpha)`` with the compiled kernel (``value`` does not
+    determine it), then multiplies by ``g`` in NumPy; entries of probability 0 get
+    exactly 0, even for an infinite ``g``.  Special values follow :func:`entmax`: NaN in
+    a slice gives NaN, +inf entries share ``g``, a slice of only -inf gives NaN.
+
+    References
+    ----------
+    {ref_blondel2020 1}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> v = cmf.smoothed_max(x, alpha=1.5)
+    >>> cmf.smoothed_max_vjp(x, v, 2.0, alpha=1.5).round(4)
+    array([0.    , 0.    , 0.3386, 1.6614])
+    >>> np.allclose(cmf.smoothed_max_vjp(x, v, 1.0, alpha=1.5), cmf.entmax(x, alpha=1.5))
+    True
+    """
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)
@@ -168,9 +425,56 @@ def smoothed_max_vjp(x, value, g, alpha=1.0, axis=-1, *, temperature=1.0, where=
     return res.astype(rdt, copy=False)
 
 
+@_doc.fill(fwd="smoothed_max", x="x", dtypes="wider float dtype of ``x`` and ``dx``")
 def smoothed_max_jvp(x, value, dx, alpha=1.0, axis=-1, *, temperature=1.0, where=None, keepdims=False,
                      out=None, n_threads=1):
-    r"""JVP of :func:`smoothed_max`: ``<entmax(x / t, alpha), dx>`` per slice."""
+    r"""Jacobian-vector product of :func:`smoothed_max`.
+
+    For a tangent ``dx`` of the shape of ``x``, per slice:
+
+    .. math:: \dot v = \langle \operatorname{entmax}(x / t, \alpha), dx \rangle
+
+    Parameters
+    ----------
+    {smax_x}
+    {dx_red}
+    {smax_alpha}
+    {axis}
+    {temperature_fwd}
+    {where_fwd_red}
+    {keepdims_kw}
+    {out_red}
+    {n_threads}
+
+    Returns
+    -------
+    {returns_red_jvp}
+
+    Raises
+    ------
+    {raises_smax_d}
+
+    See Also
+    --------
+    smoothed_max : The forward function.
+    smoothed_max_vjp : The vector-Jacobian product.
+
+    Notes
+    -----
+    Recomputes ``entmax(x / t, alpha)`` with the compiled kernel, then the dot product
+    in float64 with NumPy; entries of probability 0 contribute 0 whatever ``dx`` holds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> v = cmf.smoothed_max(x, alpha=1.5)
+    >>> float(cmf.smoothed_max_jvp(x, v, [0.0, 0.0, 0.0, 1.0], alpha=1.5).round(4))
+    0.8307
+    >>> float(cmf.smoothed_max_jvp(x, v, np.ones(4), alpha=1.5))   # smax(x + c) = smax(x) + c
+    1.0
+    """
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)

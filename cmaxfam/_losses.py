@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _plumbing as P
+from . import _docstrings as _doc, _plumbing as P
 from ._cy import losses as _k
 from ._normalizers import softmax
 from ._validation import (as_float_array, check_alpha, check_choice, check_label_smoothing,
@@ -85,7 +85,8 @@ def _reduce(loss, wl, total, reduction, plan, rdt):
     s = float(weighted.sum())
     if reduction == "mean":
         s = s / total if total > 0 else 0.0
-    return rdt.type(s)
+    with np.errstate(over="ignore"):             # a float32 loss beyond its range is inf
+        return rdt.type(s)
 
 
 def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing, sample_weight,
@@ -110,149 +111,359 @@ def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoot
     return (value, grad) if want_grad else value
 
 
-_SHARED_DOC = """
-    Parameters
-    ----------
-    logits : array_like
-        Scores, classes along ``axis`` (float16/32/64 keep their type; integers become
-        float64).
-    target : array_like
-        Class labels (integers, the shape of ``logits`` without ``axis``) or target
-        distributions (the shape of ``logits``, >= 0, summing to 1 along ``axis``).
-    axis : int, optional
-        The class axis (default: the last); any axis of an N-d array.
-    temperature : float or array_like, keyword-only
-        Positive and finite, a scalar or one per slice: the loss is that of
-        ``logits / temperature``.
-    where : array_like of bool, keyword-only
-        Classes to include; excluded classes get probability 0.
-    ignore_index : int, keyword-only
-        Label value whose slices are ignored (loss 0, gradient 0, not counted in the mean).
-    label_smoothing : float in [0, 1], keyword-only
-        Mix the target with the uniform distribution over the included classes.
-    sample_weight : array_like, keyword-only
-        Non-negative weight per slice (broadcastable to the shape without ``axis``).
-    reduction : {"mean", "sum", "none"}, keyword-only
-        Weighted mean over the slices not ignored (default), sum, or one loss per slice.
-    return_grad : bool, keyword-only
-        Also return the gradient with respect to ``logits`` (computed in the same pass).
-    grad_out : ndarray, keyword-only
-        Where to write the gradient (the shape and dtype of ``logits``); implies
-        ``return_grad``.
-    n_threads : int or None, keyword-only
-        Threads for large calls (default 1; None or -1: all cores); whole slices are
-        split, so the result is bitwise the same for any value.
 
-    Returns
-    -------
-    loss : scalar or ndarray
-        The reduced loss (``logits``' float dtype), or one per slice for ``"none"``.
-    grad : ndarray
-        Only with ``return_grad`` or ``grad_out``: d loss / d logits.
-"""
-
-
+@_doc.fill(alpha_err="", cite="1")
 def softmax_cross_entropy(logits, target, axis=-1, *, temperature=1.0, where=None, ignore_index=None,
                           label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
                           grad_out=None, n_threads=1):
-    r"""Softmax cross-entropy and its gradient in one fused pass.
+    r"""Softmax cross-entropy, and its gradient from the same fused pass.
 
-    For a label ``y`` the loss is ``logsumexp(z) - z_y`` with ``z = logits / t``, computed
-    from the shifted logits without ever forming ``log(softmax(z))`` (no -inf at large
-    gaps); the gradient is ``(softmax(z) - onehot(y)) / t``.  For a target distribution
-    ``q`` it is ``KL(q || softmax(z))`` (the Fenchel-Young loss; PyTorch's soft-target
-    cross-entropy minus the constant ``H(q)``).  Conventions (ignored labels, weights,
-    smoothing, reductions) are in :mod:`cmaxfam._losses` and the README.
-    """ + _SHARED_DOC + r"""
+    For a slice of logits ``x`` along ``axis``, ``z = x / t`` and a label ``y``:
+
+    .. math:: L(z; y) = \log \sum_j \exp(z_j) - z_y, \qquad
+              \frac{\partial L}{\partial x} = \frac{\operatorname{softmax}(z) - e_y}{t}
+
+    and for a target distribution ``q`` the Kullback-Leibler divergence
+    ``KL(q || softmax(z)) = sum q log(q / softmax(z))``: the Fenchel-Young loss of the
+    Shannon entropy [1]_.  (PyTorch's soft-target ``cross_entropy`` is
+    ``-<q, log softmax(z)>``, larger by the constant ``H(q)``: the same gradient.)
+
+    Parameters
+    ----------
+    {logits}
+    {target}
+    {loss_axis}
+    {loss_temperature}
+    {loss_where}
+    {ignore_index}
+    {label_smoothing}
+    {sample_weight}
+    {reduction}
+    {return_grad}
+    {grad_out}
+    {n_threads}
+
+    Returns
+    -------
+    {loss_returns}
+
+    Raises
+    ------
+    {raises_loss}
+
+    See Also
+    --------
+    sparsemax_loss : The sparse analogue.
+    entmax_loss : The family (``alpha = 1`` is this loss).
+    distillation_loss : Soft targets from a teacher's logits.
+    softmax_layer_grad : The gradient of a linear softmax layer's parameters.
+    log_softmax : The log-probabilities.
+
+    Notes
+    -----
+    For a label the loss is computed from the shifted logits, ``log sum exp(z - max z) -
+    (z_y - max z)``, never from ``log(softmax(z))``: a large gap gives a large loss, not
+    +inf.
+
+    {loss_fy}
+
+    {loss_special}
+
+    References
+    ----------
+    {ref_blondel2020 1}
+
     Examples
     --------
-    >>> import numpy as np, cmaxfam as cmf
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
     >>> x = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, -1.0]])
     >>> float(cmf.softmax_cross_entropy(x, [2, 0]).round(6))
     0.407606
-    >>> loss, grad = cmf.softmax_cross_entropy(x, [2, 0], reduction="sum", return_grad=True)
-    >>> np.allclose(grad, cmf.softmax(x) - np.eye(3)[[2, 0]])
+    >>> np.allclose(cmf.softmax_cross_entropy(x, [2, 0], reduction="none"),
+    ...             cmf.logsumexp(x) - x[[0, 1], [2, 0]])
     True
+
+    The gradient of the mean, in the same pass:
+
+    >>> loss, grad = cmf.softmax_cross_entropy(x, [2, 0], return_grad=True)
+    >>> np.allclose(grad, (cmf.softmax(x) - np.eye(3)[[2, 0]]) / 2)
+    True
+
+    A soft target gives ``KL(q || softmax(x))``; a weight and an ignored label:
+
+    >>> q = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    >>> p = cmf.softmax(x)
+    >>> kl = [q[0] @ np.log(q[0] / p[0]), -np.log(p[1, 0])]
+    >>> np.allclose(cmf.softmax_cross_entropy(x, q, reduction="none"), kl)
+    True
+    >>> float(cmf.softmax_cross_entropy(x, [2, -100], ignore_index=-100).round(6))
+    0.407606
     """
     return _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing,
                     sample_weight, reduction, return_grad, grad_out, 1.0, n_threads)
 
 
+@_doc.fill(alpha_err="", cite="2")
 def sparsemax_loss(logits, target, axis=-1, *, temperature=1.0, where=None, ignore_index=None,
                    label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
                    grad_out=None, n_threads=1):
-    r"""The sparsemax loss (Martins & Astudillo 2016): the Fenchel-Young loss of the Gini
-    entropy, ``<p - q, z> + H_2(p) - H_2(q)`` with ``p = sparsemax(z)``, ``z = logits / t``,
-    ``H_2(p) = (1 - ||p||^2) / 2``; gradient ``(p - q) / t``.  Zero exactly when
-    ``sparsemax(z)`` equals the target (unlike cross-entropy, a finite margin suffices).
-    """ + _SHARED_DOC + r"""
+    r"""The sparsemax loss, and its gradient from the same fused pass.
+
+    For a slice of logits ``x`` along ``axis``, ``z = x / t``, ``p = sparsemax(z)`` and a
+    target ``q`` (one-hot for a label):
+
+    .. math:: L(z; q) = \langle p - q, z \rangle + H_2(p) - H_2(q), \qquad
+              \frac{\partial L}{\partial x} = \frac{p - q}{t}
+
+    with the Gini entropy ``H_2(p) = (1 - ||p||^2) / 2``: the Fenchel-Young loss of
+    sparsemax [1]_ [2]_.  Unlike the cross-entropy it is exactly 0 as soon as
+    ``sparsemax(z)`` equals the target: a finite margin (of 1 for a label) suffices.
+
+    Parameters
+    ----------
+    {logits}
+    {target}
+    {loss_axis}
+    {loss_temperature}
+    {loss_where}
+    {ignore_index}
+    {label_smoothing}
+    {sample_weight}
+    {reduction}
+    {return_grad}
+    {grad_out}
+    {n_threads}
+
+    Returns
+    -------
+    {loss_returns}
+
+    Raises
+    ------
+    {raises_loss}
+
+    See Also
+    --------
+    sparsemax : The prediction.
+    softmax_cross_entropy : The dense analogue.
+    entmax_loss : The family (``alpha = 2`` is this loss).
+
+    Notes
+    -----
+    The threshold of :func:`sparsemax` is found by the same sort-free passes, then the
+    loss and gradient follow on the support.
+
+    {loss_fy}
+
+    {loss_special}
+
+    References
+    ----------
+    {ref_martins2016 1}
+    {ref_blondel2020 2}
+
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
     >>> float(cmf.sparsemax_loss([[3.0, 1.0, 0.0]], [0]))       # margin >= 1: no loss
     0.0
     >>> float(cmf.sparsemax_loss([[1.0, 1.0, 0.0]], [0]))
     0.25
+
+    The definition, with the gradient:
+
+    >>> z = np.array([[1.0, 2.0, 3.0]])
+    >>> loss, grad = cmf.sparsemax_loss(z, [1], return_grad=True)
+    >>> p, q = cmf.sparsemax(z)[0], np.eye(3)[1]
+    >>> bool(np.isclose(loss, (p - q) @ z[0] + (1 - p @ p) / 2 - (1 - q @ q) / 2))
+    True
+    >>> np.allclose(grad, p - q)
+    True
     """
     return _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing,
                     sample_weight, reduction, return_grad, grad_out, 2.0, n_threads)
 
 
+@_doc.fill(alpha_err="``alpha`` is below 1, infinite or NaN;", cite="2")
 def entmax_loss(logits, target, axis=-1, *, alpha=1.5, temperature=1.0, where=None, ignore_index=None,
                 label_smoothing=0.0, sample_weight=None, reduction="mean", return_grad=False,
                 grad_out=None, n_threads=1):
-    r"""The alpha-entmax loss (Peters et al. 2019): the Fenchel-Young loss of the Tsallis
-    entropy, ``<p - q, z> + H_alpha(p) - H_alpha(q)`` with ``p = entmax(z, alpha)``,
-    ``H_alpha(p) = (1 - sum p^alpha) / (alpha (alpha - 1))``; gradient ``(p - q) / t``.
-    ``alpha = 1`` is :func:`softmax_cross_entropy` and ``alpha = 2`` :func:`sparsemax_loss`
-    (the same kernels); ``alpha`` may be one per slice.  ``H_alpha`` is evaluated as
-    ``-sum p expm1((alpha - 1) log p) / (alpha (alpha - 1))``, accurate as alpha -> 1.
+    r"""The alpha-entmax loss, and its gradient from the same fused pass.
 
-    ``alpha`` : float or array_like, keyword-only, >= 1 (default 1.5).
-    """ + _SHARED_DOC + r"""
+    For a slice of logits ``x`` along ``axis``, ``z = x / t``,
+    ``p = entmax(z, alpha)`` and a target ``q`` (one-hot for a label):
+
+    .. math:: L(z; q) = \langle p - q, z \rangle + H_\alpha(p) - H_\alpha(q), \qquad
+              \frac{\partial L}{\partial x} = \frac{p - q}{t}
+
+    with the Tsallis entropy ``H_alpha(p) = (1 - sum p^alpha) / (alpha (alpha - 1))``: the
+    Fenchel-Young loss of entmax [1]_ [2]_.  ``alpha = 1`` is
+    :func:`softmax_cross_entropy` and ``alpha = 2`` :func:`sparsemax_loss`.
+
+    Parameters
+    ----------
+    {logits}
+    {target}
+    {loss_axis}
+    alpha : float or array_like, keyword-only
+        The ``alpha >= 1`` (finite) of the entropy (default 1.5): a scalar, or one value per
+        slice.
+    {loss_temperature}
+    {loss_where}
+    {ignore_index}
+    {label_smoothing}
+    {sample_weight}
+    {reduction}
+    {return_grad}
+    {grad_out}
+    {n_threads}
+
+    Returns
+    -------
+    {loss_returns}
+
+    Raises
+    ------
+    {raises_loss}
+
+    See Also
+    --------
+    entmax : The prediction.
+    softmax_cross_entropy : ``alpha = 1``.
+    sparsemax_loss : ``alpha = 2``.
+
+    Notes
+    -----
+    Slices with ``alpha`` equal to 1 or 2 run the kernels of the two other losses.
+    ``H_alpha`` is evaluated as ``-sum p expm1((alpha - 1) log p) / (alpha (alpha - 1))``,
+    accurate as ``alpha`` goes to 1.
+
+    {loss_fy}
+
+    {loss_special}
+
+    References
+    ----------
+    {ref_peters2019 1}
+    {ref_blondel2020 2}
+
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> x = [[2.0, 1.0, -1.0]]
+    >>> x = np.array([[2.0, 1.0, -1.0]])
     >>> float(cmf.entmax_loss(x, [0], alpha=1.5).round(6))
     0.061656
     >>> bool(cmf.entmax_loss(x, [0], alpha=1) == cmf.softmax_cross_entropy(x, [0]))
     True
+
+    The definition, with the gradient:
+
+    >>> loss, grad = cmf.entmax_loss(x, [1], alpha=1.25, return_grad=True)
+    >>> p, q = cmf.entmax(x[0], alpha=1.25), np.eye(3)[1]
+    >>> H = lambda r: (1 - np.sum(r ** 1.25)) / (1.25 * 0.25)
+    >>> bool(np.isclose(loss, (p - q) @ x[0] + H(p) - H(q))), np.allclose(grad, p - q)
+    (True, True)
     """
     return _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing,
                     sample_weight, reduction, return_grad, grad_out, alpha, n_threads)
 
 
+@_doc.fill()
 def distillation_loss(student, teacher, axis=-1, *, temperature=1.0, where=None, sample_weight=None,
                       reduction="batchmean", return_grad=False, grad_out=None, n_threads=1):
-    r"""Knowledge distillation (Hinton et al. 2015): ``T^2 KL(softmax(teacher/T) ||
-    softmax(student/T))`` per slice, with gradient ``T (q_s - q_t)`` with respect to the
-    student logits (the ``T^2`` keeps gradient magnitudes comparable across temperatures).
+    r"""Knowledge-distillation loss of a student's logits, and its gradient.
 
-    ``reduction``: ``"batchmean"`` (default) and ``"mean"`` both divide the sum over slices
-    by the number of slices (weighted: by the sum of ``sample_weight``): the mathematically
-    correct mean KL.  (PyTorch's ``kl_div(reduction="mean")`` divides by the number of
-    *elements*, i.e. also by the number of classes: a known trap; it is not offered
-    here.)  ``"sum"`` and ``"none"`` as in :func:`softmax_cross_entropy`.
+    For slices of student logits ``s`` and teacher logits ``u`` along ``axis`` and a
+    temperature ``T``, with ``q_s = softmax(s / T)`` and ``q_t = softmax(u / T)``:
+
+    .. math:: L = T^2\, \mathrm{KL}(q_t \,\|\, q_s)
+              = T^2 \sum_i q_{t,i} \log \frac{q_{t,i}}{q_{s,i}}, \qquad
+              \frac{\partial L}{\partial s} = T\, (q_s - q_t)
+
+    the loss of Hinton et al. [1]_; the factor ``T^2`` keeps the gradient's magnitude
+    comparable across temperatures.  It is ``T^2`` times :func:`softmax_cross_entropy`
+    with the soft target ``q_t``.
 
     Parameters
     ----------
-    student, teacher : array_like
-        Logits of the same shape, classes along ``axis``.  The teacher is not
-        differentiated.
+    student : array_like
+        The student's logits, classes along ``axis`` (at least 1-d); float16, float32 and
+        float64 keep their dtype, integers and bools become float64.
+    teacher : array_like
+        The teacher's logits, of the shape of ``student`` (not differentiated).
+    {loss_axis}
     temperature : float or array_like, keyword-only
-        T > 0, a scalar or one per slice.
-    where, sample_weight, return_grad, grad_out
-        As :func:`softmax_cross_entropy`.
+        The temperature ``T`` (default 1.0): positive and finite, a scalar or one value
+        per slice.
+    {loss_where}
+    {sample_weight}
+    reduction : {"batchmean", "mean", "sum", "none"}, keyword-only
+        ``"batchmean"`` (default) and ``"mean"`` both give ``sum w_i L_i / sum w_i`` (the
+        mean over the slices: the correct mean KL); ``"sum"``: ``sum w_i L_i``;
+        ``"none"``: ``w_i L_i`` per slice.
+    {return_grad}
+    {grad_out}
+    {n_threads}
+
+    Returns
+    -------
+    loss : numpy.floating or ndarray
+        The reduced loss (a NumPy scalar of the float dtype of ``student``), or one loss
+        per slice for ``reduction="none"``.
+    grad : ndarray
+        Only with ``return_grad`` or ``grad_out``: the gradient of the returned loss with
+        respect to ``student`` (for ``"none"``: of the sum of the per-slice losses).
+
+    Raises
+    ------
+    TypeError
+        If ``student`` or ``teacher`` has a complex, object or string dtype, ``where`` is
+        not boolean, ``grad_out`` is not an ndarray of the gradient's dtype, ``axis`` is
+        not an integer, or ``n_threads`` is not an integer or None.
+    ValueError
+        If ``student`` is 0-d, ``teacher`` has another shape, ``temperature`` is not
+        positive and finite, ``sample_weight`` is negative or not finite, ``reduction``
+        is unknown, a shape does not broadcast, or ``n_threads`` is 0 or below -1.  The
+        message names the parameter.
+    numpy.exceptions.AxisError
+        If ``axis`` is out of range.
+
+    See Also
+    --------
+    softmax_cross_entropy : The loss with a soft target.
+    softmax : The tempered probabilities.
+
+    Notes
+    -----
+    The teacher's probabilities come from the compiled :func:`softmax`, then the fused
+    cross-entropy kernel gives the loss and gradient in one pass.  PyTorch's
+    ``kl_div(reduction="mean")`` divides by the number of *elements* (also by the number
+    of classes), a known trap that is not reproduced here: ``"mean"`` is
+    ``"batchmean"``.
+
+    Special values: NaN in either slice gives NaN; a -inf student logit where the
+    teacher has mass gives +inf; -inf teacher logits are classes of mass 0 (no
+    contribution); identical logits give exactly 0; a slice of one class gives 0.
+
+    References
+    ----------
+    {ref_hinton2015 1}
 
     Examples
     --------
-    >>> import numpy as np, cmaxfam as cmf
-    >>> s, t = np.array([[1.0, 2.0, 3.0]]), np.array([[3.0, 2.0, 1.0]])
-    >>> loss, g = cmf.distillation_loss(s, t, temperature=2.0, return_grad=True)
-    >>> np.allclose(g, 2.0 * (cmf.softmax(s / 2) - cmf.softmax(t / 2)))
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> s, u = np.array([[1.0, 2.0, 3.0]]), np.array([[3.0, 2.0, 1.0]])
+    >>> loss, g = cmf.distillation_loss(s, u, temperature=2.0, return_grad=True)
+    >>> qs, qt = cmf.softmax(s / 2), cmf.softmax(u / 2)
+    >>> bool(np.isclose(loss, 4 * np.sum(qt * np.log(qt / qs))))
     True
-    >>> float(cmf.distillation_loss(t, t, temperature=2.0))
+    >>> np.allclose(g, 2.0 * (qs - qt))
+    True
+    >>> float(cmf.distillation_loss(u, u, temperature=2.0))
     0.0
     """
     a, rdt = as_float_array(student, "student")
@@ -278,27 +489,85 @@ def distillation_loss(student, teacher, axis=-1, *, temperature=1.0, where=None,
     return (value, grad) if want_grad else value
 
 
+@_doc.fill()
 def softmax_layer_grad(X, W, b, target, *, temperature=1.0, ignore_index=None, label_smoothing=0.0,
                        sample_weight=None, reduction="mean", n_threads=1):
-    r"""Loss and parameter gradients of a softmax (multinomial logistic) layer.
+    r"""Loss and parameter gradients of a linear softmax (multinomial logistic) layer.
 
-    For ``logits = X @ W + b`` (``X``: (n_samples, n_features), ``W``: (n_features,
-    n_classes), ``b``: (n_classes,)) and the cross-entropy of :func:`softmax_cross_entropy`,
-    returns ``(loss, grad_W, grad_b)`` with ``grad_W = X^T (P - Y)`` and ``grad_b =
-    sum_i (P - Y)_i`` (scaled by the reduction and weights), the chain rule of seed 002
-    applied without ever forming the (n_classes x n_classes) softmax Jacobian: the fused
-    kernel gives ``P - Y`` directly, then one matrix product.
+    For ``P = softmax(X W + b)`` row by row and the cross-entropy of
+    :func:`softmax_cross_entropy` with one-hot targets ``Y``:
+
+    .. math:: \nabla_W L = X^T (P - Y), \qquad \nabla_b L = \sum_i (P - Y)_i
+
+    scaled by the reduction and the weights: the chain rule of a softmax layer, applied
+    without ever forming the ``n_classes x n_classes`` softmax Jacobian.
+
+    Parameters
+    ----------
+    X : array_like
+        The inputs, of shape ``(n_samples, n_features)``.
+    W : array_like
+        The weights, of shape ``(n_features, n_classes)``.
+    b : array_like
+        The biases, of shape ``(n_classes,)``.
+    target : array_like
+        Class labels, of shape ``(n_samples,)``, or target distributions of shape
+        ``(n_samples, n_classes)``.
+    {loss_temperature}
+    {ignore_index}
+    {label_smoothing}
+    {sample_weight}
+    {reduction}
+    {n_threads}
+
+    Returns
+    -------
+    loss : numpy.floating or ndarray
+        The loss, as :func:`softmax_cross_entropy` returns it.
+    grad_W : ndarray
+        The gradient with respect to ``W``, of its shape.
+    grad_b : ndarray
+        The gradient with respect to ``b``, of its shape.
+
+    Raises
+    ------
+    TypeError
+        If an array has a complex, object or string dtype, or as
+        :func:`softmax_cross_entropy`.
+    ValueError
+        If ``X`` or ``W`` is not 2-D, ``b`` is not 1-D, or the shapes do not chain, or as
+        :func:`softmax_cross_entropy`.
+
+    See Also
+    --------
+    softmax_cross_entropy : The loss and ``P - Y``.
+
+    Notes
+    -----
+    The logits ``X W + b`` are one matrix product (in the common dtype of ``X``, ``W``
+    and ``b``); the fused kernel of :func:`softmax_cross_entropy` gives the loss and
+    ``P - Y`` in one pass; then ``X^T (P - Y)`` is one more matrix product.  Special
+    values are those of :func:`softmax_cross_entropy`.
 
     Examples
     --------
-    >>> import numpy as np, cmaxfam as cmf
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> W, b = np.zeros((2, 3)), np.zeros(3)
     >>> loss, gW, gb = cmf.softmax_layer_grad(X, W, b, [0, 1, 2])
-    >>> round(float(loss), 6) == round(np.log(3), 6)
+    >>> bool(np.isclose(loss, np.log(3)))                # uniform prediction
     True
     >>> gW.shape, gb.shape
     ((2, 3), (3,))
+
+    The same as the chain rule through :func:`softmax_cross_entropy`:
+
+    >>> W = np.array([[0.5, -0.2, 0.1], [0.3, 0.2, -0.4]])
+    >>> loss, gW, gb = cmf.softmax_layer_grad(X, W, b, [0, 1, 2])
+    >>> _, G = cmf.softmax_cross_entropy(X @ W + b, [0, 1, 2], return_grad=True)
+    >>> np.allclose(gW, X.T @ G), np.allclose(gb, G.sum(axis=0))
+    (True, True)
     """
     Xa, _ = as_float_array(X, "X")
     Wa, _ = as_float_array(W, "W")

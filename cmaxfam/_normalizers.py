@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _plumbing as P
+from . import _docstrings as _doc, _plumbing as P
 from ._cy import normalizers as _k
 from ._validation import (as_float_array, check_alpha, check_n_threads, check_out, check_same_shape,
                           check_where, slice_param)
@@ -50,61 +50,147 @@ def _log_softmax_kernel(x, y, t, m):
     _k.softmax_slices(x, y, t, m, True)
 
 
+@_doc.fill()
 def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
-    r"""Softmax (soft-arg-max) along an axis, with temperature.
+    r"""Softmax (soft-arg-max) along an axis, with a temperature.
+
+    For each slice ``x`` along ``axis`` and temperature ``t``:
 
     .. math:: p_i = \frac{\exp(x_i / t)}{\sum_j \exp(x_j / t)}
 
-    computed as ``exp((x_i - max x) / t)`` so that nothing overflows.
+    the smooth, differentiable relative of :func:`argmax`: a probability vector (entries
+    in [0, 1] summing to 1) that approaches the one-hot of the maximum as ``t`` goes to 0
+    and the uniform distribution as ``t`` grows.
 
     Parameters
     ----------
-    x : array_like
-        Input (float16/32/64 keep their type; integers and bools become float64).
-    axis : int, tuple of ints or None, optional
-        Axis or axes of the slices (default: the last).  None means all axes.
-    temperature : float or array_like, keyword-only
-        Positive and finite; a scalar, or an array broadcastable to the slices.
-    where : array_like of bool, keyword-only
-        Entries to include; excluded entries get probability exactly 0, and a slice with
-        no included entry gives zeros.
-    out : ndarray, keyword-only
-        Where to write the result (same shape and dtype as the result; may be ``x``).
+    {x}
+    {axis_multi}
+    {temperature}
+    {where}
+    {out}
+    {n_threads}
 
     Returns
     -------
     ndarray
-        Probabilities, the shape and (float) dtype of ``x``.
+        The probabilities, of the shape of ``x`` and its float dtype (see ``x``).
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    log_softmax : Its logarithm, accurate where the probabilities underflow.
+    logsumexp : The normalising constant; its gradient is the softmax.
+    softmax_vjp : The vector-Jacobian product, from the output.
+    sparsemax : The sparse relative (exact zeros).
+    argmax : The limit as the temperature goes to 0.
 
     Notes
     -----
-    Special values: NaN in a slice gives NaN for the slice; +inf entries share the mass
-    equally; -inf entries get 0; a slice of only -inf gives NaN; n = 1 gives 1.
+    Computed as ``exp((x_i - m) / t) / sum_j exp((x_j - m) / t)`` with ``m = max x``, so
+    that no exponential overflows and the largest is exactly 1 [1]_.  The exponential is
+    a branch-free polynomial in the compiled core (no libm call in the loop); sums of
+    float32 are accumulated in float32 blocks of 256 entries and in double across blocks.
+    Results agree with :func:`scipy.special.softmax`, which takes the same ``axis``.
+    Probabilities below the smallest normal number (about 1e-38 in float32, 1e-308 in
+    float64) are flushed to 0.
+
+    {special_normalizer}
+
+    References
+    ----------
+    {ref_blanchard2021 1}
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
     >>> cmf.softmax([1.0, 2.0, 3.0]).round(3)
     array([0.09 , 0.245, 0.665])
-    >>> cmf.softmax([1000.0, 2000.0, 3000.0])
+    >>> cmf.softmax([1000.0, 2000.0, 3000.0])          # no overflow
     array([0., 0., 1.])
+
+    A float32 batch stays float32; every row sums to 1, and the temperature divides:
+
+    >>> x = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]], dtype=np.float32)
+    >>> p = cmf.softmax(x, temperature=2.0)
+    >>> p.dtype, np.allclose(p.sum(axis=-1), 1), np.allclose(p, cmf.softmax(x / 2))
+    (dtype('float32'), True, True)
+
+    Excluded and -inf entries get exactly 0; +inf entries share the mass:
+
+    >>> cmf.softmax([1.0, 2.0, 3.0], where=[True, True, False]).round(4)
+    array([0.2689, 0.7311, 0.    ])
+    >>> cmf.softmax([1.0, np.inf, np.inf, -np.inf])
+    array([0. , 0.5, 0.5, 0. ])
     """
     return _normalize(x, axis, temperature, where, out, _softmax_kernel, n_threads=n_threads)
 
 
+@_doc.fill()
 def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
-    r"""Log of the softmax: ``z_i - logsumexp(z)`` with ``z = x / t``.
+    r"""Log of the softmax along an axis, with a temperature.
 
-    Computed as ``(x_i - max x)/t - log(sum exp((x - max x)/t))``, never as
-    ``log(softmax(x))``, so large gaps give large negative values, not -inf.
-    Parameters and special values as :func:`softmax`; excluded (``where``) entries give
-    -inf, and a slice with no included entry gives -inf throughout.
+    For each slice ``x`` along ``axis``, with ``z = x / t``:
+
+    .. math:: \log \operatorname{softmax}(z)_i = z_i - \log \sum_j \exp(z_j)
+
+    Parameters
+    ----------
+    {x}
+    {axis_multi}
+    {temperature}
+    where : array_like of bool, keyword-only
+        Entries to include (default None: all), broadcastable to the shape of ``x``.
+        Excluded entries give -inf (log 0); a slice with no included entry gives -inf
+        throughout, never NaN.
+    {out}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The log-probabilities, of the shape of ``x`` and its float dtype.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    softmax : The probabilities.
+    logsumexp : The normalising constant.
+    log_softmax_vjp : The vector-Jacobian product, from the output.
+    softmax_cross_entropy : The loss, fused with its gradient.
+
+    Notes
+    -----
+    Computed as ``(x_i - m) / t - log(sum_j exp((x_j - m) / t))`` with ``m = max x``, never
+    as ``log(softmax(x))``: a large gap gives a large negative value, not -inf [1]_.
+    Agrees with :func:`scipy.special.log_softmax`.
+
+    Special values: NaN in a slice makes the slice NaN; with +inf entries, those get
+    ``-log k`` (``k`` of them) and the others -inf; -inf entries give -inf, and a slice of
+    only -inf is NaN (unless ``where`` excludes it all: then -inf); a slice of one entry
+    gives 0; an empty array gives an empty array.  Huge finite inputs never overflow in
+    the computation; a value below the dtype's range (e.g. ``-6e38`` in float32) is -inf.
+
+    References
+    ----------
+    {ref_blanchard2021 1}
 
     Examples
     --------
     >>> import cmaxfam as cmf
-    >>> cmf.log_softmax([0.0, -200.0]).round(6)
-    array([   0., -200.])
+    >>> cmf.log_softmax([1.0, 2.0, 3.0]).round(4)
+    array([-2.4076, -1.4076, -0.4076])
+    >>> cmf.log_softmax([0.0, -800.0])                 # log(softmax) would give -inf
+    array([   0., -800.])
+    >>> cmf.log_softmax([1.0, 2.0, 3.0], where=[True, False, True]).round(4)
+    array([-2.1269,    -inf, -0.1269])
     """
     return _normalize(x, axis, temperature, where, out, _log_softmax_kernel, n_threads=n_threads)
 
@@ -123,26 +209,74 @@ def _argmax_codes(a, plan, w, n_threads=1):
     return idx, code
 
 
+@_doc.fill()
 def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, keepdims=False, out=None,
            n_threads=1):
-    """Argmax along an axis: a one-hot array of the first maximal index (default), or
-    the indices (``return_indices=True``).
+    r"""Argmax along an axis: the one-hot of the first maximal entry, or its index.
 
-    One-hot mode follows the special values of :func:`softmax`: a slice with NaN, or of
-    only -inf, is NaN; a fully excluded slice (``where``) is all zeros.  One deviation:
-    with several +inf entries, only the first gets 1 (the first maximal index).
-    Index mode follows :func:`numpy.argmax` (the first NaN wins; an all -inf slice gives
-    its first included index) and gives -1 for a fully excluded slice.
-    ``temperature`` is accepted for uniformity with the family (argmax(x/t) = argmax(x))
-    and validated.
+    The limit of :func:`softmax` (and of every normaliser of the family) as the
+    temperature goes to 0, except for ties: for each slice ``x`` along ``axis``,
+    ``e_k`` with ``k`` the *first* index where ``x`` is maximal.
+
+    Parameters
+    ----------
+    {x}
+    {axis}
+    temperature : float or array_like, keyword-only
+        Accepted for uniformity with the family and validated (positive and finite), but
+        without effect: ``argmax(x / t) = argmax(x)``.
+    where : array_like of bool, keyword-only
+        Entries to include (default None: all), broadcastable to the shape of ``x``.
+        Excluded entries are 0 in the one-hot array and never chosen; a slice with no
+        included entry is all zeros (index -1).
+    return_indices : bool, keyword-only
+        Return the indices (int64) instead of the one-hot array (default False).
+    keepdims : bool, keyword-only
+        With ``return_indices``, keep the reduced axis with length 1 (default False).
+    out : ndarray, keyword-only
+        Array to write the result to (default None: a new array): the shape and dtype of
+        the result (float one-hot, or int64 indices).  Nothing is written unless the
+        whole call succeeds.
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The one-hot array (the shape and float dtype of ``x``) or, with
+        ``return_indices``, the int64 indices (the shape of ``x`` without ``axis``, or with
+        length 1 there when ``keepdims``).
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    softmax : The smooth relative.
+    sample_categorical : A random index instead of the largest one.
+    numpy.argmax : The indices, without ``where``.
+
+    Notes
+    -----
+    One-hot mode follows the special values of :func:`softmax` except for ties: a slice
+    with NaN, or of only -inf, is NaN; a fully excluded slice is zeros; with several +inf
+    entries only the first gets 1.  Index mode follows :func:`numpy.argmax` (the first
+    NaN is the maximum; a slice of only -inf gives its first included index) and gives
+    -1 for a fully excluded slice.  One pass over the data in the compiled core.
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> cmf.argmax([1.0, 3.0, 3.0, 2.0])
+    >>> cmf.argmax([1.0, 3.0, 3.0, 2.0])               # the first of the tied maxima
     array([0., 1., 0., 0.])
     >>> cmf.argmax([[1.0, 3.0], [5.0, 4.0]], return_indices=True)
     array([1, 0])
+    >>> cmf.argmax([[1.0, 3.0], [np.nan, 4.0]])
+    array([[ 0.,  1.],
+           [nan, nan]])
+    >>> cmf.argmax([1.0, 3.0, 2.0], where=[True, False, True])
+    array([0., 0., 1.])
     """
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
@@ -221,37 +355,230 @@ def _log_softmax_d_kernel(jvp):
     return lambda y, v, r, t, m: _k.softmax_d_slices(y, v, r, t, m, True, jvp)
 
 
+@_doc.fill(fwd="softmax", v="g")
 def softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
-    r"""Vector-Jacobian product of :func:`softmax`, from its output ``y``.
+    r"""Vector-Jacobian product of :func:`softmax`, from its output.
 
-    .. math:: \bar x = y \odot (g - \langle y, g\rangle) / t
+    With ``y = softmax(x / t)`` along ``axis`` and a cotangent ``g``:
+
+    .. math:: \bar x = \frac{y \odot (g - \langle y, g \rangle)}{t}
+
+    that is ``g^T J`` for the Jacobian ``J = (diag(y) - y y^T) / t``, without forming it.
+
+    Parameters
+    ----------
+    {y}
+    {g}
+    {axis}
+    {temperature_fwd}
+    {where_fwd}
+    {out_d}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The gradient with respect to the input of :func:`softmax`, of the shape of ``y``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    softmax : The forward function.
+    softmax_jvp : The Jacobian-vector product (the Jacobian is symmetric).
+    softmax_jacobian : The explicit Jacobian.
+
+    Notes
+    -----
+    One fused pass per slice in the compiled core: the dot product ``<y, g>``, then the
+    elementwise formula.  Special values: NaN in ``y`` or ``g`` makes the slice NaN except
+    where ``y`` is 0 (those entries always get 0); a slice of one entry gives 0.
+    {dtypes_d}
 
     Examples
     --------
-    >>> import numpy as np, cmaxfam as cmf
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
     >>> y = cmf.softmax([1.0, 2.0, 3.0])
-    >>> cmf.softmax_vjp(y, [1.0, 0.0, 0.0]).round(4)
+    >>> g = np.array([1.0, 0.0, 0.0])
+    >>> cmf.softmax_vjp(y, g).round(4)
     array([ 0.0819, -0.022 , -0.0599])
+    >>> np.allclose(cmf.softmax_vjp(y, g), g @ cmf.softmax_jacobian(y))
+    True
     """
     return _normalizer_d(y, g, "g", axis, temperature, where, out, _softmax_d_kernel(False),
                          n_threads=n_threads)
 
 
+@_doc.fill(fwd="softmax", v="dx")
 def softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
-    r"""Jacobian-vector product of :func:`softmax`: ``y * (dx - <y, dx>) / t``."""
+    r"""Jacobian-vector product of :func:`softmax`, from its output.
+
+    With ``y = softmax(x / t)`` along ``axis`` and a tangent ``dx``:
+
+    .. math:: \dot y = \frac{y \odot (dx - \langle y, dx \rangle)}{t}
+
+    that is ``J dx`` for the (symmetric) Jacobian ``J = (diag(y) - y y^T) / t``.
+
+    Parameters
+    ----------
+    {y}
+    {dx}
+    {axis}
+    {temperature_fwd}
+    {where_fwd}
+    {out_d}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The directional derivative of :func:`softmax` along ``dx``, of the shape of ``y``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    softmax : The forward function.
+    softmax_vjp : The vector-Jacobian product (the same formula).
+    softmax_jacobian : The explicit Jacobian.
+
+    Notes
+    -----
+    The Jacobian is symmetric, so this is the computation of :func:`softmax_vjp`.
+    Special values as there: NaN in ``y`` or ``dx`` makes the slice NaN except where
+    ``y`` is 0; a slice of one entry gives 0.
+    {dtypes_d}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> y = cmf.softmax([1.0, 2.0, 3.0])
+    >>> cmf.softmax_jvp(y, [0.0, 0.0, 1.0]).round(4)
+    array([-0.0599, -0.1628,  0.2227])
+    >>> np.allclose(cmf.softmax_jvp(y, [1.0, 1.0, 1.0]), 0)   # shifting x changes nothing
+    True
+    """
     return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _softmax_d_kernel(True),
                          n_threads=n_threads)
 
 
+@_doc.fill(fwd="log_softmax", v="g")
 def log_softmax_vjp(y, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
-    r"""Vector-Jacobian product of :func:`log_softmax`, from its output ``y``:
-    ``(g - exp(y) * sum(g)) / t`` (sums over the included entries)."""
+    r"""Vector-Jacobian product of :func:`log_softmax`, from its output.
+
+    With ``y = log_softmax(x / t)`` along ``axis``, ``p = exp(y)`` and a cotangent ``g``:
+
+    .. math:: \bar x = \frac{g - p \sum_j g_j}{t}
+
+    (the sum over the included entries), that is ``g^T J`` for ``J = (I - 1 p^T) / t``.
+
+    Parameters
+    ----------
+    {y}
+    {g}
+    {axis}
+    {temperature_fwd}
+    {where_lsm}
+    {out_d}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The gradient with respect to the input of :func:`log_softmax`, of the shape of
+        ``y``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    log_softmax : The forward function.
+    log_softmax_jvp : The Jacobian-vector product.
+    log_softmax_jacobian : The explicit Jacobian.
+
+    Notes
+    -----
+    One fused pass per slice in the compiled core (the sum of ``g``, then the elementwise
+    formula).  Special values: NaN in ``y`` or ``g`` makes the slice NaN; an entry with
+    ``y = -inf`` has ``p = 0``.
+    {dtypes_d}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> y = cmf.log_softmax([1.0, 2.0, 3.0])
+    >>> cmf.log_softmax_vjp(y, [0.0, 0.0, 1.0]).round(4)
+    array([-0.09  , -0.2447,  0.3348])
+    >>> g = np.array([1.0, 2.0, 3.0])
+    >>> np.allclose(cmf.log_softmax_vjp(y, g), g @ cmf.log_softmax_jacobian(y))
+    True
+    """
     return _normalizer_d(y, g, "g", axis, temperature, where, out, _log_softmax_d_kernel(False),
                          zero_masked=False, n_threads=n_threads)
 
 
+@_doc.fill(fwd="log_softmax", v="dx")
 def log_softmax_jvp(y, dx, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
-    r"""Jacobian-vector product of :func:`log_softmax`: ``(dx - <exp(y), dx>) / t``."""
+    r"""Jacobian-vector product of :func:`log_softmax`, from its output.
+
+    With ``y = log_softmax(x / t)`` along ``axis``, ``p = exp(y)`` and a tangent ``dx``:
+
+    .. math:: \dot y = \frac{dx - \langle p, dx \rangle}{t}
+
+    that is ``J dx`` for ``J = (I - 1 p^T) / t``.
+
+    Parameters
+    ----------
+    {y}
+    {dx}
+    {axis}
+    {temperature_fwd}
+    {where_lsm}
+    {out_d}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The directional derivative of :func:`log_softmax` along ``dx``, of the shape of
+        ``y``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    log_softmax : The forward function.
+    log_softmax_vjp : The vector-Jacobian product.
+    log_softmax_jacobian : The explicit Jacobian.
+
+    Notes
+    -----
+    One fused pass per slice in the compiled core.  Special values: NaN in ``y`` or
+    ``dx`` makes the slice NaN; entries with ``y = -inf`` have ``p = 0``.
+    {dtypes_d}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> y = cmf.log_softmax([1.0, 2.0, 3.0])
+    >>> cmf.log_softmax_jvp(y, [1.0, 0.0, 0.0]).round(4)
+    array([ 0.91, -0.09, -0.09])
+    >>> dx = np.array([0.5, -1.0, 2.0])
+    >>> np.allclose(cmf.log_softmax_jvp(y, dx), cmf.log_softmax_jacobian(y) @ dx)
+    True
+    """
     return _normalizer_d(y, dx, "dx", axis, temperature, where, out, _log_softmax_d_kernel(True),
                          zero_masked=False, n_threads=n_threads)
 
@@ -267,9 +594,57 @@ def _jacobian_setup(y, axis, temperature, where):
     return yl, tl, wl, rdt
 
 
+@_doc.fill(fwd="softmax", yname="y")
 def softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
-    r"""Explicit Jacobian of :func:`softmax` from its output: ``(diag(y) - y y^T) / t``,
-    of shape ``(..., n, n)`` (the slice axis moved last; ``J[..., i, j] = dy_i/dx_j``)."""
+    r"""Explicit Jacobian of :func:`softmax`, from its output.
+
+    With ``y = softmax(x / t)`` along ``axis``:
+
+    .. math:: J = \frac{\operatorname{diag}(y) - y y^T}{t}, \qquad
+              J_{ij} = \frac{\partial y_i}{\partial x_j} = \frac{y_i (\delta_{ij} - y_j)}{t}
+
+    Parameters
+    ----------
+    {y_jac}
+    {axis}
+    {temperature_fwd}
+    {where_jac}
+
+    Returns
+    -------
+    {returns_jac}
+
+    Raises
+    ------
+    {raises_jac}
+
+    See Also
+    --------
+    softmax_vjp : The product ``g^T J`` without forming ``J`` (preferred).
+    softmax_jvp : The product ``J dx``.
+
+    Notes
+    -----
+    A NumPy composition (no compiled kernel, no ``n_threads``): it allocates ``n^2``
+    entries per slice, so prefer :func:`softmax_vjp` or :func:`softmax_jvp` inside a
+    training loop.  ``J`` is symmetric and its rows sum to 0.  NaN in ``y`` propagates;
+    rows and columns of entries with ``y = 0`` (-inf or excluded inputs) are 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> y = cmf.softmax([1.0, 2.0, 3.0])
+    >>> J = cmf.softmax_jacobian(y)
+    >>> J.round(4)
+    array([[ 0.0819, -0.022 , -0.0599],
+           [-0.022 ,  0.1848, -0.1628],
+           [-0.0599, -0.1628,  0.2227]])
+    >>> np.allclose(J, J.T), np.allclose(J.sum(axis=1), 0)
+    (True, True)
+    >>> cmf.softmax_jacobian(np.full((4, 2, 3), 1 / 3), axis=1).shape   # slices along axis 1
+    (4, 3, 2, 2)
+    """
     yl, tl, wl, rdt = _jacobian_setup(y, axis, temperature, where)
     J = -yl[..., :, None] * yl[..., None, :]
     i = np.arange(yl.shape[-1])
@@ -280,9 +655,56 @@ def softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
     return J.astype(rdt, copy=False)
 
 
+@_doc.fill(fwd="log_softmax", yname="y")
 def log_softmax_jacobian(y, axis=-1, *, temperature=1.0, where=None):
-    r"""Explicit Jacobian of :func:`log_softmax` from its output: ``(I - 1 p^T) / t`` with
-    ``p = exp(y)``; rows of excluded entries are 0.  Shape ``(..., n, n)``."""
+    r"""Explicit Jacobian of :func:`log_softmax`, from its output.
+
+    With ``y = log_softmax(x / t)`` along ``axis`` and ``p = exp(y)``:
+
+    .. math:: J = \frac{I - \mathbf{1} p^T}{t}, \qquad
+              J_{ij} = \frac{\partial y_i}{\partial x_j} = \frac{\delta_{ij} - p_j}{t}
+
+    Parameters
+    ----------
+    {y_jac}
+    {axis}
+    {temperature_fwd}
+    where : array_like of bool, keyword-only
+        The mask given to :func:`log_softmax` (default None: all entries included).
+        Excluded entries have ``p = 0``, and their rows of ``J`` are 0.
+
+    Returns
+    -------
+    {returns_jac}
+
+    Raises
+    ------
+    {raises_jac}
+
+    See Also
+    --------
+    log_softmax_vjp : The product ``g^T J`` without forming ``J`` (preferred).
+    log_softmax_jvp : The product ``J dx``.
+    softmax_jacobian : The Jacobian of the probabilities.
+
+    Notes
+    -----
+    A NumPy composition (no compiled kernel, no ``n_threads``), ``n^2`` entries per
+    slice.  NaN in ``y`` propagates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> y = cmf.log_softmax([1.0, 2.0, 3.0])
+    >>> cmf.log_softmax_jacobian(y).round(4)
+    array([[ 0.91  , -0.2447, -0.6652],
+           [-0.09  ,  0.7553, -0.6652],
+           [-0.09  , -0.2447,  0.3348]])
+    >>> p = cmf.softmax([1.0, 2.0, 3.0])
+    >>> np.allclose(p[:, None] * cmf.log_softmax_jacobian(y), cmf.softmax_jacobian(p))
+    True
+    """
     yl, tl, wl, rdt = _jacobian_setup(y, axis, temperature, where)
     p = np.exp(yl)
     if wl is not None:

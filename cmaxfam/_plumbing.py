@@ -173,10 +173,11 @@ def finish_per_slice(res, plan, keepdims, out, rdt):
     """Deliver a per-slice float64 result (keepdims-shaped) of a reduction: into ``out``, or
     as a new array of the result dtype (a NumPy scalar for a 0-d result)."""
     shaped = res if keepdims else res.reshape(plan.red_shape)
-    if out is not None:
-        np.copyto(out, shaped, casting="unsafe")
-        return out
-    shaped = np.asarray(shaped, dtype=rdt)
+    with np.errstate(over="ignore"):             # beyond float32's range is inf, quietly
+        if out is not None:
+            np.copyto(out, shaped, casting="unsafe")
+            return out
+        shaped = np.asarray(shaped, dtype=rdt)
     return shaped[()] if shaped.ndim == 0 else shaped
 
 

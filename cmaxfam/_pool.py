@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 _lock = threading.Lock()
 _pool = None
@@ -26,6 +25,9 @@ def _executor(n_workers):
     global _pool, _size
     with _lock:
         if _pool is None or _size < n_workers:
+            # imported here: concurrent.futures (~5 ms with logging) is not needed by a
+            # program that never splits a call
+            from concurrent.futures import ThreadPoolExecutor
             old = _pool
             _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="cmaxfam")
             _size = n_workers

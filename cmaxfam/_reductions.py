@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _plumbing as P
+from . import _docstrings as _doc, _plumbing as P
 from ._cy import reductions as _k
 from ._validation import (as_float_array, check_n_threads, check_out, check_same_shape, check_weights,
                           check_where, slice_param)
@@ -17,56 +17,101 @@ def _with_b(x, b):
     return check_weights(b, as_float_array(x, "a"))
 
 
+@_doc.fill()
 def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperature=1.0,
               where=None, out=None, n_threads=1):
-    r"""Log of the sum of exponentials along an axis, with optional weights and temperature.
+    r"""Log of the sum of exponentials ("good softmax"), with weights and a temperature.
+
+    For each slice ``x`` of ``a`` along ``axis``, weights ``b`` (default 1) and temperature
+    ``t``:
 
     .. math:: \operatorname{lse}(x) = t \log \sum_i b_i \exp(x_i / t)
 
-    Takes the arguments of :func:`scipy.special.logsumexp` (``axis``, ``b``, ``keepdims``,
-    ``return_sign``) and agrees with it; the default axis is the last one.
+    a smooth upper bound of ``max x`` (``max x <= lse(x) <= max x + t log n`` for ``b = 1``)
+    whose gradient is the softmax.  Takes the arguments of
+    :func:`scipy.special.logsumexp` (``axis``, ``b``, ``keepdims``, ``return_sign``) in the
+    same order and agrees with it.
 
     Parameters
     ----------
     a : array_like
-        Input.
-    axis : int, tuple of ints or None, optional
-        Axis or axes to reduce (default -1; None reduces all).
+        Input array.  float16, float32 and float64 keep their dtype (float16 is computed in
+        float32); integers and bools are computed and returned as float64.
+    {axis_multi}
     b : array_like, optional
-        Weights broadcastable to ``a``; may be negative (see ``return_sign``); entries with
-        ``b == 0`` are ignored, even when ``a`` is inf or NaN there.
-    keepdims : bool, optional
-        Keep the reduced axes with length 1.
+        Weights broadcastable to ``a`` (default None: all 1).  They may be negative (see
+        ``return_sign``); entries with ``b == 0`` are left out, even where ``a`` is inf or
+        NaN.
+    {keepdims}
     return_sign : bool, optional
-        Also return the sign of the sum; the value is then ``log|sum|``.  Without it, a
-        negative sum gives NaN.
-    temperature : float or array_like, keyword-only
-        Positive and finite, broadcastable to the slices.
-    where : array_like of bool, keyword-only
-        Entries to include.
-    out : ndarray, keyword-only
-        Output for the value.
+        Also return the sign of the sum (default False); the value is then ``t log|sum|``.
+        Without it, a negative sum gives NaN.
+    {temperature}
+    {where_red}
+    {out_red}
+    {n_threads}
 
     Returns
     -------
-    res : ndarray or scalar
-    sgn : ndarray or scalar
-        Only with ``return_sign``: +1, -1, or 0 for an empty/zero sum.
+    res : ndarray or numpy.floating
+        The value per slice: the shape of ``a`` without the reduced axes (or with length 1
+        there when ``keepdims``), a NumPy scalar when that is 0-d; the float dtype of ``a``
+        and ``b``.
+    sgn : ndarray or numpy.floating
+        Only with ``return_sign``: the sign of the sum, +1, -1, or 0 for an empty or zero
+        sum; the shape and dtype of ``res``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    logsumexp_vjp : The vector-Jacobian product (the gradient is the softmax).
+    softmax : The normalised exponentials.
+    softmax_mean : The smooth lower bound of the max.
+    smoothed_max : The family of smoothed maxima (``alpha = 1`` is this function).
+    scipy.special.logsumexp : The reference implementation.
 
     Notes
     -----
-    The entries equal to the maximum ``m`` are summed apart (``c``) from the others
-    (``s``): ``lse = m + t (log c + log1p(s / c))``, which keeps tiny terms (scipy
-    gh-18295).  Special values: NaN gives NaN; +inf gives +inf; a slice of only -inf, an
-    empty slice, or a fully excluded one gives -inf.
+    With ``m = max x`` (over the entries with nonzero weight), the entries equal to ``m``
+    are summed apart (``c``, their weights) from the others (``s``):
+    ``lse = m + t (log c + log1p(s / c))``, which keeps terms far below ``m`` that
+    ``log(c + s)`` would round away (scipy gh-18295) [1]_.  The exponential is a branch-free
+    polynomial in the compiled core.
+
+    Special values: NaN in a slice gives NaN; +inf entries give +inf; a slice of only
+    -inf, an empty slice, or one with every entry excluded gives -inf; a zero sum gives
+    -inf (``sgn = 0``); a slice of one entry gives it back (``x + t log b``).  Inputs near
+    the float range (+-1e38 in float32, +-1e308 in float64) never overflow, and a tiny
+    temperature gives ``max x``.
+
+    References
+    ----------
+    {ref_blanchard2021 1}
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
     >>> float(cmf.logsumexp([1.0, 2.0, 3.0, 4.0]).round(4))
     4.4402
-    >>> float(cmf.logsumexp([0.0, -40.0]))
+    >>> float(cmf.logsumexp([0.0, -40.0]))          # log1p keeps the tiny term
     4.248354255291589e-18
+    >>> x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    >>> cmf.logsumexp(x).round(4)                   # one value per row
+    array([3.4076, 1.0986])
+    >>> float(cmf.logsumexp(x, axis=None).round(4))   # all axes, as SciPy
+    3.5023
+    >>> float(cmf.logsumexp([1.0, 2.0], temperature=0.01))   # t -> 0: the max
+    2.0
+
+    Negative weights, with the sign of the sum:
+
+    >>> val, sgn = cmf.logsumexp([1.0, 2.0], b=[1.0, -1.0], return_sign=True)
+    >>> float(sgn), bool(np.isclose(val, np.log(np.exp(2.0) - np.exp(1.0))))
+    (-1.0, True)
     """
     x, bb, rdt = _with_b(a, b)
     nt = check_n_threads(n_threads)
@@ -149,42 +194,184 @@ def _lse_d(x, lse, v, axis, b, sign, temperature, where, keepdims, out, jvp, n_t
     return P.finish(plan.from_work(target), out, copy, rdt)
 
 
+@_doc.fill(fwd="logsumexp")
 def logsumexp_vjp(a, lse, g, axis=-1, *, b=None, sign=None, temperature=1.0, where=None, out=None,
                   n_threads=1):
     r"""Vector-Jacobian product of :func:`logsumexp`.
 
-    ``d lse / d a_i = sign * b_i * exp((a_i - lse) / t)`` (the softmax); ``lse`` (and
-    ``sign`` when ``b`` has negative entries) are what :func:`logsumexp` returned, and
-    ``g`` is the cotangent of ``lse`` (reduced shape, or keepdims shape).
+    With ``lse`` (and ``sign``) what :func:`logsumexp` returned for the input ``a`` and a
+    cotangent ``g`` per slice:
+
+    .. math:: \bar a_i = g \cdot \mathrm{sign} \cdot b_i
+              \exp\big((a_i - \operatorname{lse}) / t\big)
+
+    for ``b = 1`` the softmax of ``a / t`` times ``g``.
+
+    Parameters
+    ----------
+    {lse_a}
+    g : float or array_like
+        The cotangent of ``lse``: one value per slice (the reduced or keepdims shape).
+    {axis_multi}
+    {lse_b_sign_t}
+    where : array_like of bool, keyword-only
+        The mask given to :func:`logsumexp` (default None: all entries included).
+        Excluded entries get exactly 0.
+    {out_red_grad}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The gradient with respect to ``a``, of the shape of ``a``; the widest float dtype
+        of ``a``, ``b`` and ``g``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    logsumexp : The forward function.
+    logsumexp_jvp : The Jacobian-vector product.
+    softmax : The gradient itself, for ``g = 1``.
+
+    Notes
+    -----
+    One pass per slice in the compiled core, from the forward value: no second reduction.
+    Special values: NaN in a slice (of ``a`` or ``lse``) gives NaN; +inf entries share
+    ``g`` equally and the others get 0; -inf entries get 0, and so does a slice of only
+    -inf (where :func:`softmax` would give NaN: its value -inf does not move).
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> x = [1.0, 2.0, 3.0]
-    >>> cmf.logsumexp_vjp(x, cmf.logsumexp(x), 1.0).round(3)
-    array([0.09 , 0.245, 0.665])
+    >>> x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    >>> lse = cmf.logsumexp(x)
+    >>> cmf.logsumexp_vjp(x, lse, [1.0, 2.0]).round(4)
+    array([[0.09  , 0.2447, 0.6652],
+           [0.6667, 0.6667, 0.6667]])
+    >>> np.allclose(cmf.logsumexp_vjp(x, lse, 1.0), cmf.softmax(x))
+    True
     """
     return _lse_d(a, lse, g, axis, b, sign, temperature, where, False, out, False, n_threads)
 
 
+@_doc.fill(fwd="logsumexp", x="a", dtypes="widest float dtype of ``a``, ``b`` and ``dx``")
 def logsumexp_jvp(a, lse, dx, axis=-1, *, b=None, sign=None, temperature=1.0, where=None,
                   keepdims=False, out=None, n_threads=1):
-    r"""Jacobian-vector product of :func:`logsumexp`: ``<softmax, dx>`` per slice."""
+    r"""Jacobian-vector product of :func:`logsumexp`.
+
+    With ``lse`` (and ``sign``) what :func:`logsumexp` returned for the input ``a`` and a
+    tangent ``dx`` of the shape of ``a``, per slice:
+
+    .. math:: \dot{\operatorname{lse}} = \mathrm{sign} \sum_i b_i
+              \exp\big((a_i - \operatorname{lse}) / t\big)\, dx_i
+
+    for ``b = 1`` the softmax-weighted mean ``<softmax(a / t), dx>``.
+
+    Parameters
+    ----------
+    {lse_a}
+    {dx_red}
+    {axis_multi}
+    {lse_b_sign_t}
+    where : array_like of bool, keyword-only
+        The mask given to :func:`logsumexp` (default None: all entries included).
+        Excluded entries do not contribute.
+    {keepdims_kw}
+    {out_red}
+    {n_threads}
+
+    Returns
+    -------
+    {returns_red_jvp}
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    logsumexp : The forward function.
+    logsumexp_vjp : The vector-Jacobian product.
+
+    Notes
+    -----
+    One pass per slice in the compiled core.  Special values as for
+    :func:`logsumexp_vjp`: NaN gives NaN; a slice of only -inf gives 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    >>> lse = cmf.logsumexp(x)
+    >>> cmf.logsumexp_jvp(x, lse, [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]).round(4)
+    array([0.09  , 0.3333])
+    >>> np.allclose(cmf.logsumexp_jvp(x, lse, np.ones_like(x)), 1)   # lse(x + c) = lse(x) + c
+    True
+    """
     return _lse_d(a, lse, dx, axis, b, sign, temperature, where, keepdims, out, True, n_threads)
 
 
+@_doc.fill()
 def softmax_mean(x, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None, n_threads=1):
-    r"""The softmax-weighted mean ("bad softmax" of the seeds): ``<x, softmax(x / t)>``.
+    r"""The softmax-weighted mean ("bad softmax") along an axis, with a temperature.
 
-    A smooth lower bound of ``max x`` (while ``logsumexp`` is an upper bound).  Terms with
-    probability 0 contribute 0 (never ``0 * -inf``).  Special values: NaN gives NaN; +inf
-    entries give +inf; a slice of only -inf, an empty or a fully excluded slice gives -inf.
+    For each slice ``x`` along ``axis`` and temperature ``t``:
+
+    .. math:: f(x) = \langle x, \operatorname{softmax}(x / t) \rangle
+              = \sum_i x_i \frac{\exp(x_i / t)}{\sum_j \exp(x_j / t)}
+
+    a smooth lower bound of ``max x``, while :func:`logsumexp` is an upper bound:
+    ``softmax_mean(x) <= max x <= logsumexp(x)``; both tend to ``max x`` as ``t`` goes to 0.
+
+    Parameters
+    ----------
+    {x}
+    {axis_multi}
+    {temperature}
+    {where_red}
+    {keepdims_kw}
+    {out_red}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray or numpy.floating
+        The value per slice: the shape of ``x`` without the reduced axes (or with length 1
+        there when ``keepdims``), a NumPy scalar when that is 0-d; the float dtype of ``x``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    logsumexp : The smooth upper bound of the max.
+    softmax_mean_vjp : The vector-Jacobian product.
+    softmax : The weights.
+
+    Notes
+    -----
+    One fused pass per slice in the compiled core, shifted by the maximum as
+    :func:`softmax`; terms of probability 0 contribute 0 (never ``0 * -inf``).
+
+    Special values: NaN in a slice gives NaN; +inf entries give +inf; a slice of only
+    -inf, an empty slice, or one with every entry excluded gives -inf; a slice of one
+    entry gives it back.  Inputs near the float range never overflow, and a tiny
+    temperature gives ``max x``.
 
     Examples
     --------
     >>> import cmaxfam as cmf
-    >>> float(cmf.softmax_mean([1.0, 2.0, 3.0, 4.0]).round(4))
-    3.4927
+    >>> x = [1.0, 2.0, 3.0, 4.0]
+    >>> float(cmf.softmax_mean(x).round(4)), float(cmf.logsumexp(x).round(4))
+    (3.4927, 4.4402)
+    >>> float(cmf.softmax_mean(x, temperature=0.01))
+    4.0
     """
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
@@ -241,21 +428,115 @@ def _sm_d(x, f, v, axis, temperature, where, keepdims, out, jvp, n_threads):
     return P.finish(plan.from_work(target), out, copy, rdt)
 
 
+@_doc.fill(fwd="softmax_mean")
 def softmax_mean_vjp(x, f, g, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
-    r"""Vector-Jacobian product of :func:`softmax_mean` from the input ``x``, its value
-    ``f`` and the cotangent ``g``: ``g * p_i * (1 + (x_i - f) / t)``, ``p = softmax(x/t)``.
+    r"""Vector-Jacobian product of :func:`softmax_mean`.
+
+    With ``f`` what :func:`softmax_mean` returned for the input ``x``,
+    ``p = softmax(x / t)`` and a cotangent ``g`` per slice:
+
+    .. math:: \bar x_i = g\, p_i \Big(1 + \frac{x_i - f}{t}\Big)
+
+    Parameters
+    ----------
+    {sm_x}
+    g : float or array_like
+        The cotangent of ``f``: one value per slice (the reduced or keepdims shape).
+    {axis_multi}
+    {temperature_fwd}
+    {where_fwd}
+    {out_red_grad}
+    {n_threads}
+
+    Returns
+    -------
+    ndarray
+        The gradient with respect to ``x``, of the shape of ``x``; the wider float dtype of
+        ``x`` and ``g``.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    softmax_mean : The forward function.
+    softmax_mean_jvp : The Jacobian-vector product.
+
+    Notes
+    -----
+    One pass per slice in the compiled core, from the forward value.  Special values:
+    NaN gives NaN; +inf entries share ``g`` equally (the limit) and the others get 0;
+    -inf entries get 0; a slice of only -inf gives NaN.
 
     Examples
     --------
+    >>> import numpy as np
     >>> import cmaxfam as cmf
-    >>> x = [1.0, 2.0]
-    >>> cmf.softmax_mean_vjp(x, cmf.softmax_mean(x), 1.0).round(4)
-    array([0.0723, 0.9277])
+    >>> x = np.array([1.0, 2.0, 0.5])
+    >>> f = cmf.softmax_mean(x)
+    >>> cmf.softmax_mean_vjp(x, f, 1.0).round(4)
+    array([ 0.1021,  0.9061, -0.0082])
+
+    It is the gradient (a central difference agrees):
+
+    >>> h = 1e-6
+    >>> sm = cmf.softmax_mean
+    >>> fd = [(sm(x + h * e) - sm(x - h * e)) / (2 * h) for e in np.eye(3)]
+    >>> np.allclose(cmf.softmax_mean_vjp(x, f, 1.0), fd)
+    True
     """
     return _sm_d(x, f, g, axis, temperature, where, False, out, False, n_threads)
 
 
+@_doc.fill(fwd="softmax_mean", x="x", dtypes="wider float dtype of ``x`` and ``dx``")
 def softmax_mean_jvp(x, f, dx, axis=-1, *, temperature=1.0, where=None, keepdims=False, out=None,
                      n_threads=1):
-    r"""Jacobian-vector product of :func:`softmax_mean`: ``sum_i p_i (1 + (x_i - f)/t) dx_i``."""
+    r"""Jacobian-vector product of :func:`softmax_mean`.
+
+    With ``f`` what :func:`softmax_mean` returned for the input ``x``,
+    ``p = softmax(x / t)`` and a tangent ``dx`` of the shape of ``x``, per slice:
+
+    .. math:: \dot f = \sum_i p_i \Big(1 + \frac{x_i - f}{t}\Big)\, dx_i
+
+    Parameters
+    ----------
+    {sm_x}
+    {dx_red}
+    {axis_multi}
+    {temperature_fwd}
+    {where_fwd_red}
+    {keepdims_kw}
+    {out_red}
+    {n_threads}
+
+    Returns
+    -------
+    {returns_red_jvp}
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    softmax_mean : The forward function.
+    softmax_mean_vjp : The vector-Jacobian product.
+
+    Notes
+    -----
+    One pass per slice in the compiled core.  Special values as for
+    :func:`softmax_mean_vjp`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cmaxfam as cmf
+    >>> x = np.array([[1.0, 2.0, 0.5], [0.0, 0.0, 0.0]])
+    >>> f = cmf.softmax_mean(x)
+    >>> cmf.softmax_mean_jvp(x, f, [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]).round(4)
+    array([0.1021, 0.3333])
+    >>> np.allclose(cmf.softmax_mean_jvp(x, f, np.ones_like(x)), 1)   # f(x + c) = f(x) + c
+    True
+    """
     return _sm_d(x, f, dx, axis, temperature, where, keepdims, out, True, n_threads)

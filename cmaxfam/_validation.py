@@ -328,3 +328,38 @@ def cpu_count():
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+# ---------- estimator parameters (cmaxfam.sklearn) ----------
+
+def check_number(value, name, *, integer=False, low=None, low_open=False, high=None):
+    """A scalar parameter: a real (or, with ``integer``, an integral) finite number with
+    ``low <= value`` (``low < value`` with ``low_open``) and ``value <= high``.  Returns it
+    as a Python float or int."""
+    kinds = "iu" if integer else "iuf"
+    arr = np.asarray(value)
+    if isinstance(value, (bool, np.bool_)) or arr.ndim != 0 or arr.dtype.kind not in kinds:
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a real number'}; got {value!r}")
+    v = int(arr) if integer else float(arr)
+    ok = np.isfinite(v) and (low is None or (v > low if low_open else v >= low)) and (high is None or v <= high)
+    if not ok:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"<= {high}"
+        raise ValueError(f"{name} must be finite{', ' + lo if lo else ''}{', ' + hi if hi else ''}; got {value!r}")
+    return v
+
+
+def check_fit_sample_weight(sample_weight, n_samples):
+    """Estimator ``fit(..., sample_weight=)``: None (ones), a scalar (that weight for every
+    sample) or one finite weight >= 0 per sample; a new float64 array of shape
+    (n_samples,)."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    v = _real_parameter(sample_weight, "sample_weight")
+    if v.ndim == 0:
+        v = np.full(n_samples, float(v))
+    if v.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},); got {v.shape}")
+    if not np.all(np.isfinite(v) & (v >= 0)):
+        raise ValueError("sample_weight must be finite and >= 0")
+    return np.array(v, dtype=np.float64)

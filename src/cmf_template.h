@@ -44,6 +44,10 @@
  * wide blocks keep each pass a long contiguous walk (measured: 64-lane blocks of a
  * 1024 x 4096 float32 array cost 1.2 ns/element, 1024-lane 1.0, 4096-lane 0.85) */
 #define CMF_COLS_MAX 4096
+/* the column passes walk rows one after the other (lane state in memory) when the rows
+ * are far apart (a non-last axis read in place), and blocks of rows one lane vector at a
+ * time (state in registers) in tiles: the same arithmetic either way */
+#define CMF_ROW_ORDER(ld) ((ld) > CMF_COLS)
 /* doubles of lane workspace per lane that a column kernel may use (S(cols).ws) */
 #define CMF_WS_PER_LANE 6
 
@@ -58,6 +62,32 @@
 #undef VMAX
 #undef KEEP
 #undef MAXC
+#undef V
+#undef VN
+#undef VSET1
+#undef VLD
+#undef VST
+#undef VLDT
+#undef VSTT
+#undef VADD
+#undef VSUB
+#undef VMUL
+#undef VFMA
+#undef VFMS
+#undef VMAXPS
+#undef VIS0
+#undef VKEEPNZ
+#undef VHSUM
+#undef VHMAX
+#undef VEXPM
+#undef VDOT
+#undef VDACC
+#undef VDZERO
+#undef VDADD
+#undef VDSUM
+#undef VNONFIN
+#undef VTR
+#undef VDADDST
 #if !defined(T) || !defined(SFX)
 #error "define T and SFX before including a template"
 #endif
@@ -72,3 +102,32 @@
 #define MAXC(n, x) CMF_CAT(cmf_max_, SFX)(n, x)
 #define VMAX(B, m, x) CMF_CAT(cmf_vmax_, SFX)(B, m, x)
 #define KEEP(c, a) CMF_CAT(cmf_keep_, SFX)(c, a)
+#ifdef CMF_VEC
+/* the vector primitives of cmf_simd.h for T */
+#define V CMF_CAT(cmf_vec_, SFX)
+#define VN CMF_CAT(CMF_VN_, SFX)
+#define VSET1 CMF_CAT(cmf_vset1_, SFX)
+#define VLD CMF_CAT(cmf_vld_, SFX)
+#define VST CMF_CAT(cmf_vst_, SFX)
+#define VLDT CMF_CAT(cmf_vldt_, SFX)
+#define VSTT CMF_CAT(cmf_vstt_, SFX)
+#define VADD CMF_CAT(cmf_vadd_, SFX)
+#define VSUB CMF_CAT(cmf_vsub_, SFX)
+#define VMUL CMF_CAT(cmf_vmul_, SFX)
+#define VFMA CMF_CAT(cmf_vfma_, SFX)
+#define VFMS CMF_CAT(cmf_vfms_, SFX)
+#define VMAXPS CMF_CAT(cmf_vmax_ps_, SFX)
+#define VIS0 CMF_CAT(cmf_vis0_, SFX)
+#define VKEEPNZ CMF_CAT(cmf_vkeepnz_, SFX)
+#define VHSUM CMF_CAT(cmf_vhsum_, SFX)
+#define VHMAX CMF_CAT(cmf_vhmax_, SFX)
+#define VEXPM CMF_CAT(cmf_vexpm_, SFX)
+#define VDOT CMF_CAT(cmf_vdot_, SFX)
+#define VDACC CMF_CAT(cmf_dacc_, SFX)
+#define VDZERO CMF_CAT(cmf_vdzero_, SFX)
+#define VDADD CMF_CAT(cmf_vdadd_, SFX)
+#define VDSUM CMF_CAT(cmf_vdsum_, SFX)
+#define VNONFIN CMF_CAT(cmf_vnonfinite_, SFX)
+#define VTR CMF_CAT(cmf_vtr_, SFX)
+#define VDADDST CMF_CAT(cmf_vdaddst_, SFX)
+#endif

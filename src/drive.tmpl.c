@@ -41,6 +41,70 @@ static T S(inv_temperature)(double t)
     return it > (double)T_MAX ? T_MAX : (T)it;
 }
 
+#ifdef CMF_VEC
+/* lanes j..j+VN of p, or its first r < VN lanes (the others `fill`) */
+static CMF_INLINE V S(vldn)(const T *p, ptrdiff_t r, V fill) { return r >= VN ? VLD(p) : VLDT(p, r, fill); }
+static CMF_INLINE void S(vstn)(T *p, ptrdiff_t r, V v)
+{
+    if (r >= VN) VST(p, v);
+    else VSTT(p, r, v);
+}
+
+/* tile[k * ld + j] = row j [k] (j < B, k < n; contiguous rows: rows[j], or base + j * sj
+ * when rows is NULL) by VN x VN blocks transposed in registers.  The tile must have
+ * ld >= B rounded up to VN lanes and n rounded up to CMF_LANES rows: whole blocks are
+ * written (lanes >= B, rows >= n: junk). */
+static void S(vtile_in)(ptrdiff_t n, ptrdiff_t B, const T *const *rows, const T *base, ptrdiff_t sj,
+                        T *tile, ptrdiff_t ld)
+{
+    const V zero = VSET1(0);
+    V r[VN];
+    for (ptrdiff_t j0 = 0; j0 < B; j0 += VN) {
+        const ptrdiff_t nj = B - j0;
+        const T *rj[VN];
+        for (int jj = 0; jj < VN; jj++)
+            rj[jj] = jj >= nj ? NULL : rows ? rows[j0 + jj] : base + (j0 + jj) * sj;
+        for (ptrdiff_t k0 = 0; k0 < n; k0 += VN) {
+            const ptrdiff_t nk = n - k0;
+            if (nj >= VN && nk >= VN)
+                for (int jj = 0; jj < VN; jj++) r[jj] = VLD(rj[jj] + k0);
+            else if (nj >= VN)
+                for (int jj = 0; jj < VN; jj++) r[jj] = VLDT(rj[jj] + k0, nk, zero);
+            else
+                for (int jj = 0; jj < VN; jj++) r[jj] = jj < nj ? S(vldn)(rj[jj] + k0, nk, zero) : zero;
+            VTR(r);
+            for (int kk = 0; kk < VN; kk++) VST(tile + (k0 + kk) * ld + j0, r[kk]);
+        }
+    }
+}
+
+/* row j [k] = tile[k * ld + j] (j < B, k < n; rows as for S(vtile_in), the tile padded
+ * likewise) */
+static void S(vtile_out)(ptrdiff_t n, ptrdiff_t B, T *const *rows, T *base, ptrdiff_t sj,
+                         const T *tile, ptrdiff_t ld)
+{
+    V r[VN];
+    for (ptrdiff_t j0 = 0; j0 < B; j0 += VN) {
+        const ptrdiff_t nj = B - j0;
+        T *rj[VN];
+        for (int jj = 0; jj < VN; jj++)
+            rj[jj] = jj >= nj ? NULL : rows ? rows[j0 + jj] : base + (j0 + jj) * sj;
+        for (ptrdiff_t k0 = 0; k0 < n; k0 += VN) {
+            const ptrdiff_t nk = n - k0;
+            for (int kk = 0; kk < VN; kk++) r[kk] = VLD(tile + (k0 + kk) * ld + j0);
+            VTR(r);
+            if (nj >= VN && nk >= VN)
+                for (int jj = 0; jj < VN; jj++) VST(rj[jj] + k0, r[jj]);
+            else if (nj >= VN)
+                for (int jj = 0; jj < VN; jj++) VSTT(rj[jj] + k0, nk, r[jj]);
+            else
+                for (int jj = 0; jj < VN; jj++)
+                    if (jj < nj) S(vstn)(rj[jj] + k0, nk, r[jj]);
+        }
+    }
+}
+#endif
+
 static void S(gather)(ptrdiff_t n, ptrdiff_t ld, ptrdiff_t nb, const T *const *base, ptrdiff_t sa, T *tile)
 {
     for (ptrdiff_t j = 0; j < nb; j++) {
@@ -258,7 +322,8 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
         return CMF_OK;
     }
 
-    const ptrdiff_t tile = n * CMF_COLS;
+    /* rows rounded up to CMF_LANES: S(vtile_in) / S(vtile_out) move whole blocks */
+    const ptrdiff_t tile = (n + CMF_LANES - 1) / CMF_LANES * CMF_LANES * CMF_COLS;
     const int ntiles = c->nin + c->nout;
     char *buf = (char *)malloc((size_t)(ntiles * tile) * sizeof(T) + (c->mask.p ? (size_t)tile : 0) + 1);
     if (!buf) { free(lanes); return CMF_ENOMEM; }
@@ -275,12 +340,27 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
     k.ldm = CMF_COLS;
     ptrdiff_t oq[CMF_COLS], iq[CMF_COLS];
     ptrdiff_t o = 0, i = 0;
+    if (NI == 1) memset(iq, 0, sizeof iq);
+    /* per-slice inputs that are one value for every slice (absent: 1): filled once */
+    int sin_const[4] = {0, 0, 0, 0};
+    for (int a = 0; a < c->nsin; a++) {
+        const double *d = (const double *)c->sin[a].p;
+        sin_const[a] = !d || (c->sin[a].so == 0 && c->sin[a].si == 0);
+        if (sin_const[a])
+            for (ptrdiff_t j = 0; j < CMF_COLS; j++) si[a * W + j] = d ? d[0] : 1.0;
+    }
+    if (t_scalar)                    /* the same temperature in every lane of every tile */
+        for (ptrdiff_t j = 0; j < CMF_COLS; j++) { tt[j] = t0; it[j] = it0; }
     for (ptrdiff_t q0 = 0; q0 < ns; q0 += CMF_COLS) {
         const ptrdiff_t B = ns - q0 < CMF_COLS ? ns - q0 : CMF_COLS;
         k.B = B;
-        for (ptrdiff_t j = 0; j < B; j++) {
-            oq[j] = o; iq[j] = i;
-            if (++i == NI) { i = 0; o++; }
+        if (NI == 1) {                /* (iq[] is all 0, set before the loop) */
+            for (ptrdiff_t j = 0; j < B; j++) oq[j] = q0 + j;
+        } else {
+            for (ptrdiff_t j = 0; j < B; j++) {
+                oq[j] = o; iq[j] = i;
+                if (++i == NI) { i = 0; o++; }
+            }
         }
         /* slices of this tile equally spaced in memory?  (A tile is a range of slice
          * numbers: one outer index means consecutive inner ones; a single inner index
@@ -290,6 +370,19 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
             if (!c->in[a].p) continue;
             const cmf_arr *A = &c->in[a];
             T *dst = tin[a];
+#ifdef CMF_VEC
+            if (A->sa == 1) {           /* contiguous slices: transposed in registers */
+                const T *first = (const T *)A->p + oq[0] * A->so + iq[0] * A->si;
+                if (run_o || run_i) {
+                    S(vtile_in)(n, B, NULL, first, run_o ? A->si : A->so, dst, CMF_COLS);
+                } else {
+                    const T *rows[CMF_COLS];
+                    for (ptrdiff_t j = 0; j < B; j++) rows[j] = (const T *)A->p + oq[j] * A->so + iq[j] * A->si;
+                    S(vtile_in)(n, B, rows, NULL, 0, dst, CMF_COLS);
+                }
+                continue;
+            }
+#endif
             if (run_o || run_i) {
                 /* lane index innermost: vector loads along the slices' spacing, contiguous
                  * stores into the tile */
@@ -317,16 +410,37 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
                 for (ptrdiff_t kk = 0; kk < n; kk++) dst[kk * CMF_COLS + j] = src[kk * c->mask.sa];
             }
         }
-        for (ptrdiff_t j = 0; j < B; j++) {
-            tt[j] = t_scalar ? t0 : tp[oq[j] * c->t.so + iq[j] * c->t.si];
-            it[j] = t_scalar ? it0 : S(inv_temperature)(tt[j]);
-        }
+        if (!t_scalar)
+            for (ptrdiff_t j = 0; j < B; j++) {
+                tt[j] = tp[oq[j] * c->t.so + iq[j] * c->t.si];
+                it[j] = S(inv_temperature)(tt[j]);
+            }
         for (int a = 0; a < c->nsin; a++) {
             const double *d = (const double *)c->sin[a].p;
-            for (ptrdiff_t j = 0; j < B; j++)
-                si[a * W + j] = d ? d[oq[j] * c->sin[a].so + iq[j] * c->sin[a].si] : 1.0;
+            if (sin_const[a]) continue;          /* filled once, before the loop */
+            if (NI == 1) {                        /* slice q at d[q * so] */
+                const ptrdiff_t so = c->sin[a].so;
+                const double *dq = d + q0 * so;
+                if (so == 1) memcpy(si + a * W, dq, (size_t)B * sizeof(double));
+                else for (ptrdiff_t j = 0; j < B; j++) si[a * W + j] = dq[j * so];
+            } else {
+                for (ptrdiff_t j = 0; j < B; j++) si[a * W + j] = d[oq[j] * c->sin[a].so + iq[j] * c->sin[a].si];
+            }
         }
         fn(&k);
+#ifdef CMF_VEC
+        if (c->nout && c->out.sa == 1) {
+            const cmf_arr *A = &c->out;
+            T *first = (T *)A->p + oq[0] * A->so + iq[0] * A->si;
+            if (run_o || run_i) {
+                S(vtile_out)(n, B, NULL, first, run_o ? A->si : A->so, tout, CMF_COLS);
+            } else {
+                T *rows[CMF_COLS];
+                for (ptrdiff_t j = 0; j < B; j++) rows[j] = (T *)A->p + oq[j] * A->so + iq[j] * A->si;
+                S(vtile_out)(n, B, rows, NULL, 0, tout, CMF_COLS);
+            }
+        } else
+#endif
         if (c->nout && (run_o || run_i)) {
             const cmf_arr *A = &c->out;
             const ptrdiff_t sj = run_o ? A->si : A->so;
@@ -348,8 +462,15 @@ static cmf_status S(drive_cols)(const cmf_geom *g, const S(call) *c, S(colfn) fn
         }
         for (int a = 0; a < c->nsout; a++) {
             double *d = (double *)c->sout[a].p;
-            if (d)
+            if (!d) continue;
+            if (NI == 1) {
+                const ptrdiff_t so = c->sout[a].so;
+                double *dq = d + q0 * so;
+                if (so == 1) memcpy(dq, k.sout[a], (size_t)B * sizeof(double));
+                else for (ptrdiff_t j = 0; j < B; j++) dq[j * so] = k.sout[a][j];
+            } else {
                 for (ptrdiff_t j = 0; j < B; j++) d[oq[j] * c->sout[a].so + iq[j] * c->sout[a].si] = k.sout[a][j];
+            }
         }
     }
     free(buf);

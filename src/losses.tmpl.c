@@ -107,7 +107,11 @@ static double S(xent_label_row)(ptrdiff_t n, const T *x, T *gr, const uint8_t *m
             if (mk)                       /* excluded entries: 0 even when s is NaN */
                 for (ptrdiff_t k = 0; k < n; k++) gr[k] = mk[k] ? gr[k] * rs : (T)0;
             else
+#ifdef CMF_VEC
+                S(vscale_row)(n, gr, rs);
+#else
                 for (ptrdiff_t k = 0; k < n; k++) gr[k] *= rs;
+#endif
         } else if (mk)
             for (ptrdiff_t k = 0; k < n; k++) gr[k] = (gr[k] * r - (mk[k] ? cq : (T)0)) * sc;
         else

@@ -18,8 +18,138 @@ static int S(is_finite)(T v) { return v - v == 0; }
 
 /* ---------- contiguous single-slice building blocks (vectorisable) ---------- */
 
+#ifdef CMF_VEC
+/* The unmasked row passes with the vector primitives of cmf_simd.h (AVX2 / AVX-512
+ * paths); the plain-C loops below are the baseline path and take the masked rows. */
+
+/* two vectors per iteration of the exp loops for float; one for double, whose exp keeps
+ * more constants live (two at a time spill the accumulators to the stack) */
+#define CMF_UNROLL2 (sizeof(T) == 4)
+
+/* max over x[0..n), NaN ignored (maxps keeps the accumulator), -inf for n == 0 */
+static T S(vmax_row)(ptrdiff_t n, const T *x)
+{
+    const V ninf = VSET1(-INFINITY);
+    V a0 = ninf, a1 = ninf, a2 = ninf, a3 = ninf;
+    ptrdiff_t k = 0;
+    for (; k + 4 * VN <= n; k += 4 * VN) {
+        a0 = VMAXPS(VLD(x + k), a0);
+        a1 = VMAXPS(VLD(x + k + VN), a1);
+        a2 = VMAXPS(VLD(x + k + 2 * VN), a2);
+        a3 = VMAXPS(VLD(x + k + 3 * VN), a3);
+    }
+    for (; k + VN <= n; k += VN) a0 = VMAXPS(VLD(x + k), a0);
+    if (k < n) a1 = VMAXPS(VLDT(x + k, n - k, ninf), a1);
+    return (T)VHMAX(VMAXPS(VMAXPS(a0, a1), VMAXPS(a2, a3)));
+}
+
+/* sum_k exp((x_k - m) * it), stored to y when `store`: T lanes within blocks of CMF_BLOCK
+ * elements, double across blocks.  The tail is loaded as -inf (exp 0).  `scaled` == 0
+ * skips the product with it == 1 (exact either way). */
+static CMF_INLINE double S(vexpsum_impl)(ptrdiff_t n, const T *x, T *y, T m, T it, const int store,
+                                         const int scaled, T *pfw)
+{
+    const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY), zero = VSET1(0);
+    VDACC tot = VDZERO();
+    ptrdiff_t k = 0;
+    while (k < n) {
+        const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
+        V a0 = zero, a1 = zero;
+        for (; CMF_UNROLL2 && k + 2 * VN <= kend; k += 2 * VN) {
+            V z0 = VSUB(VLD(x + k), vm), z1 = VSUB(VLD(x + k + VN), vm);
+            if (scaled) { z0 = VMUL(z0, vit); z1 = VMUL(z1, vit); }
+            const V e0 = VEXPM(z0), e1 = VEXPM(z1);
+            if (store) { VST(y + k, e0); VST(y + k + VN, e1); }
+            a0 = VADD(a0, e0);
+            a1 = VADD(a1, e1);
+            if (pfw) { CMF_PREFETCHW(pfw + k); CMF_PREFETCHW(pfw + k + VN); }
+        }
+        for (; k < kend; k += VN) {
+            const ptrdiff_t r = kend - k;
+            V z = VSUB(r >= VN ? VLD(x + k) : VLDT(x + k, r, ninf), vm);
+            if (scaled) z = VMUL(z, vit);
+            const V e = VEXPM(z);
+            if (store) { if (r >= VN) VST(y + k, e); else VSTT(y + k, r, e); }
+            a0 = VADD(a0, e);
+            if (pfw) CMF_PREFETCHW(pfw + k);
+        }
+        VDADD(&tot, VADD(a0, a1));
+    }
+    return VDSUM(tot);
+}
+
+/* stores to y when given; else, when pfw is given, prefetches it for writing (the output
+ * that a later pass writes: its misses then overlap this pass's arithmetic) */
+static double S(vexpsum_row)(ptrdiff_t n, const T *x, T *y, T m, T it, T *pfw)
+{
+    if (y) return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 1, 0, NULL) : S(vexpsum_impl)(n, x, y, m, it, 1, 1, NULL);
+    if (pfw) return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 0, 0, pfw) : S(vexpsum_impl)(n, x, y, m, it, 0, 1, pfw);
+    return it == 1 ? S(vexpsum_impl)(n, x, y, m, it, 0, 0, NULL) : S(vexpsum_impl)(n, x, y, m, it, 0, 1, NULL);
+}
+
+/* y[k] *= r */
+static void S(vscale_row)(ptrdiff_t n, T *y, T r)
+{
+    const V vr = VSET1(r);
+    ptrdiff_t k = 0;
+    for (; k + 2 * VN <= n; k += 2 * VN) {
+        VST(y + k, VMUL(VLD(y + k), vr));
+        VST(y + k + VN, VMUL(VLD(y + k + VN), vr));
+    }
+    for (; k + VN <= n; k += VN) VST(y + k, VMUL(VLD(y + k), vr));
+    if (k < n) VSTT(y + k, n - k, VMUL(VLDT(y + k, n - k, vr), vr));
+}
+
+/* logsumexp's sums: c = the number of z_k == 0 (the maxima, whose exp is exactly 1) and
+ * s = the sum of the other exps, z = (x - m) * it; T lanes within blocks of CMF_BLOCK
+ * elements, double across blocks */
+static CMF_INLINE void S(vlse_impl)(ptrdiff_t n, const T *x, T m, T it, double *c, double *s, const int scaled)
+{
+    const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY), zero = VSET1(0);
+    VDACC ct = VDZERO(), st = VDZERO();
+    ptrdiff_t k = 0;
+    while (k < n) {
+        const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
+        V c0 = zero, c1 = zero, s0 = zero, s1 = zero;
+        for (; CMF_UNROLL2 && k + 2 * VN <= kend; k += 2 * VN) {
+            V z0 = VSUB(VLD(x + k), vm), z1 = VSUB(VLD(x + k + VN), vm);
+            if (scaled) { z0 = VMUL(z0, vit); z1 = VMUL(z1, vit); }
+            const V t0 = VIS0(z0), t1 = VIS0(z1);
+            c0 = VADD(c0, t0);
+            c1 = VADD(c1, t1);
+            s0 = VADD(s0, VSUB(VEXPM(z0), t0));
+            s1 = VADD(s1, VSUB(VEXPM(z1), t1));
+        }
+        for (; k < kend; k += VN) {
+            const ptrdiff_t r = kend - k;
+            V z = VSUB(r >= VN ? VLD(x + k) : VLDT(x + k, r, ninf), vm);
+            if (scaled) z = VMUL(z, vit);
+            const V t0 = VIS0(z);
+            c0 = VADD(c0, t0);
+            s0 = VADD(s0, VSUB(VEXPM(z), t0));
+        }
+        VDADD(&ct, VADD(c0, c1));
+        VDADD(&st, VADD(s0, s1));
+    }
+    *c = VDSUM(ct);
+    *s = VDSUM(st);
+}
+
+/* y[k] = (x[k] - m) * it - ls */
+static void S(vlogout_row)(ptrdiff_t n, const T *x, T *y, T m, T it, T ls)
+{
+    const V vm = VSET1(m), vit = VSET1(it), vls = VSET1(ls);
+    ptrdiff_t k = 0;
+    for (; k + VN <= n; k += VN) VST(y + k, VFMS(VSUB(VLD(x + k), vm), vit, vls));
+    if (k < n) VSTT(y + k, n - k, VFMS(VSUB(VLDT(x + k, n - k, vm), vm), vit, vls));
+}
+#endif
+
 static T S(max_row)(ptrdiff_t n, const T *CMF_RESTRICT x, const uint8_t *CMF_RESTRICT mk)
 {
+#ifdef CMF_VEC
+    if (!mk) return S(vmax_row)(n, x);
+#endif
     if (!mk) return MAXC(n, x);
     T acc[CMF_LANES];
     for (int j = 0; j < CMF_LANES; j++) acc[j] = NINF;
@@ -73,6 +203,9 @@ static CMF_INLINE double S(expsum_impl)(ptrdiff_t n, const T *x, T *y, const uin
 
 static double S(expsum_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T it)
 {
+#ifdef CMF_VEC
+    if (!mk) return S(vexpsum_row)(n, x, y, m, it, NULL);
+#endif
     if (y)
         return mk ? S(expsum_impl)(n, x, y, mk, m, it, 1, 1) : S(expsum_impl)(n, x, y, mk, m, it, 1, 0);
     return mk ? S(expsum_impl)(n, x, y, mk, m, it, 0, 1) : S(expsum_impl)(n, x, y, mk, m, it, 0, 0);
@@ -107,6 +240,40 @@ static void S(softmax_special)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrd
     }
 }
 
+/* The sum of exps in the order of the column kernels (T sums over blocks of
+ * CMF_BLOCK / CMF_LANES elements, one element after the other, then double; the same
+ * exps), stored to y when given.  For slices short enough that S(run) may hand them to a
+ * column kernel: such a slice gets the same bits through the row kernel (entmax's alpha = 1
+ * slices are softmax bit for bit, whichever driver runs softmax). */
+static double S(expsum_seq)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T m, T it)
+{
+    enum { KB = CMF_BLOCK / CMF_LANES };
+    T e[KB];
+    double s = 0.0;
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t nk = n - k0 < KB ? n - k0 : KB;
+#ifdef CMF_VEC
+        if (!mk) {
+            const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY);
+            for (ptrdiff_t kk = 0; kk < nk; kk += VN) {
+                V z = VSUB(S(vldn)(x + k0 + kk, nk - kk, ninf), vm);
+                if (it != 1) z = VMUL(z, vit);
+                S(vstn)(e + kk, nk - kk, VEXPM(z));
+            }
+        } else
+#endif
+        for (ptrdiff_t kk = 0; kk < nk; kk++) {
+            T v = EXPM((x[k0 + kk] - m) * it);
+            e[kk] = (!mk || mk[k0 + kk]) ? v : (T)0;
+        }
+        T acc = 0;
+        for (ptrdiff_t kk = 0; kk < nk; kk++) acc += e[kk];
+        if (y) memcpy(y + k0, e, (size_t)nk * sizeof(T));
+        s += (double)acc;
+    }
+    return s;
+}
+
 static void S(softmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RESTRICT mk, T it, int lg)
 {
     T m = S(max_row)(n, x, mk);
@@ -114,17 +281,30 @@ static void S(softmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *CMF_RES
         S(softmax_special)(n, x, 1, y, 1, mk, 1, m, lg);
         return;
     }
+    const int seq = n < CMF_SHORT_SLICE;
     if (!lg) {
-        double s = S(expsum_row)(n, x, y, mk, m, it);
+        double s = seq ? S(expsum_seq)(n, x, y, mk, m, it) : S(expsum_row)(n, x, y, mk, m, it);
         T r = (T)(1.0 / s);
         ptrdiff_t k = 0;
         if (mk)
             for (; k < n; k++) y[k] = mk[k] ? y[k] * r : (T)0;
         else
+#ifdef CMF_VEC
+            S(vscale_row)(n, y, r);
+#else
             for (; k < n; k++) y[k] *= r;
+#endif
     } else {
-        double s = S(expsum_row)(n, x, NULL, mk, m, it);
+        double s;
+#ifdef CMF_VEC
+        if (!seq && !mk) s = S(vexpsum_row)(n, x, NULL, m, it, y);
+        else
+#endif
+        s = seq ? S(expsum_seq)(n, x, NULL, mk, m, it) : S(expsum_row)(n, x, NULL, mk, m, it);
         T ls = (T)cmf_log_f64(s);
+#ifdef CMF_VEC
+        if (!mk) { S(vlogout_row)(n, x, y, m, it, ls); return; }
+#endif
         if (mk)
             for (ptrdiff_t k = 0; k < n; k++) y[k] = mk[k] ? (x[k] - m) * it - ls : NINF;
         else
@@ -161,12 +341,178 @@ static void S(softmax_strided)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrd
     }
 }
 
+#ifdef CMF_VEC
+/* The column passes with the vector primitives: lanes j..j+VN of B side by side, rows k in
+ * blocks of CMF_BLOCK / CMF_LANES (per-lane state in registers within a block, so that
+ * a block of rows is read from L1 once per lane vector).  Tail lanes (B % VN) are masked:
+ * each lane takes the same arithmetic wherever it sits, so results do not depend on how
+ * slices are grouped into tiles or blocks. */
+static void S(vcols_max)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *m)
+{
+    const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
+    const V ninf = VSET1(-INFINITY);
+    for (ptrdiff_t j = 0; j < B; j += VN) S(vstn)(m + j, B - j, ninf);
+    if (CMF_ROW_ORDER(ldx)) {
+        for (ptrdiff_t k = 0; k < n; k++)
+            for (ptrdiff_t j = 0; j < B; j += VN) {
+                const ptrdiff_t r = B - j;
+                S(vstn)(m + j, r, VMAXPS(S(vldn)(x + k * ldx + j, r, ninf), S(vldn)(m + j, r, ninf)));
+            }
+        return;
+    }
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+        for (ptrdiff_t j = 0; j < B; j += VN) {
+            const ptrdiff_t r = B - j;
+            V a0 = S(vldn)(m + j, r, ninf), a1 = ninf;
+            ptrdiff_t k = k0;
+            for (; k + 2 <= k1; k += 2) {
+                a0 = VMAXPS(S(vldn)(x + k * ldx + j, r, ninf), a0);
+                a1 = VMAXPS(S(vldn)(x + (k + 1) * ldx + j, r, ninf), a1);
+            }
+            if (k < k1) a0 = VMAXPS(S(vldn)(x + k * ldx + j, r, ninf), a0);
+            S(vstn)(m + j, r, VMAXPS(a0, a1));
+        }
+    }
+}
+
+/* s[j] += sum_k exp((x[k, j] - m[j]) * it[j]), T lanes within a block of rows, double
+ * across blocks; the exps stored to y when `store` */
+static CMF_INLINE void S(vcols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
+                                       ptrdiff_t ldy, const T *m, const T *it, double *s, T *acc,
+                                       const int store, const int scaled)
+{
+    const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
+    const V ninf = VSET1(-INFINITY), zero = VSET1(0), one = VSET1(1);
+    if (CMF_ROW_ORDER(ldx)) {       /* the same sums, rows streamed, lane sums in acc[] */
+        for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+            const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+            for (ptrdiff_t j = 0; j < B; j += VN) S(vstn)(acc + j, B - j, zero);
+            for (ptrdiff_t k = k0; k < k1; k++)
+                for (ptrdiff_t j = 0; j < B; j += VN) {
+                    const ptrdiff_t r = B - j;
+                    V z = VSUB(S(vldn)(x + k * ldx + j, r, ninf), S(vldn)(m + j, r, zero));
+                    if (scaled) z = VMUL(z, S(vldn)(it + j, r, one));
+                    const V e = VEXPM(z);
+                    if (store) S(vstn)(y + k * ldy + j, r, e);
+                    S(vstn)(acc + j, r, VADD(S(vldn)(acc + j, r, zero), e));
+                }
+            for (ptrdiff_t j = 0; j < B; j += VN) VDADDST(s + j, B - j, S(vldn)(acc + j, B - j, zero));
+        }
+        return;
+    }
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+        for (ptrdiff_t j = 0; j < B; j += VN) {
+            const ptrdiff_t r = B - j;
+            const V vm = S(vldn)(m + j, r, zero), vit = scaled ? S(vldn)(it + j, r, one) : one;
+            V acc = zero;
+            for (ptrdiff_t k = k0; k < k1; k++) {
+                V z = VSUB(S(vldn)(x + k * ldx + j, r, ninf), vm);
+                if (scaled) z = VMUL(z, vit);
+                const V e = VEXPM(z);
+                if (store) S(vstn)(y + k * ldy + j, r, e);
+                acc = VADD(acc, e);
+            }
+            VDADDST(s + j, r, acc);
+        }
+    }
+}
+
+/* Two per-lane sums over the rows, T lanes within blocks of CMF_BLOCK / CMF_LANES rows,
+ * added to s0[j], s1[j] (double) after each block (a0, a1: B T's of scratch):
+ *   CMF_SUM_LSE  s0 = the count of z == 0, s1 = the sum of exp(z) - [z == 0], with
+ *                z = (x - m[j]) * it[j] (logsumexp's sums);
+ *   CMF_SUM_DOT  s0 = the sum of x * v (s1 untouched).
+ * Rows one after another (state in memory) when far apart, else a block of rows per lane
+ * vector (state in registers): the same arithmetic. */
+#ifndef CMF_SUM_LSE
+#define CMF_SUM_LSE 0
+#define CMF_SUM_DOT 1
+#endif
+static CMF_INLINE void S(vcols_sums)(const int op, ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
+                                     const T *v, ptrdiff_t ldv, const T *m, const T *it, double *s0,
+                                     double *s1, T *a0, T *a1, const int scaled)
+{
+    const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
+    const V ninf = VSET1(-INFINITY), zero = VSET1(0), one = VSET1(1);
+#define CMF_SUM_STEP(xk, vk, c0, c1, vm, vit)                                                   \
+    do {                                                                                         \
+        if (op == CMF_SUM_LSE) {                                                                 \
+            V z_ = VSUB(xk, vm);                                                                 \
+            if (scaled) z_ = VMUL(z_, vit);                                                      \
+            const V t_ = VIS0(z_);                                                               \
+            c0 = VADD(c0, t_);                                                                   \
+            c1 = VADD(c1, VSUB(VEXPM(z_), t_));                                                  \
+        } else {                                                                                 \
+            c0 = VFMA(xk, vk, c0);                                                               \
+        }                                                                                        \
+    } while (0)
+    const int lse = op == CMF_SUM_LSE;
+    if (CMF_ROW_ORDER(ldx)) {
+        for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+            const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+            for (ptrdiff_t j = 0; j < B; j += VN) { S(vstn)(a0 + j, B - j, zero); if (lse) S(vstn)(a1 + j, B - j, zero); }
+            for (ptrdiff_t k = k0; k < k1; k++)
+                for (ptrdiff_t j = 0; j < B; j += VN) {
+                    const ptrdiff_t r = B - j;
+                    V c0 = S(vldn)(a0 + j, r, zero), c1 = lse ? S(vldn)(a1 + j, r, zero) : zero;
+                    const V vm = lse ? S(vldn)(m + j, r, zero) : zero;
+                    const V vit = lse && scaled ? S(vldn)(it + j, r, one) : one;
+                    const V xk = S(vldn)(x + k * ldx + j, r, lse ? ninf : zero);
+                    const V vk = lse ? zero : S(vldn)(v + k * ldv + j, r, zero);
+                    CMF_SUM_STEP(xk, vk, c0, c1, vm, vit);
+                    S(vstn)(a0 + j, r, c0);
+                    if (lse) S(vstn)(a1 + j, r, c1);
+                }
+            for (ptrdiff_t j = 0; j < B; j += VN) {
+                VDADDST(s0 + j, B - j, S(vldn)(a0 + j, B - j, zero));
+                if (lse) VDADDST(s1 + j, B - j, S(vldn)(a1 + j, B - j, zero));
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
+        const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
+        for (ptrdiff_t j = 0; j < B; j += VN) {
+            const ptrdiff_t r = B - j;
+            const V vm = lse ? S(vldn)(m + j, r, zero) : zero;
+            const V vit = lse && scaled ? S(vldn)(it + j, r, one) : one;
+            V c0 = zero, c1 = zero;
+            for (ptrdiff_t k = k0; k < k1; k++) {
+                const V xk = S(vldn)(x + k * ldx + j, r, lse ? ninf : zero);
+                const V vk = lse ? zero : S(vldn)(v + k * ldv + j, r, zero);
+                CMF_SUM_STEP(xk, vk, c0, c1, vm, vit);
+            }
+            VDADDST(s0 + j, r, c0);
+            if (lse) VDADDST(s1 + j, r, c1);
+        }
+    }
+#undef CMF_SUM_STEP
+}
+
+/* any it[j] != 1 (then the products are needed; with 1 they are exact no-ops) */
+static int S(lanes_scaled)(ptrdiff_t B, const T *it)
+{
+    int sc = 0;
+    for (ptrdiff_t j = 0; j < B; j++) sc |= it[j] != 1;
+    return sc;
+}
+#endif
+
 /* s[j] += sum_k exp((x[k, j] - m[j]) * it[j]) (T lanes over blocks of rows, then double);
  * stores the exps to y when `store`. */
 static CMF_INLINE void S(cols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
                                       ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *m,
                                       const T *it, double *s, T *acc, const int store, const int masked)
 {
+#ifdef CMF_VEC
+    if (!masked) {
+        if (S(lanes_scaled)(B, it)) S(vcols_expsum)(n, B, x, ldx, y, ldy, m, it, s, acc, store, 1);
+        else S(vcols_expsum)(n, B, x, ldx, y, ldy, m, it, s, acc, store, 0);
+        return;
+    }
+#endif
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
@@ -191,6 +537,9 @@ static CMF_INLINE void S(cols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrd
 static void S(cols_max)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, const uint8_t *mk,
                         ptrdiff_t ldm, T *m)
 {
+#ifdef CMF_VEC
+    if (!mk) { S(vcols_max)(n, B, x, ldx, m); return; }
+#endif
     for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
     for (ptrdiff_t k = 0; k < n; k++) {
         const T *xk = x + k * ldx;
@@ -206,6 +555,50 @@ static void S(cols_max)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, con
     }
 }
 
+/* Lanes of a column kernel with a non-finite maximum (rare) are copied aside before the
+ * kernel runs (its input and output may be one array), computed with the others under a
+ * harmless shift of 0, then redone from the copy: the other lanes' results do not depend
+ * on their neighbours.  A record: nsp lane indices, their maxima, their inputs. */
+typedef struct {
+    ptrdiff_t nsp, *lane;
+    T *m, *x;
+} S(special_lanes);
+
+/* returns 0 when out of memory (nothing set aside) */
+static int S(set_aside)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *m, S(special_lanes) *sp)
+{
+    ptrdiff_t nsp = 0;
+    for (ptrdiff_t j = 0; j < B; j++) nsp += !S(is_finite)(m[j]);
+    sp->nsp = nsp;
+    sp->lane = NULL;
+    sp->m = sp->x = NULL;
+    if (!nsp) return 1;
+    char *buf = (char *)malloc((size_t)nsp * (sizeof(ptrdiff_t) + (size_t)(n + 1) * sizeof(T)));
+    if (!buf) return 0;
+    sp->lane = (ptrdiff_t *)buf;
+    sp->m = (T *)(sp->lane + nsp);
+    sp->x = sp->m + nsp;
+    for (ptrdiff_t j = 0, q = 0; j < B; j++) {
+        if (S(is_finite)(m[j])) continue;
+        for (ptrdiff_t k = 0; k < n; k++) sp->x[q * n + k] = x[k * ldx + j];
+        sp->lane[q] = j;
+        sp->m[q++] = m[j];
+        m[j] = 0;
+    }
+    return 1;
+}
+
+static void S(softmax_cols_redo)(ptrdiff_t n, T *y, ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm,
+                                 S(special_lanes) *sp, int lg)
+{
+    if (!sp->lane) return;
+    for (ptrdiff_t q = 0; q < sp->nsp; q++) {
+        const ptrdiff_t j = sp->lane[q];
+        S(softmax_special)(n, sp->x + q * n, 1, y + j, ldy, mk ? mk + j : NULL, ldm, sp->m[q], lg);
+    }
+    free(sp->lane);
+}
+
 static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y,
                             ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm, const T *it, int lg,
                             double *ws)
@@ -213,9 +606,9 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
     double *s = ws;
     T *m = (T *)(ws + B), *r = (T *)(ws + 2 * B), *acc = (T *)(ws + 3 * B);
     S(cols_max)(n, B, x, ldx, mk, ldm, m);
-    int special = 0;
-    for (ptrdiff_t j = 0; j < B; j++) special |= !S(is_finite)(m[j]);
-    if (special) { /* rare: every lane on its own, reading each lane before writing it */
+    S(special_lanes) sp;
+    if (!S(set_aside)(n, B, x, ldx, m, &sp)) {
+        /* out of memory: every lane on its own, each read before it is written */
         for (ptrdiff_t j = 0; j < B; j++)
             S(softmax_strided)(n, x + j, ldx, y + j, ldy, mk ? mk + j : NULL, ldm, it[j], lg);
         return;
@@ -227,7 +620,29 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
     else
         mk ? S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, acc, 1, 1)
            : S(cols_expsum)(n, B, x, ldx, y, ldy, mk, ldm, m, it, s, acc, 1, 0);
-    for (ptrdiff_t j = 0; j < B; j++) r[j] = lg ? (T)cmf_log_f64(s[j]) : (T)(1.0 / s[j]);
+    if (lg)
+        for (ptrdiff_t j = 0; j < B; j++) r[j] = (T)cmf_log_f64(s[j]);
+    else
+        for (ptrdiff_t j = 0; j < B; j++) r[j] = (T)(1.0 / s[j]);
+#ifdef CMF_VEC
+    if (!mk) {
+        const V zero = VSET1(0), one = VSET1(1);
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const T *xk = x + k * ldx;
+            T *yk = y + k * ldy;
+            for (ptrdiff_t j = 0; j < B; j += VN) {
+                const ptrdiff_t q = B - j;
+                if (lg)
+                    S(vstn)(yk + j, q, VFMS(VSUB(S(vldn)(xk + j, q, zero), S(vldn)(m + j, q, zero)),
+                                            S(vldn)(it + j, q, one), S(vldn)(r + j, q, zero)));
+                else
+                    S(vstn)(yk + j, q, VMUL(S(vldn)(yk + j, q, zero), S(vldn)(r + j, q, zero)));
+            }
+        }
+        S(softmax_cols_redo)(n, y, ldy, mk, ldm, &sp, lg);
+        return;
+    }
+#endif
     for (ptrdiff_t k = 0; k < n; k++) {
         const T *xk = x + k * ldx;
         T *yk = y + k * ldy;
@@ -244,6 +659,7 @@ static void S(softmax_cols)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
                 for (ptrdiff_t j = 0; j < B; j++) yk[j] *= r[j];
         }
     }
+    S(softmax_cols_redo)(n, y, ldy, mk, ldm, &sp, lg);
 }
 
 static void S(softmax_rowfn)(S(row) *a) { S(softmax_row)(a->n, a->in[0], a->out[0], a->mask, a->it, 0); }
@@ -255,8 +671,93 @@ static void S(softmax_colfn_any)(const S(cols) *k, int lg)
 static void S(softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 0); }
 static void S(log_softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 1); }
 
+#ifdef CMF_VEC
+/* Short contiguous slices (2 <= n <= VN, no mask, one temperature): VN slices at a time
+ * in registers, loaded and transposed (vector k holds element k of VN slices), normalised
+ * lane by lane, transposed back and stored; no tile, no per-slice loop.  The arithmetic
+ * of each lane is that of S(softmax_cols) (same sums in the same order, same log), so a
+ * slice gets the same bits whether it comes here or through a tile (strided output).  A group with a
+ * non-finite maximum goes through the row kernel slice by slice (its inputs are all read
+ * before any output is written, so x and y may be the same array). */
+static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, int lg)
+{
+    const ptrdiff_t n = g->n, NI = g->n_inner, ns = g->n_outer * NI;
+    const T *x = (const T *)xa.p;
+    T *y = (T *)ya.p;
+    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const int scaled = it != 1;
+    ptrdiff_t o = 0, i = 0;
+    for (ptrdiff_t q0 = 0; q0 < ns; q0 += VN) {
+        const ptrdiff_t nj = ns - q0 < VN ? ns - q0 : VN;
+        const T *xr[VN];
+        T *yr[VN];
+        if (NI == 1 && nj == VN) {        /* rows of a matrix */
+            for (int jj = 0; jj < VN; jj++) {
+                xr[jj] = x + (q0 + jj) * xa.so;
+                yr[jj] = y + (q0 + jj) * ya.so;
+            }
+            o += VN;
+        } else {
+            for (int jj = 0; jj < VN; jj++) {
+                if (jj < nj) {
+                    xr[jj] = x + o * xa.so + i * xa.si;
+                    yr[jj] = y + o * ya.so + i * ya.si;
+                    if (++i == NI) { i = 0; o++; }
+                } else {              /* a lane past the last slice repeats the first one */
+                    xr[jj] = xr[0];
+                    yr[jj] = NULL;
+                }
+            }
+        }
+        V c[VN];
+        if (n == VN)
+            for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xr[jj]);
+        else
+            for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xr[jj], n, ninf);
+        VTR(c);
+        V m = ninf;
+        for (int k = 0; k < VN; k++)
+            if (k < n) m = VMAXPS(c[k], m);
+        if (VNONFIN(m)) {
+            for (ptrdiff_t jj = 0; jj < nj; jj++) S(softmax_row)(n, xr[jj], yr[jj], NULL, it, lg);
+            continue;
+        }
+        V acc = zero;
+        for (int k = 0; k < VN; k++)
+            if (k < n) {
+                V z = VSUB(c[k], m);
+                if (scaled) z = VMUL(z, vit);
+                const V e = VEXPM(z);
+                if (!lg) c[k] = e;        /* log_softmax keeps x for its output */
+                acc = VADD(acc, e);
+            }
+        T sl[VN];
+        VST(sl, acc);
+        if (lg)
+            for (int jj = 0; jj < VN; jj++) sl[jj] = (T)cmf_log_f64((double)sl[jj]);
+        else
+            for (int jj = 0; jj < VN; jj++) sl[jj] = (T)(1.0 / (double)sl[jj]);
+        const V r = VLD(sl);
+        for (int k = 0; k < VN; k++)
+            if (k < n) c[k] = lg ? VFMS(VSUB(c[k], m), vit, r) : VMUL(c[k], r);
+        VTR(c);
+        if (n == VN)
+            for (int jj = 0; jj < VN; jj++) { if (jj < nj) VST(yr[jj], c[jj]); }
+        else
+            for (int jj = 0; jj < VN; jj++) { if (jj < nj) VSTT(yr[jj], n, c[jj]); }
+    }
+}
+#endif
+
 static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y, int lg)
 {
+#ifdef CMF_VEC
+    if (g->n >= 2 && g->n <= VN && x.sa == 1 && y.sa == 1 && !mask.p && (!t.p || (t.so == 0 && t.si == 0))
+        && g->n_outer >= 0 && g->n_inner >= 0) {
+        S(softmax_short)(g, x, y, S(inv_temperature)(t.p ? *(const double *)t.p : 1.0), lg);
+        return CMF_OK;
+    }
+#endif
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = 1; c.in[0] = x; c.nout = 1; c.out = y; c.mask = mask; c.t = t;
@@ -283,6 +784,22 @@ static void S(softmax_vjp_rowfn)(S(row) *a)
     const ptrdiff_t n = a->n;
     const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
     T *r = a->out[0];
+#ifdef CMF_VEC
+    {
+        const T dd = (T)VDOT(n, y, v);
+        const V vd = VSET1(dd), vit = VSET1(a->it), zero = VSET1(0);
+        ptrdiff_t k = 0;
+        for (; k + VN <= n; k += VN) {
+            const V yk = VLD(y + k);
+            VST(r + k, VKEEPNZ(yk, VMUL(VMUL(yk, VSUB(VLD(v + k), vd)), vit)));
+        }
+        if (k < n) {
+            const V yk = VLDT(y + k, n - k, zero);
+            VSTT(r + k, n - k, VKEEPNZ(yk, VMUL(VMUL(yk, VSUB(VLDT(v + k, n - k, zero), vd)), vit)));
+        }
+        return;
+    }
+#endif
     double acc[CMF_LANES];
     for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
     ptrdiff_t k = 0;
@@ -347,6 +864,26 @@ static void S(softmax_vjp_colfn)(const S(cols) *c)
     T *acc = (T *)(c->ws + B), *dd = (T *)(c->ws + 2 * B);
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     for (ptrdiff_t j = 0; j < B; j++) d[j] = 0.0;
+#ifdef CMF_VEC
+    S(vcols_sums)(CMF_SUM_DOT, n, B, y, c->ldi[0], v, c->ldi[1], NULL, NULL, d, NULL, acc, NULL, 0);
+    for (ptrdiff_t j = 0; j < B; j++) dd[j] = (T)d[j];
+    {
+        const V zero = VSET1(0), one = VSET1(1);
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const T *yk = y + k * c->ldi[0], *vk = v + k * c->ldi[1];
+            T *rk = r + k * c->ldo;
+            for (ptrdiff_t j = 0; j < B; j += VN) {
+                const ptrdiff_t q = B - j;
+                const V yv = S(vldn)(yk + j, q, zero);
+                const V w = VMUL(VMUL(yv, VSUB(S(vldn)(vk + j, q, zero), S(vldn)(dd + j, q, zero))),
+                                 S(vldn)(c->it + j, q, one));
+                S(vstn)(rk + j, q, VKEEPNZ(yv, w));
+            }
+        }
+    }
+    (void)KB;
+    return;
+#endif
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
         for (ptrdiff_t j = 0; j < B; j++) acc[j] = 0;
@@ -463,6 +1000,13 @@ static void S(lse_rowfn)(S(row) *a)
     }
     double c = 0.0, s = 0.0;
     ptrdiff_t k = 0;
+#ifdef CMF_VEC
+    if (!b && !mk) {
+        if (it == 1) S(vlse_impl)(n, x, m, it, &c, &s, 0);
+        else S(vlse_impl)(n, x, m, it, &c, &s, 1);
+        k = n;
+    }
+#else
     if (!b && !mk) {
         /* T lanes over blocks of CMF_BLOCK elements, double across blocks */
         while (k + CMF_LANES <= n) {
@@ -483,6 +1027,7 @@ static void S(lse_rowfn)(S(row) *a)
             s += sb;
         }
     }
+#endif
     for (; k < n; k++) {
         if ((mk && !mk[k]) || (b && b[k] == 0)) continue;
         T z = (x[k] - m) * it;
@@ -509,9 +1054,18 @@ static void S(lse_colfn)(const S(cols) *c)
     const T *x = c->in[0];
     double *cc = c->ws, *ss = c->ws + B;
     T *m = (T *)(c->ws + 2 * B), *ca = (T *)(c->ws + 3 * B), *sa = (T *)(c->ws + 4 * B);
-    for (ptrdiff_t j = 0; j < B; j++) m[j] = NINF;
-    for (ptrdiff_t k = 0; k < n; k++) VMAX(B, m, x + k * ld);
+    S(cols_max)(n, B, x, ld, NULL, 0, m);
     for (ptrdiff_t j = 0; j < B; j++) { cc[j] = 0.0; ss[j] = 0.0; }
+#ifdef CMF_VEC
+    {
+        /* the lanes with a non-finite maximum get a harmless shift; redone below */
+        T *mm = (T *)(c->ws + 5 * B);
+        for (ptrdiff_t j = 0; j < B; j++) mm[j] = S(is_finite)(m[j]) ? m[j] : (T)0;
+        const int scaled = S(lanes_scaled)(B, c->it);
+        if (scaled) S(vcols_sums)(CMF_SUM_LSE, n, B, x, ld, NULL, 0, mm, c->it, cc, ss, ca, sa, 1);
+        else S(vcols_sums)(CMF_SUM_LSE, n, B, x, ld, NULL, 0, mm, c->it, cc, ss, ca, sa, 0);
+    }
+#else
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
         const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
@@ -528,6 +1082,7 @@ static void S(lse_colfn)(const S(cols) *c)
         }
         for (ptrdiff_t j = 0; j < B; j++) { cc[j] += (double)ca[j]; ss[j] += (double)sa[j]; }
     }
+#endif
     for (ptrdiff_t j = 0; j < B; j++) {
         double ls = cmf_log1p_f64((cc[j] - 1.0) + ss[j]);
         c->sout[0][j] = (double)m[j] + c->t[j] * ls;

@@ -61,6 +61,15 @@ for dt in ("float32", "float64"):
             gy, gn = cmf.gumbel_softmax(x, axis=ax, temperature=0.7, where=w, rng=3, return_noise=True)
             res.update({"gumbel_softmax": gy, "gumbel_noise": gn,
                         "sample_categorical": cmf.sample_categorical(x, axis=ax, where=w, size=4, rng=3)})
+        # the losses (issue 5): fused cross-entropy rows/columns, the sparse general path
+        lab = np.argmax(np.where(w, np.nan_to_num(x, neginf=-1e30), -np.inf), axis=ax)
+        q = cmf.softmax(np.nan_to_num(g), axis=ax)
+        xf = np.nan_to_num(x, neginf=-50.0)
+        for name, f, kw in (("ce", cmf.softmax_cross_entropy, {}), ("sp", cmf.sparsemax_loss, {}),
+                            ("e15", cmf.entmax_loss, {"alpha": 1.5}), ("e13", cmf.entmax_loss, {"alpha": 1.3})):
+            for tname, tg, extra in (("lab", lab, {"label_smoothing": 0.1, "where": w}), ("dist", q, {})):
+                lv, gr = f(xf, tg, ax, reduction="none", return_grad=True, temperature=0.8, **kw, **extra)
+                res[f"loss_{name}_{tname}"], res[f"grad_{name}_{tname}"] = lv, gr
         for k, v in res.items():
             out[f"{dt}/{shape}/{ax}/{k}"] = np.asarray(v, dtype=np.float64).ravel().tolist()
 json.dump(out, sys.stdout)

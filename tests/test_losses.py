@@ -1507,3 +1507,12 @@ def test_softmax_layer_grad_mixed_dtypes(rng):
     assert gW.dtype == np.float64 and np.asarray(loss).dtype == np.float64
     want, wW, wb = ref.softmax_layer_grad(X.astype(np.float32), W, b.astype(np.float32), y)
     assert_allclose(gW, wW, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_loss_beyond_its_range_is_inf_without_a_warning():
+    import warnings
+    x = np.array([[3e38, -3e38]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = cmf.softmax_cross_entropy(x, [1])
+    assert loss.dtype == np.float32 and loss == np.inf

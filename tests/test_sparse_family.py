@@ -652,3 +652,16 @@ def test_entmax_iterations(alpha):
     y = x.copy()
     y[:, 0] += 100.0
     assert np.median(helper(y, alpha, axis=-1)) <= np.median(it)
+
+
+def test_entropies_reject_negative_entries_alike_and_do_not_overflow():
+    """A negative entry makes the slice NaN for all three entropies (gini included), and
+    huge float32 entries give a value, not an overflow warning."""
+    import warnings
+    p = np.array([0.5, -0.1, 0.6])
+    for f in (cmf.shannon_entropy, cmf.gini_entropy, lambda q: cmf.tsallis_entropy(q, 1.5)):
+        assert np.isnan(f(p))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = cmf.gini_entropy(np.array([3e38, 0.0], np.float32))
+    assert h.dtype == np.float32 and h == np.float32(-np.inf)

@@ -1,0 +1,15 @@
+# Stub of the compiled module cmaxfam/_cy/elementwise.pyx (private: called only by
+# cmaxfam._elementwise).  3-D views of one dtype, float32 or float64; the temperature is
+# float64; ``op`` is 0 (sigmoid), 1 (log_sigmoid) or 2 (softplus).
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+__test__: dict[str, str]  # Cython's doctest table (empty)
+
+_F = TypeVar("_F", np.float32, np.float64)
+
+def elementwise_slices(x: NDArray[_F], t: NDArray[np.float64], out: NDArray[_F], op: int) -> None: ...
+def elementwise_d_slices(y: NDArray[_F], v: NDArray[_F], t: NDArray[np.float64], out: NDArray[_F],
+                         op: int) -> None: ...

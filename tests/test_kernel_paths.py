@@ -1,0 +1,113 @@
+"""The vectorised kernel paths: every slice length and grouping, checked two ways.
+
+The softmax family runs through several C paths chosen by slice length and layout: long
+contiguous slices through the row kernel, short ones (a few elements) a vector of slices
+at a time in registers, short or strided slices through gathered tiles, and a non-last
+axis directly across the inner dimension in blocks of lanes.  Each slice must
+
+* agree with the float64 reference (tests/reference.py), and
+* get the same bits wherever it sits: computing a sub-range of the slices (which moves
+  every slice to another lane of another group, as an ``n_threads`` split does) gives
+  bitwise the rows of the full result, also when neighbouring slices hold inf or NaN.
+"""
+import numpy as np
+import pytest
+
+import cmaxfam as cmf
+import ops
+import reference as ref
+
+# slice lengths around every vector width (4, 8, 16), the tile block (16), the short-slice
+# limit of the drivers (48) and the sum block (256)
+LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 257, 1000)
+SHIFTS = (1, 5, 16, 17)
+
+
+def _x(rng, rows, n, dtype, special=False):
+    x = (rng.standard_normal((rows, n)) * 3).astype(dtype)
+    if special:
+        x[2, 0] = np.inf
+        x[5, :] = -np.inf
+        x[7, n // 2] = np.nan
+        x[11, n - 1] = -np.inf
+    return x
+
+
+FORWARD = {
+    "softmax": (lambda x, ax, **kw: cmf.softmax(x, ax, **kw), ref.softmax),
+    "log_softmax": (lambda x, ax, **kw: cmf.log_softmax(x, ax, **kw), ref.log_softmax),
+    "logsumexp": (lambda x, ax, **kw: cmf.logsumexp(x, ax, **kw),
+                  lambda x, ax, **kw: ref.logsumexp(x, ax, **kw)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD))
+@pytest.mark.parametrize("n", LENGTHS)
+def test_forward_against_reference(name, n, dtype, rng):
+    f, r = FORWARD[name]
+    x = _x(rng, 37, n, dtype)
+    for kw in (dict(), dict(temperature=0.7)):
+        ops.assert_close(f(x, -1, **kw), r(x.astype(np.float64), -1, temperature=kw.get("temperature", 1.0)),
+                         dtype, err_msg=f"{name} n={n} {kw}")
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD))
+@pytest.mark.parametrize("n", LENGTHS)
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "special"])
+def test_forward_rows_bitwise_wherever_they_sit(name, n, special, dtype, rng):
+    f, _ = FORWARD[name]
+    x = _x(rng, 53, n, dtype, special and n >= 2)
+    for kw in (dict(), dict(temperature=0.7)):
+        full = f(x, -1, **kw)
+        for s in SHIFTS:
+            np.testing.assert_array_equal(f(x[s:], -1, **kw), full[s:], err_msg=f"n={n} shift={s} {kw}")
+        # a strided (tiled) output holds the same bits as a contiguous one for short slices
+        if name != "logsumexp" and n < 48:
+            out = np.zeros((x.shape[0], 2 * n), dtype)[:, ::-2]
+            np.testing.assert_array_equal(f(x, -1, out=out, **kw), full, err_msg=f"n={n} strided out")
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD))
+@pytest.mark.parametrize("inner", [1, 7, 16, 33, 300])
+def test_non_last_axis_lanes(name, inner, dtype, rng):
+    """axis 0 of a C-ordered array: lanes across the inner dimension; any cut of the
+    inner dimension gives the same bits."""
+    f, r = FORWARD[name]
+    x = (rng.standard_normal((70, inner)) * 3).astype(dtype)
+    x[3, inner // 2] = np.nan
+    x[:, inner - 1] = -np.inf
+    full = f(x, 0)
+    ops.assert_close(full, r(x.astype(np.float64), 0), dtype)
+    for s in (1, 5, 16, 17):
+        if s < inner:
+            np.testing.assert_array_equal(f(x[:, s:], 0), full[..., s:], err_msg=f"inner={inner} cut={s}")
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+def test_softmax_vjp_paths(n, dtype, rng):
+    x = _x(rng, 41, n, dtype)
+    y = cmf.softmax(x)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    got = cmf.softmax_vjp(y, g)
+    ops.assert_close(got, ref.softmax_vjp(x.astype(np.float64), g.astype(np.float64)), dtype,
+                     scale=10.0, err_msg=f"n={n}")
+    for s in SHIFTS:
+        np.testing.assert_array_equal(cmf.softmax_vjp(y[s:], g[s:]), got[s:], err_msg=f"n={n} shift={s}")
+
+
+@pytest.mark.parametrize("n", [2, 10, 47, 300, 1000])
+def test_cross_entropy_paths(n, dtype, rng):
+    x = _x(rng, 45, n, dtype)
+    lab = rng.integers(0, n, size=x.shape[0])
+    loss, grad = cmf.softmax_cross_entropy(x, lab, reduction="none", return_grad=True)
+    x64 = x.astype(np.float64)
+    p = ref.softmax(x64)
+    want = ref.logsumexp(x64, -1) - x64[np.arange(x.shape[0]), lab]
+    ops.assert_close(loss, want, dtype, scale=10.0)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(x.shape[0]), lab] = 1
+    ops.assert_close(grad, p - onehot, dtype, scale=10.0)
+    for s in SHIFTS:
+        l2, g2 = cmf.softmax_cross_entropy(x[s:], lab[s:], reduction="none", return_grad=True)
+        np.testing.assert_array_equal(l2, loss[s:])
+        np.testing.assert_array_equal(g2, grad[s:])
