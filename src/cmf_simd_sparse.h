@@ -32,7 +32,7 @@
  *       form, else Newton / Jensen), as the row kernels' steps; returns whether a lane
  *       goes on.  State: 0 iterating, 1 settled, 3 NaN, 4 stuck (rounding).
  *   cmf_sp_transpose_*(nr, nc, src, lds, dst, ldd)   dst[j * ldd + i] = src[i * lds + j] for
- *       i < nr, j < nc (16x16 / 8x8 register transposes, scalar edges).
+ *       i < nr, j < nc (cmf_simd.h's in-register transposes of whole blocks, scalar edges).
  *   cmf_sp_expand_*(n, z, y, lo, pc)   the inverse: y_k = pc[j] for the j-th k with z_k >= lo,
  *       0 elsewhere (y may be z).  pc needs room for n values (it is read full-width).
  */
@@ -851,98 +851,11 @@ static inline int cmf_sp_step16(int quad, int first, double n, double *state, do
 #endif
 }
 
-#if defined(CMF_SP_AVX512)
-static inline void cmf_sp_tr16_f32(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd)
-{
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int k = 0; k < 4; k++) {
-        t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
-        t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xDD);
-        t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
-        t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
-    }
-    for (int k = 0; k < 4; k++) {
-        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
-        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xDD);
-        r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88);
-        r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xDD);
-    }
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
-}
-static inline void cmf_sp_tr8_f64(const double *src, ptrdiff_t lds, double *dst, ptrdiff_t ldd)
-{
-    __m512d r[8], t[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm512_loadu_pd(src + i * lds);
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
-    }
-    for (int k = 0; k < 2; k++) {
-        r[k] = _mm512_shuffle_f64x2(t[k], t[2 + k], 0x88);
-        r[2 + k] = _mm512_shuffle_f64x2(t[k], t[2 + k], 0xDD);
-        r[4 + k] = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0x88);
-        r[6 + k] = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0xDD);
-    }
-    for (int k = 0; k < 2; k++) {
-        t[k] = _mm512_shuffle_f64x2(r[k], r[4 + k], 0x88);
-        t[4 + k] = _mm512_shuffle_f64x2(r[k], r[4 + k], 0xDD);
-        t[2 + k] = _mm512_shuffle_f64x2(r[2 + k], r[6 + k], 0x88);
-        t[6 + k] = _mm512_shuffle_f64x2(r[2 + k], r[6 + k], 0xDD);
-    }
-    for (int i = 0; i < 8; i++) _mm512_storeu_pd(dst + i * ldd, t[i]);
-}
-#endif
-#if defined(CMF_SP_AVX512) || defined(CMF_SP_AVX2)
-static inline void cmf_sp_tr8_f32(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd)
-{
-    __m256 r[8], t[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 2; i++) {
-        r[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int k = 0; k < 4; k++) {
-        t[k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x20);
-        t[4 + k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x31);
-    }
-    for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ldd, t[i]);
-}
-static inline void cmf_sp_tr4_f64(const double *src, ptrdiff_t lds, double *dst, ptrdiff_t ldd)
-{
-    __m256d r[4], t[4];
-    for (int i = 0; i < 4; i++) r[i] = _mm256_loadu_pd(src + i * lds);
-    t[0] = _mm256_unpacklo_pd(r[0], r[1]); t[1] = _mm256_unpackhi_pd(r[0], r[1]);
-    t[2] = _mm256_unpacklo_pd(r[2], r[3]); t[3] = _mm256_unpackhi_pd(r[2], r[3]);
-    r[0] = _mm256_permute2f128_pd(t[0], t[2], 0x20); r[1] = _mm256_permute2f128_pd(t[1], t[3], 0x20);
-    r[2] = _mm256_permute2f128_pd(t[0], t[2], 0x31); r[3] = _mm256_permute2f128_pd(t[1], t[3], 0x31);
-    for (int i = 0; i < 4; i++) _mm256_storeu_pd(dst + i * ldd, r[i]);
-}
-#endif
-
 static inline void cmf_sp_transpose_f32(ptrdiff_t nr, ptrdiff_t nc, const float *src, ptrdiff_t lds, float *dst,
                                         ptrdiff_t ldd)
 {
-#if defined(CMF_SP_AVX512)
-    const ptrdiff_t W = 16;
-#elif defined(CMF_SP_AVX2)
-    const ptrdiff_t W = 8;
+#if defined(CMF_VEC)
+    const ptrdiff_t W = CMF_VN_f32;
 #else
     const ptrdiff_t W = 1;
 #endif
@@ -953,15 +866,14 @@ static inline void cmf_sp_transpose_f32(ptrdiff_t nr, ptrdiff_t nc, const float 
     for (ptrdiff_t a = 0; a < (rows_outer ? nr0 : nc0); a += W)
         for (ptrdiff_t b = 0; b < (rows_outer ? nc0 : nr0); b += W) {
             const ptrdiff_t i0 = rows_outer ? a : b, j0 = rows_outer ? b : a;
-#if defined(CMF_SP_AVX512) || defined(CMF_SP_AVX2)
+#if defined(CMF_VEC)
             if (rows_outer && i0 + 2 * W <= nr0)   /* the next rows of a far-strided input */
                 for (ptrdiff_t q = 0; q < W; q++)
                     _mm_prefetch((const char *)(src + (i0 + W + q) * lds + j0), _MM_HINT_T0);
-#endif
-#if defined(CMF_SP_AVX512)
-            cmf_sp_tr16_f32(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
-#elif defined(CMF_SP_AVX2)
-            cmf_sp_tr8_f32(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+            cmf_vec_f32 r[CMF_VN_f32];
+            for (ptrdiff_t q = 0; q < W; q++) r[q] = cmf_vld_f32(src + (i0 + q) * lds + j0);
+            cmf_vtr_f32(r);
+            for (ptrdiff_t q = 0; q < W; q++) cmf_vst_f32(dst + (j0 + q) * ldd + i0, r[q]);
 #else
             dst[j0 * ldd + i0] = src[i0 * lds + j0];
 #endif
@@ -975,10 +887,8 @@ static inline void cmf_sp_transpose_f32(ptrdiff_t nr, ptrdiff_t nc, const float 
 static inline void cmf_sp_transpose_f64(ptrdiff_t nr, ptrdiff_t nc, const double *src, ptrdiff_t lds, double *dst,
                                         ptrdiff_t ldd)
 {
-#if defined(CMF_SP_AVX512)
-    const ptrdiff_t W = 8;
-#elif defined(CMF_SP_AVX2)
-    const ptrdiff_t W = 4;
+#if defined(CMF_VEC)
+    const ptrdiff_t W = CMF_VN_f64;
 #else
     const ptrdiff_t W = 1;
 #endif
@@ -989,15 +899,14 @@ static inline void cmf_sp_transpose_f64(ptrdiff_t nr, ptrdiff_t nc, const double
     for (ptrdiff_t a = 0; a < (rows_outer ? nr0 : nc0); a += W)
         for (ptrdiff_t b = 0; b < (rows_outer ? nc0 : nr0); b += W) {
             const ptrdiff_t i0 = rows_outer ? a : b, j0 = rows_outer ? b : a;
-#if defined(CMF_SP_AVX512) || defined(CMF_SP_AVX2)
+#if defined(CMF_VEC)
             if (rows_outer && i0 + 2 * W <= nr0)   /* the next rows of a far-strided input */
                 for (ptrdiff_t q = 0; q < W; q++)
                     _mm_prefetch((const char *)(src + (i0 + W + q) * lds + j0), _MM_HINT_T0);
-#endif
-#if defined(CMF_SP_AVX512)
-            cmf_sp_tr8_f64(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
-#elif defined(CMF_SP_AVX2)
-            cmf_sp_tr4_f64(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+            cmf_vec_f64 r[CMF_VN_f64];
+            for (ptrdiff_t q = 0; q < W; q++) r[q] = cmf_vld_f64(src + (i0 + q) * lds + j0);
+            cmf_vtr_f64(r);
+            for (ptrdiff_t q = 0; q < W; q++) cmf_vst_f64(dst + (j0 + q) * ldd + i0, r[q]);
 #else
             dst[j0 * ldd + i0] = src[i0 * lds + j0];
 #endif
