@@ -1,40 +1,41 @@
-/* cmf_simd_sparse.h: the blocks of the sparse family's threshold passes that compilers do
- * not vectorise (a stream compaction and its inverse), as small static-inline functions
- * for float and double.  AVX-512 uses the register forms of vcompressps / vexpandps (the
- * memory forms are microcoded on Zen 4) with full-width stores; AVX2 a permutation looked
- * up from the lane mask; anything else plain C (branch-free: store, then advance when
- * taken).  Every path keeps the order of the entries and computes the same z, so the
- * results do not depend on the path beyond the rounding of later sums.
+/* cmf_simd_sparse.h: the vector main loops of the sparse family's passes that compilers
+ * do not vectorise (stream compaction and its inverse, masked sums), as small static-inline
+ * functions for float and double; the scalar tails and the plain-C paths are written once,
+ * in sparse.tmpl.c.  Each `_v` function runs its loop over whole vectors from the start
+ * and returns how many entries it has done (0 where the instruction set has no such
+ * loop), its counts and sums so far through its pointer arguments.  AVX-512 uses the
+ * register forms of vcompressps / vexpandps (the memory forms are microcoded on Zen 4)
+ * with full-width stores; AVX2 a permutation looked up from the lane mask; SSE2 (the x86
+ * baseline) vectorises what it can around a scalar compaction.  Every path keeps the
+ * order of the entries and computes the same z, so the results do not depend on the path
+ * beyond the rounding of later sums.
  *
- *   cmf_sp_compact_*(n, x, m, sc, lo, z, zs, nan)  z_k = (x_k - m) * sc for k < n into z
- *       (which may be x itself), and the z_k > lo in order into zs[0..count); returns
- *       count; *nan |= (some x_k is NaN).  zs needs room for n values (full-width stores
- *       never pass the entries already read).  The later passes read z, not x: a product
- *       recomputed there could be contracted into an FMA with what follows, and differ.
- *   cmf_sp_filter_*(n, z, d, lo)    the z_k >= lo, in order, into d (which may be z);
- *       returns how many.
- *   cmf_sp_sums_*(n, z, t, sh, r)   over the z_k > t, with u = z_k - sh (in double):
- *       r[0] = count, r[1] = sum u, r[2] = sum u^2 and r[3] = min u (+inf if none); r[2]
- *       and r[3] only when `quad` (the threshold passes of sparsemax and 1.5-entmax).
- *   cmf_sp_dsums_*(n, y, v, kind, pl, s, r)   the first pass of the sparse VJPs: s_k = 1, y_k,
- *       sqrt(y_k) or the next entry of pl (kind 0, 1, 2, 3: pl holds s for the y_k > 0 in
- *       order) where y_k > 0, y_k where it is NaN, else 0, into s;
- *       r[0] = sum s, r[1] = sum of s v where s != 0 (T lanes over blocks of 256 entries,
- *       double across blocks).
- *   cmf_sp_logu_f32(u)              log u for u in (0, 1] (Cephes' logf polynomial, no
- *       division; plain C for the vectoriser; about 1 ULP).
- *   cmf_sp_strip16_*(n, y, ldy, tau, quad, r)   the column kernels' pass over a strip of 16
- *       lanes (lane j: y[q * ldy + j], q < n) against thresholds tau[16]: r[0..16) count,
- *       r[16..32) sum u, r[32..48) sum u^2, r[48..64) min u over the z > tau[j] (u = z - tau[j]
- *       when `quad`, else z), r[64..80) the number of NaN.
+ *   cmf_sp_compact_v_*(n, x, m, sc, lo, z, zs, na, nan)  z_k = (x_k - m) * sc into z (which
+ *       may be x itself), the z_k > lo in order appended to zs at *na; *nan |= (an x_k is
+ *       NaN).  zs needs room for n values (full-width stores never pass the entries already
+ *       read).  The later passes read z, not x: a product recomputed there could be
+ *       contracted into an FMA with what follows, and differ.
+ *   cmf_sp_filter_v_*(n, z, d, lo, na)   the z_k >= lo, in order, appended to d (may be z).
+ *   cmf_sp_expand_v_*(n, z, y, lo, pc, j)   the inverse: y_k = pc[j++] where z_k >= lo, else
+ *       0 (y may be z); pc is read full-width (room for n values).
+ *   cmf_sp_sums_v_*(n, z, t, sh, quad, r)   over the z_k > t, with u = z_k - sh in double:
+ *       r[0] += count, r[1] += sum u, and when `quad` r[2] += sum u^2, r[3] = min(r[3], min
+ *       u) (the threshold passes of sparsemax and 1.5-entmax).
+ *   cmf_sp_dsums_v_*(n, y, v, kind, pl, s, r, j)   the first pass of the sparse VJPs: s_k = 1,
+ *       y_k, sqrt(y_k) or pl[(*j)++] (kind 0, 1, 2, 3) where y_k > 0, y_k where it is NaN,
+ *       else 0, into s; r[0] += sum s, r[1] += sum of s v where s != 0 (T lanes over
+ *       blocks of 256 entries, double across blocks).
+ *   cmf_sp_strip16_v_*(n, y, ldy, tau, quad, r)   the column kernels' pass over a strip of
+ *       16 lanes (lane j: y[q * ldy + j], q < n) against thresholds tau[16]: r[0..16)
+ *       count, r[16..32) sum u, r[32..48) sum u^2, r[48..64) min u over the z > tau[j]
+ *       (u = z - tau[j] when `quad`, else z), r[64..80) the number of NaN; returns 0
+ *       where it has no vector form.
  *   cmf_sp_step16(quad, first, n, state, iters, tau, r)   one step of the 16 lanes whose
  *       state is 0 from those sums (sparsemax: Michelot's; 1.5-entmax: the exact closed
  *       form, else Newton / Jensen), as the row kernels' steps; returns whether a lane
  *       goes on.  State: 0 iterating, 1 settled, 3 NaN, 4 stuck (rounding).
- *   cmf_sp_transpose_*(nr, nc, src, lds, dst, ldd)   dst[j * ldd + i] = src[i * lds + j] for
- *       i < nr, j < nc (cmf_simd.h's in-register transposes of whole blocks, scalar edges).
- *   cmf_sp_expand_*(n, z, y, lo, pc)   the inverse: y_k = pc[j] for the j-th k with z_k >= lo,
- *       0 elsewhere (y may be z).  pc needs room for n values (it is read full-width).
+ *   cmf_sp_logu_f32(u)              log u for u in (0, 1] (Cephes' logf polynomial, no
+ *       division; plain C for the vectoriser; about 1 ULP).
  */
 #ifndef CMF_SIMD_SPARSE_H
 #define CMF_SIMD_SPARSE_H
@@ -149,11 +150,13 @@ static inline __m256i cmf_sp_perm(uint32_t packed)
 }
 #endif
 
-static inline ptrdiff_t cmf_sp_compact_f32(ptrdiff_t n, const float *x, float m, float sc, float lo,
-                                           float *z_all, float *zs, int *nan)
+
+/* ---- stream compaction ---- */
+
+static inline ptrdiff_t cmf_sp_compact_v_f32(ptrdiff_t n, const float *x, float m, float sc, float lo,
+                                             float *z_all, float *zs, ptrdiff_t *na_, int *nan)
 {
-    ptrdiff_t k = 0, na = 0;
-    int bad = 0;
+    ptrdiff_t k = 0, na = *na_;
 #if defined(CMF_SP_AVX512)
     const __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(sc), vl = _mm512_set1_ps(lo);
     __mmask16 nn = 0;
@@ -166,7 +169,7 @@ static inline ptrdiff_t cmf_sp_compact_f32(ptrdiff_t n, const float *x, float m,
         _mm512_storeu_ps(zs + na, _mm512_maskz_compress_ps(c, z));
         na += CMF_SP_POPCNT(c);
     }
-    bad = nn != 0;
+    *nan |= nn != 0;
 #elif defined(CMF_SP_AVX2)
     const __m256 vm = _mm256_set1_ps(m), vs = _mm256_set1_ps(sc), vl = _mm256_set1_ps(lo);
     __m256 nn = _mm256_setzero_ps();
@@ -179,7 +182,7 @@ static inline ptrdiff_t cmf_sp_compact_f32(ptrdiff_t n, const float *x, float m,
         _mm256_storeu_ps(zs + na, _mm256_permutevar8x32_ps(z, cmf_sp_perm(cmf_sp_lut_c8[c])));
         na += CMF_SP_POPCNT(c);
     }
-    bad = _mm256_movemask_ps(nn) != 0;
+    *nan |= _mm256_movemask_ps(nn) != 0;
 #elif defined(CMF_HAVE_SSE2)
     /* z and the NaN test in 4 lanes; the compaction itself scalar from the lane mask */
     const __m128 vm = _mm_set1_ps(m), vs = _mm_set1_ps(sc), vl = _mm_set1_ps(lo);
@@ -190,29 +193,18 @@ static inline ptrdiff_t cmf_sp_compact_f32(ptrdiff_t n, const float *x, float m,
         const int c = _mm_movemask_ps(_mm_cmpgt_ps(z, vl));
         nn = _mm_or_ps(nn, _mm_cmpunord_ps(v, v));
         _mm_storeu_ps(z_all + k, z);
-        zs[na] = z_all[k]; na += c & 1;
-        zs[na] = z_all[k + 1]; na += (c >> 1) & 1;
-        zs[na] = z_all[k + 2]; na += (c >> 2) & 1;
-        zs[na] = z_all[k + 3]; na += (c >> 3) & 1;
+        for (int q = 0; q < 4; q++) { zs[na] = z_all[k + q]; na += (c >> q) & 1; }
     }
-    bad = _mm_movemask_ps(nn) != 0;
+    *nan |= _mm_movemask_ps(nn) != 0;
 #endif
-    for (; k < n; k++) {
-        const float v = x[k], z = (v - m) * sc;
-        z_all[k] = z;
-        zs[na] = z;
-        na += z > lo;
-        bad |= v != v;
-    }
-    *nan |= bad;
-    return na;
+    *na_ = na;
+    return k;
 }
 
-static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double m, double sc, double lo,
-                                           double *z_all, double *zs, int *nan)
+static inline ptrdiff_t cmf_sp_compact_v_f64(ptrdiff_t n, const double *x, double m, double sc, double lo,
+                                             double *z_all, double *zs, ptrdiff_t *na_, int *nan)
 {
-    ptrdiff_t k = 0, na = 0;
-    int bad = 0;
+    ptrdiff_t k = 0, na = *na_;
 #if defined(CMF_SP_AVX512)
     const __m512d vm = _mm512_set1_pd(m), vs = _mm512_set1_pd(sc), vl = _mm512_set1_pd(lo);
     __mmask8 nn = 0;
@@ -225,7 +217,7 @@ static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double 
         _mm512_storeu_pd(zs + na, _mm512_maskz_compress_pd(c, z));
         na += CMF_SP_POPCNT(c);
     }
-    bad = nn != 0;
+    *nan |= nn != 0;
 #elif defined(CMF_SP_AVX2)
     const __m256d vm = _mm256_set1_pd(m), vs = _mm256_set1_pd(sc), vl = _mm256_set1_pd(lo);
     __m256d nn = _mm256_setzero_pd();
@@ -239,7 +231,7 @@ static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double 
         _mm256_storeu_pd(zs + na, _mm256_castps_pd(zp));
         na += CMF_SP_POPCNT(c);
     }
-    bad = _mm256_movemask_pd(nn) != 0;
+    *nan |= _mm256_movemask_pd(nn) != 0;
 #elif defined(CMF_HAVE_SSE2)
     const __m128d vm = _mm_set1_pd(m), vs = _mm_set1_pd(sc), vl = _mm_set1_pd(lo);
     __m128d nn = _mm_setzero_pd();
@@ -249,25 +241,17 @@ static inline ptrdiff_t cmf_sp_compact_f64(ptrdiff_t n, const double *x, double 
         const int c = _mm_movemask_pd(_mm_cmpgt_pd(z, vl));
         nn = _mm_or_pd(nn, _mm_cmpunord_pd(v, v));
         _mm_storeu_pd(z_all + k, z);
-        zs[na] = z_all[k]; na += c & 1;
-        zs[na] = z_all[k + 1]; na += (c >> 1) & 1;
+        for (int q = 0; q < 2; q++) { zs[na] = z_all[k + q]; na += (c >> q) & 1; }
     }
-    bad = _mm_movemask_pd(nn) != 0;
+    *nan |= _mm_movemask_pd(nn) != 0;
 #endif
-    for (; k < n; k++) {
-        const double v = x[k], z = (v - m) * sc;
-        z_all[k] = z;
-        zs[na] = z;
-        na += z > lo;
-        bad |= v != v;
-    }
-    *nan |= bad;
-    return na;
+    *na_ = na;
+    return k;
 }
 
-static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, const float *z, float *d, float lo)
+static inline ptrdiff_t cmf_sp_filter_v_f32(ptrdiff_t n, const float *z, float *d, float lo, ptrdiff_t *na_)
 {
-    ptrdiff_t k = 0, na = 0;
+    ptrdiff_t k = 0, na = *na_;
 #if defined(CMF_SP_AVX512)
     const __m512 vl = _mm512_set1_ps(lo);
     for (; k + 16 <= n; k += 16) {
@@ -287,25 +271,20 @@ static inline ptrdiff_t cmf_sp_filter_f32(ptrdiff_t n, const float *z, float *d,
 #elif defined(CMF_HAVE_SSE2)
     const __m128 vl = _mm_set1_ps(lo);
     for (; k + 4 <= n; k += 4) {
-        const int c = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(z + k), vl));
-        const float z0 = z[k], z1 = z[k + 1], z2 = z[k + 2], z3 = z[k + 3];   /* (d may be z) */
-        d[na] = z0; na += c & 1;
-        d[na] = z1; na += (c >> 1) & 1;
-        d[na] = z2; na += (c >> 2) & 1;
-        d[na] = z3; na += (c >> 3) & 1;
+        const __m128 v = _mm_loadu_ps(z + k);
+        const int c = _mm_movemask_ps(_mm_cmpge_ps(v, vl));
+        float b[4];
+        _mm_storeu_ps(b, v);                       /* (d may be z) */
+        for (int q = 0; q < 4; q++) { d[na] = b[q]; na += (c >> q) & 1; }
     }
 #endif
-    for (; k < n; k++) {
-        const float v = z[k];
-        d[na] = v;
-        na += v >= lo;
-    }
-    return na;
+    *na_ = na;
+    return k;
 }
 
-static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, const double *z, double *d, double lo)
+static inline ptrdiff_t cmf_sp_filter_v_f64(ptrdiff_t n, const double *z, double *d, double lo, ptrdiff_t *na_)
 {
-    ptrdiff_t k = 0, na = 0;
+    ptrdiff_t k = 0, na = *na_;
 #if defined(CMF_SP_AVX512)
     const __m512d vl = _mm512_set1_pd(lo);
     for (; k + 8 <= n; k += 8) {
@@ -324,226 +303,200 @@ static inline ptrdiff_t cmf_sp_filter_f64(ptrdiff_t n, const double *z, double *
         na += CMF_SP_POPCNT(c);
     }
 #endif
-    for (; k < n; k++) {
-        const double v = z[k];
-        d[na] = v;
-        na += v >= lo;
-    }
-    return na;
+    *na_ = na;
+    return k;
 }
 
-static inline void cmf_sp_sums_f32(ptrdiff_t n, const float *z, double t, double sh, int quad, double r[4])
+static inline ptrdiff_t cmf_sp_expand_v_f32(ptrdiff_t n, const float *z, float *y, float lo, const float *pc,
+                                            ptrdiff_t *j_)
+{
+    ptrdiff_t k = 0, j = *j_;
+#if defined(CMF_SP_AVX512)
+    const __m512 vl = _mm512_set1_ps(lo);
+    for (; k + 16 <= n; k += 16) {
+        const __mmask16 c = _mm512_cmp_ps_mask(_mm512_loadu_ps(z + k), vl, _CMP_GE_OQ);
+        _mm512_storeu_ps(y + k, _mm512_maskz_expand_ps(c, _mm512_loadu_ps(pc + j)));
+        j += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256 vl = _mm256_set1_ps(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __m256 on = _mm256_cmp_ps(_mm256_loadu_ps(z + k), vl, _CMP_GE_OQ);
+        const int c = _mm256_movemask_ps(on);
+        const __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(pc + j), cmf_sp_perm(cmf_sp_lut_e8[c]));
+        _mm256_storeu_ps(y + k, _mm256_and_ps(p, on));
+        j += CMF_SP_POPCNT(c);
+    }
+#endif
+    *j_ = j;
+    return k;
+}
+
+static inline ptrdiff_t cmf_sp_expand_v_f64(ptrdiff_t n, const double *z, double *y, double lo, const double *pc,
+                                            ptrdiff_t *j_)
+{
+    ptrdiff_t k = 0, j = *j_;
+#if defined(CMF_SP_AVX512)
+    const __m512d vl = _mm512_set1_pd(lo);
+    for (; k + 8 <= n; k += 8) {
+        const __mmask8 c = _mm512_cmp_pd_mask(_mm512_loadu_pd(z + k), vl, _CMP_GE_OQ);
+        _mm512_storeu_pd(y + k, _mm512_maskz_expand_pd(c, _mm512_loadu_pd(pc + j)));
+        j += CMF_SP_POPCNT(c);
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256d vl = _mm256_set1_pd(lo);
+    for (; k + 4 <= n; k += 4) {
+        const __m256d on = _mm256_cmp_pd(_mm256_loadu_pd(z + k), vl, _CMP_GE_OQ);
+        const int c = _mm256_movemask_pd(on);
+        const __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(pc + j)),
+                                                  cmf_sp_perm(cmf_sp_lut_e4[c]));
+        _mm256_storeu_pd(y + k, _mm256_and_pd(_mm256_castps_pd(p), on));
+        j += CMF_SP_POPCNT(c);
+    }
+#endif
+    *j_ = j;
+    return k;
+}
+
+/* ---- masked sums ---- */
+
+#if defined(CMF_SP_AVX512)
+/* the sums of cmf_sp_sums_v_* for 8 double lanes z (a mask of valid lanes lm) */
+static inline void cmf_sp_sums8(__m512d z, __mmask8 lm, __m512d vt, __m512d vs, int quad, __m512d *c, __m512d *a,
+                                __m512d *q, __m512d *mn)
+{
+    const __mmask8 m = _mm512_cmp_pd_mask(z, vt, _CMP_GT_OQ) & lm;
+    const __m512d u = _mm512_sub_pd(z, vs);
+    *c = _mm512_mask_add_pd(*c, m, *c, _mm512_set1_pd(1.0));
+    *a = _mm512_mask_add_pd(*a, m, *a, u);
+    if (quad) {
+        *q = _mm512_mask3_fmadd_pd(u, u, *q, m);
+        *mn = _mm512_mask_min_pd(*mn, m, *mn, u);
+    }
+}
+static inline void cmf_sp_sums_out(double r[4], __m512d c, __m512d a, __m512d q, __m512d mn)
+{
+    const double m = _mm512_reduce_min_pd(mn);
+    r[0] += _mm512_reduce_add_pd(c);
+    r[1] += _mm512_reduce_add_pd(a);
+    r[2] += _mm512_reduce_add_pd(q);
+    r[3] = m < r[3] ? m : r[3];
+}
+#elif defined(CMF_SP_AVX2)
+static inline void cmf_sp_sums4(__m256d z, __m256d vt, __m256d vs, int quad, __m256d *c, __m256d *a, __m256d *q,
+                                __m256d *mn)
+{
+    const __m256d on = _mm256_cmp_pd(z, vt, _CMP_GT_OQ);
+    const __m256d uk = _mm256_and_pd(on, _mm256_sub_pd(z, vs));
+    *c = _mm256_add_pd(*c, _mm256_and_pd(on, _mm256_set1_pd(1.0)));
+    *a = _mm256_add_pd(*a, uk);
+    if (quad) {
+        *q = _mm256_fmadd_pd(uk, uk, *q);
+        *mn = _mm256_min_pd(*mn, _mm256_blendv_pd(_mm256_set1_pd(INFINITY), uk, on));
+    }
+}
+#elif defined(CMF_HAVE_SSE2)
+static inline void cmf_sp_sums2(__m128d z, __m128d vt, __m128d vs, int quad, __m128d *c, __m128d *a, __m128d *q,
+                                __m128d *mn)
+{
+    const __m128d on = _mm_cmpgt_pd(z, vt), uk = _mm_and_pd(on, _mm_sub_pd(z, vs));
+    *c = _mm_add_pd(*c, _mm_and_pd(on, _mm_set1_pd(1.0)));
+    *a = _mm_add_pd(*a, uk);
+    if (quad) {
+        *q = _mm_add_pd(*q, _mm_mul_pd(uk, uk));
+        *mn = _mm_min_pd(*mn, _mm_or_pd(uk, _mm_andnot_pd(on, _mm_set1_pd(INFINITY))));
+    }
+}
+#endif
+#if defined(CMF_SP_AVX2) || (defined(CMF_HAVE_SSE2) && !defined(CMF_SP_AVX512))
+/* lanes of vector sums into r (as cmf_sp_sums_out) */
+static inline void cmf_sp_sums_lanes(double r[4], const double *c, const double *a, const double *q, const double *mn,
+                                     int L)
+{
+    for (int j = 0; j < L; j++) {
+        r[0] += c[j]; r[1] += a[j]; r[2] += q[j];
+        r[3] = mn[j] < r[3] ? mn[j] : r[3];
+    }
+}
+#endif
+
+static inline ptrdiff_t cmf_sp_sums_v_f32(ptrdiff_t n, const float *z, double t, double sh, int quad, double r[4])
 {
     ptrdiff_t k = 0;
-    double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
 #if defined(CMF_SP_AVX512)
     const __m512d vt = _mm512_set1_pd(t), vs = _mm512_set1_pd(sh), zero = _mm512_setzero_pd();
-    const __m512d one = _mm512_set1_pd(1.0);
     __m512d ca = zero, ua = zero, qa = zero, ma = _mm512_set1_pd(INFINITY);
     __m512d cb = zero, ub = zero, qb = zero, mb = ma;       /* the upper halves: no chain */
-    for (; k < n; k += 16) {
+    for (; k < n; k += 16) {                                 /* (the tail: masked loads) */
         const ptrdiff_t rem = n - k;
         const __mmask16 lm = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u);
         const __m512 v = _mm512_maskz_loadu_ps(lm, z + k);
-        const __m512d z0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-        const __m512d z1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-        const __mmask8 m0 = _mm512_cmp_pd_mask(z0, vt, _CMP_GT_OQ) & (__mmask8)lm;
-        const __mmask8 m1 = _mm512_cmp_pd_mask(z1, vt, _CMP_GT_OQ) & (__mmask8)(lm >> 8);
-        const __m512d u0 = _mm512_sub_pd(z0, vs), u1 = _mm512_sub_pd(z1, vs);
-        ca = _mm512_mask_add_pd(ca, m0, ca, one);
-        ua = _mm512_mask_add_pd(ua, m0, ua, u0);
-        cb = _mm512_mask_add_pd(cb, m1, cb, one);
-        ub = _mm512_mask_add_pd(ub, m1, ub, u1);
-        if (quad) {
-            qa = _mm512_mask3_fmadd_pd(u0, u0, qa, m0);
-            ma = _mm512_mask_min_pd(ma, m0, ma, u0);
-            qb = _mm512_mask3_fmadd_pd(u1, u1, qb, m1);
-            mb = _mm512_mask_min_pd(mb, m1, mb, u1);
-        }
+        cmf_sp_sums8(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), (__mmask8)lm, vt, vs, quad, &ca, &ua, &qa, &ma);
+        cmf_sp_sums8(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))),
+                     (__mmask8)(lm >> 8), vt, vs, quad, &cb, &ub, &qb, &mb);
     }
-    c = _mm512_reduce_add_pd(_mm512_add_pd(ca, cb));
-    s1 = _mm512_reduce_add_pd(_mm512_add_pd(ua, ub));
-    s2 = _mm512_reduce_add_pd(_mm512_add_pd(qa, qb));
-    um = _mm512_reduce_min_pd(_mm512_min_pd(ma, mb));
-#else
-#if defined(CMF_SP_AVX2)
+    cmf_sp_sums_out(r, _mm512_add_pd(ca, cb), _mm512_add_pd(ua, ub), _mm512_add_pd(qa, qb), _mm512_min_pd(ma, mb));
+    k = n;
+#elif defined(CMF_SP_AVX2)
     const __m256d vt = _mm256_set1_pd(t), vs = _mm256_set1_pd(sh), zero = _mm256_setzero_pd();
-    const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(INFINITY);
-    __m256d ca = zero, ua = zero, qa = zero, ma = inf;
-    for (; k + 4 <= n; k += 4) {
-        const __m256d zv = _mm256_cvtps_pd(_mm_loadu_ps(z + k));
-        const __m256d on = _mm256_cmp_pd(zv, vt, _CMP_GT_OQ);
-        const __m256d u = _mm256_sub_pd(zv, vs);
-        const __m256d uk = _mm256_and_pd(on, u);
-        ca = _mm256_add_pd(ca, _mm256_and_pd(on, one));
-        ua = _mm256_add_pd(ua, uk);
-        if (quad) {
-            qa = _mm256_fmadd_pd(uk, uk, qa);
-            ma = _mm256_min_pd(ma, _mm256_blendv_pd(inf, u, on));
-        }
-    }
+    __m256d ca = zero, ua = zero, qa = zero, ma = _mm256_set1_pd(INFINITY);
+    for (; k + 4 <= n; k += 4) cmf_sp_sums4(_mm256_cvtps_pd(_mm_loadu_ps(z + k)), vt, vs, quad, &ca, &ua, &qa, &ma);
     double b[4][4];
     _mm256_storeu_pd(b[0], ca); _mm256_storeu_pd(b[1], ua); _mm256_storeu_pd(b[2], qa); _mm256_storeu_pd(b[3], ma);
-    for (int j = 0; j < 4; j++) {
-        c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
-        um = b[3][j] < um ? b[3][j] : um;
-    }
+    cmf_sp_sums_lanes(r, b[0], b[1], b[2], b[3], 4);
+#elif defined(CMF_HAVE_SSE2)
+    const __m128d vt = _mm_set1_pd(t), vs = _mm_set1_pd(sh), zero = _mm_setzero_pd();
+    __m128d ca = zero, ua = zero, qa = zero, ma = _mm_set1_pd(INFINITY);
+    for (; k + 2 <= n; k += 2)
+        cmf_sp_sums2(_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(z + k)))), vt, vs, quad,
+                     &ca, &ua, &qa, &ma);
+    double b[4][2];
+    _mm_storeu_pd(b[0], ca); _mm_storeu_pd(b[1], ua); _mm_storeu_pd(b[2], qa); _mm_storeu_pd(b[3], ma);
+    cmf_sp_sums_lanes(r, b[0], b[1], b[2], b[3], 2);
 #endif
-#if defined(CMF_HAVE_SSE2) && !defined(CMF_SP_AVX2)
-    {   /* SSE2: 2 double lanes, masks by and / andnot */
-        const __m128d vt = _mm_set1_pd(t), vs = _mm_set1_pd(sh), one = _mm_set1_pd(1.0), inf = _mm_set1_pd(INFINITY);
-        __m128d ca = _mm_setzero_pd(), ua = ca, qa = ca, ma = inf;
-        for (; k + 2 <= n; k += 2) {
-            const __m128d zv = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(z + k))));
-            const __m128d on = _mm_cmpgt_pd(zv, vt), u = _mm_sub_pd(zv, vs), uk = _mm_and_pd(on, u);
-            ca = _mm_add_pd(ca, _mm_and_pd(on, one));
-            ua = _mm_add_pd(ua, uk);
-            if (quad) {
-                qa = _mm_add_pd(qa, _mm_mul_pd(uk, uk));
-                ma = _mm_min_pd(ma, _mm_or_pd(uk, _mm_andnot_pd(on, inf)));
-            }
-        }
-        double b[4][2];
-        _mm_storeu_pd(b[0], ca); _mm_storeu_pd(b[1], ua); _mm_storeu_pd(b[2], qa); _mm_storeu_pd(b[3], ma);
-        for (int j = 0; j < 2; j++) {
-            c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
-            um = b[3][j] < um ? b[3][j] : um;
-        }
-    }
-#endif
-    {   /* branch-free, in 4 lanes (the plain-C path, and the AVX2 tail) */
-        double cl[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, ql[4] = {0, 0, 0, 0};
-        double ml[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
-        for (; k + 4 <= n; k += 4)
-            for (int j = 0; j < 4; j++) {
-                const double zz = (double)z[k + j], u = zz - sh;
-                const int on = zz > t;
-                const double uk = cmf_keep_f64(on, u);
-                cl[j] += cmf_keep_f64(on, 1.0); al[j] += uk; ql[j] += uk * uk;
-                ml[j] = on && u < ml[j] ? u : ml[j];
-            }
-        for (; k < n; k++) {
-            const double zz = (double)z[k], u = zz - sh;
-            const int on = zz > t;
-            const double uk = cmf_keep_f64(on, u);
-            cl[0] += cmf_keep_f64(on, 1.0); al[0] += uk; ql[0] += uk * uk;
-            ml[0] = on && u < ml[0] ? u : ml[0];
-        }
-        for (int j = 0; j < 4; j++) {
-            c += cl[j]; s1 += al[j]; s2 += ql[j];
-            um = ml[j] < um ? ml[j] : um;
-        }
-    }
-#endif
-    r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
+    return k;
 }
 
-static inline void cmf_sp_sums_f64(ptrdiff_t n, const double *z, double t, double sh, int quad, double r[4])
+static inline ptrdiff_t cmf_sp_sums_v_f64(ptrdiff_t n, const double *z, double t, double sh, int quad, double r[4])
 {
     ptrdiff_t k = 0;
-    double c = 0.0, s1 = 0.0, s2 = 0.0, um = INFINITY;
 #if defined(CMF_SP_AVX512)
     const __m512d vt = _mm512_set1_pd(t), vs = _mm512_set1_pd(sh), zero = _mm512_setzero_pd();
-    const __m512d one = _mm512_set1_pd(1.0);
     __m512d ca = zero, ua = zero, qa = zero, ma = _mm512_set1_pd(INFINITY);
     for (; k < n; k += 8) {
         const ptrdiff_t rem = n - k;
         const __mmask8 lm = rem >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << rem) - 1u);
-        const __m512d zv = _mm512_maskz_loadu_pd(lm, z + k);
-        const __mmask8 m = _mm512_cmp_pd_mask(zv, vt, _CMP_GT_OQ) & lm;
-        const __m512d u = _mm512_sub_pd(zv, vs);
-        ca = _mm512_mask_add_pd(ca, m, ca, one);
-        ua = _mm512_mask_add_pd(ua, m, ua, u);
-        if (quad) {
-            qa = _mm512_mask3_fmadd_pd(u, u, qa, m);
-            ma = _mm512_mask_min_pd(ma, m, ma, u);
-        }
+        cmf_sp_sums8(_mm512_maskz_loadu_pd(lm, z + k), lm, vt, vs, quad, &ca, &ua, &qa, &ma);
     }
-    c = _mm512_reduce_add_pd(ca);
-    s1 = _mm512_reduce_add_pd(ua);
-    s2 = _mm512_reduce_add_pd(qa);
-    um = _mm512_reduce_min_pd(ma);
-#else
-#if defined(CMF_SP_AVX2)
+    cmf_sp_sums_out(r, ca, ua, qa, ma);
+    k = n;
+#elif defined(CMF_SP_AVX2)
     const __m256d vt = _mm256_set1_pd(t), vs = _mm256_set1_pd(sh), zero = _mm256_setzero_pd();
-    const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(INFINITY);
-    __m256d ca = zero, ua = zero, qa = zero, ma = inf;
-    for (; k + 4 <= n; k += 4) {
-        const __m256d zv = _mm256_loadu_pd(z + k);
-        const __m256d on = _mm256_cmp_pd(zv, vt, _CMP_GT_OQ);
-        const __m256d u = _mm256_sub_pd(zv, vs);
-        const __m256d uk = _mm256_and_pd(on, u);
-        ca = _mm256_add_pd(ca, _mm256_and_pd(on, one));
-        ua = _mm256_add_pd(ua, uk);
-        if (quad) {
-            qa = _mm256_fmadd_pd(uk, uk, qa);
-            ma = _mm256_min_pd(ma, _mm256_blendv_pd(inf, u, on));
-        }
-    }
+    __m256d ca = zero, ua = zero, qa = zero, ma = _mm256_set1_pd(INFINITY);
+    for (; k + 4 <= n; k += 4) cmf_sp_sums4(_mm256_loadu_pd(z + k), vt, vs, quad, &ca, &ua, &qa, &ma);
     double b[4][4];
     _mm256_storeu_pd(b[0], ca); _mm256_storeu_pd(b[1], ua); _mm256_storeu_pd(b[2], qa); _mm256_storeu_pd(b[3], ma);
-    for (int j = 0; j < 4; j++) {
-        c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
-        um = b[3][j] < um ? b[3][j] : um;
-    }
+    cmf_sp_sums_lanes(r, b[0], b[1], b[2], b[3], 4);
+#elif defined(CMF_HAVE_SSE2)
+    const __m128d vt = _mm_set1_pd(t), vs = _mm_set1_pd(sh), zero = _mm_setzero_pd();
+    __m128d ca = zero, ua = zero, qa = zero, ma = _mm_set1_pd(INFINITY);
+    for (; k + 2 <= n; k += 2) cmf_sp_sums2(_mm_loadu_pd(z + k), vt, vs, quad, &ca, &ua, &qa, &ma);
+    double b[4][2];
+    _mm_storeu_pd(b[0], ca); _mm_storeu_pd(b[1], ua); _mm_storeu_pd(b[2], qa); _mm_storeu_pd(b[3], ma);
+    cmf_sp_sums_lanes(r, b[0], b[1], b[2], b[3], 2);
 #endif
-#if defined(CMF_HAVE_SSE2) && !defined(CMF_SP_AVX2)
-    {   /* SSE2: 2 double lanes, masks by and / andnot */
-        const __m128d vt = _mm_set1_pd(t), vs = _mm_set1_pd(sh), one = _mm_set1_pd(1.0), inf = _mm_set1_pd(INFINITY);
-        __m128d ca = _mm_setzero_pd(), ua = ca, qa = ca, ma = inf;
-        for (; k + 2 <= n; k += 2) {
-            const __m128d zv = _mm_loadu_pd(z + k);
-            const __m128d on = _mm_cmpgt_pd(zv, vt), u = _mm_sub_pd(zv, vs), uk = _mm_and_pd(on, u);
-            ca = _mm_add_pd(ca, _mm_and_pd(on, one));
-            ua = _mm_add_pd(ua, uk);
-            if (quad) {
-                qa = _mm_add_pd(qa, _mm_mul_pd(uk, uk));
-                ma = _mm_min_pd(ma, _mm_or_pd(uk, _mm_andnot_pd(on, inf)));
-            }
-        }
-        double b[4][2];
-        _mm_storeu_pd(b[0], ca); _mm_storeu_pd(b[1], ua); _mm_storeu_pd(b[2], qa); _mm_storeu_pd(b[3], ma);
-        for (int j = 0; j < 2; j++) {
-            c += b[0][j]; s1 += b[1][j]; s2 += b[2][j];
-            um = b[3][j] < um ? b[3][j] : um;
-        }
-    }
-#endif
-    {   /* branch-free, in 4 lanes (the plain-C path, and the AVX2 tail) */
-        double cl[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, ql[4] = {0, 0, 0, 0};
-        double ml[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
-        for (; k + 4 <= n; k += 4)
-            for (int j = 0; j < 4; j++) {
-                const double zz = z[k + j], u = zz - sh;
-                const int on = zz > t;
-                const double uk = cmf_keep_f64(on, u);
-                cl[j] += cmf_keep_f64(on, 1.0); al[j] += uk; ql[j] += uk * uk;
-                ml[j] = on && u < ml[j] ? u : ml[j];
-            }
-        for (; k < n; k++) {
-            const double zz = z[k], u = zz - sh;
-            const int on = zz > t;
-            const double uk = cmf_keep_f64(on, u);
-            cl[0] += cmf_keep_f64(on, 1.0); al[0] += uk; ql[0] += uk * uk;
-            ml[0] = on && u < ml[0] ? u : ml[0];
-        }
-        for (int j = 0; j < 4; j++) {
-            c += cl[j]; s1 += al[j]; s2 += ql[j];
-            um = ml[j] < um ? ml[j] : um;
-        }
-    }
-#endif
-    r[0] = c; r[1] = s1; r[2] = s2; r[3] = um;
+    return k;
 }
 
-static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v, int kind, const float *pl, float *s,
-                                    double r[2])
+/* ---- the VJPs' first pass ---- */
+
+static inline ptrdiff_t cmf_sp_dsums_v_f32(ptrdiff_t n, const float *y, const float *v, int kind, const float *pl,
+                                           float *s, double r[2], ptrdiff_t *j_)
 {
-    ptrdiff_t k = 0, j = 0;
-    double ss = 0.0, sv = 0.0;
+    ptrdiff_t k = 0, j = *j_;
 #if defined(CMF_SP_AVX512)
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
-    while (k < n) {
+    while (k < n) {                                          /* (the tail: masked loads) */
         const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
         __m512 sa = zero, va = zero;
         for (; k < kend; k += 16) {
@@ -562,13 +515,12 @@ static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v,
             sa = _mm512_add_ps(sa, sk);
             va = _mm512_mask3_fmadd_ps(sk, vv, va, gt | nan);
         }
-        ss += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sa)),
-              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sa), 1)))));
-        sv += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(va)),
-              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(va), 1)))));
+        r[0] += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sa)),
+                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sa), 1)))));
+        r[1] += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(va)),
+                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(va), 1)))));
     }
-#else
-#if defined(CMF_SP_AVX2)
+#elif defined(CMF_SP_AVX2)
     const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
     while (k + 8 <= n) {
         const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
@@ -591,27 +543,17 @@ static inline void cmf_sp_dsums_f32(ptrdiff_t n, const float *y, const float *v,
         float b[2][8];
         _mm256_storeu_ps(b[0], sa);
         _mm256_storeu_ps(b[1], va);
-        for (int j = 0; j < 8; j++) { ss += (double)b[0][j]; sv += (double)b[1][j]; }
+        for (int q = 0; q < 8; q++) { r[0] += (double)b[0][q]; r[1] += (double)b[1][q]; }
     }
 #endif
-    for (; k < n; k++) {
-        const float yk = y[k];
-        const float sk = yk > 0 ? (kind == 0 ? 1.0f : kind == 1 ? yk : kind == 2 ? sqrtf(yk) : pl[j++])
-                                : (yk != yk ? yk : 0.0f);
-        s[k] = sk;
-        ss += (double)sk;
-        sv += sk != 0 ? (double)(sk * v[k]) : 0.0;
-    }
-#endif
-    r[0] = ss;
-    r[1] = sv;
+    *j_ = j;
+    return k;
 }
 
-static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *v, int kind, const double *pl, double *s,
-                                    double r[2])
+static inline ptrdiff_t cmf_sp_dsums_v_f64(ptrdiff_t n, const double *y, const double *v, int kind, const double *pl,
+                                           double *s, double r[2], ptrdiff_t *j_)
 {
-    ptrdiff_t k = 0, j = 0;
-    double ss = 0.0, sv = 0.0;
+    ptrdiff_t k = 0, j = *j_;
 #if defined(CMF_SP_AVX512)
     const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
     __m512d sa = zero, va = zero;
@@ -631,10 +573,9 @@ static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *
         sa = _mm512_add_pd(sa, sk);
         va = _mm512_mask3_fmadd_pd(sk, vv, va, gt | nan);
     }
-    ss = _mm512_reduce_add_pd(sa);
-    sv = _mm512_reduce_add_pd(va);
-#else
-#if defined(CMF_SP_AVX2)
+    r[0] += _mm512_reduce_add_pd(sa);
+    r[1] += _mm512_reduce_add_pd(va);
+#elif defined(CMF_SP_AVX2)
     const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
     __m256d sa = zero, va = zero;
     for (; k + 4 <= n; k += 4) {
@@ -655,132 +596,74 @@ static inline void cmf_sp_dsums_f64(ptrdiff_t n, const double *y, const double *
     double b[2][4];
     _mm256_storeu_pd(b[0], sa);
     _mm256_storeu_pd(b[1], va);
-    for (int j = 0; j < 4; j++) { ss += b[0][j]; sv += b[1][j]; }
+    for (int q = 0; q < 4; q++) { r[0] += b[0][q]; r[1] += b[1][q]; }
 #endif
-    for (; k < n; k++) {
-        const double yk = y[k];
-        const double sk = yk > 0 ? (kind == 0 ? 1.0 : kind == 1 ? yk : kind == 2 ? sqrt(yk) : pl[j++])
-                                 : (yk != yk ? yk : 0.0);
-        s[k] = sk;
-        ss += sk;
-        sv += sk != 0 ? sk * v[k] : 0.0;
-    }
-#endif
-    r[0] = ss;
-    r[1] = sv;
+    *j_ = j;
+    return k;
 }
 
-static inline float cmf_sp_logu_f32(float u)
+/* ---- the column kernels' strips ---- */
+
+#if defined(CMF_SP_AVX512)
+static inline void cmf_sp_strip_out(double r[80], const __m512d *acc)
 {
-    const uint32_t b = cmf_bits_f32(u);
-    float e = (float)(int32_t)((b >> 23) & 0xffu) - 126.0f;
-    float m = cmf_from_bits_f32((b & 0x007fffffu) | 0x3f000000u);     /* [0.5, 1) */
-    const int lo = m < 0.70710678f;
-    e = lo ? e - 1.0f : e;
-    const float x = lo ? m + m - 1.0f : m - 1.0f;
-    const float z = x * x;
-    float p = 7.0376836292e-2f;
-    p = p * x - 1.1514610310e-1f;
-    p = p * x + 1.1676998740e-1f;
-    p = p * x - 1.2420140846e-1f;
-    p = p * x + 1.4249322787e-1f;
-    p = p * x - 1.6668057665e-1f;
-    p = p * x + 2.0000714765e-1f;
-    p = p * x - 2.4999993993e-1f;
-    p = p * x + 3.3333331174e-1f;
-    float y = x * (z * p);
-    y += -2.12194440e-4f * e;
-    y += -0.5f * z;
-    return (x + y) + 0.693359375f * e;
+    for (int i = 0; i < 10; i++) _mm512_storeu_pd(r + 8 * i, acc[i]);
 }
+/* one row of 16 lanes, as two halves of 8 doubles, into acc = {count, sum u, sum u^2,
+ * min u, NaN} x 2 halves (interleaved: acc[2 i + half]) */
+static inline void cmf_sp_strip_row(__m512d z0, __m512d z1, __m512d t0, __m512d t1, int quad, __m512d *acc)
+{
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+    const __m512d z[2] = {z0, z1}, t[2] = {t0, t1};
+    for (int h = 0; h < 2; h++) {
+        const __mmask8 k = _mm512_cmp_pd_mask(z[h], t[h], _CMP_GT_OQ);
+        const __m512d u = _mm512_sub_pd(z[h], quad ? t[h] : zero);
+        acc[h] = _mm512_mask_add_pd(acc[h], k, acc[h], one);
+        acc[2 + h] = _mm512_mask_add_pd(acc[2 + h], k, acc[2 + h], u);
+        if (quad) {
+            acc[4 + h] = _mm512_mask3_fmadd_pd(u, u, acc[4 + h], k);
+            acc[6 + h] = _mm512_mask_min_pd(acc[6 + h], k, acc[6 + h], u);
+        }
+        acc[8 + h] = _mm512_mask_add_pd(acc[8 + h], _mm512_cmp_pd_mask(z[h], z[h], _CMP_UNORD_Q), acc[8 + h], one);
+    }
+}
+#endif
 
-static inline void cmf_sp_strip16_f32(ptrdiff_t n, const float *y, ptrdiff_t ldy, const double *tau, int quad,
-                                      double r[80])
+static inline int cmf_sp_strip16_v_f32(ptrdiff_t n, const float *y, ptrdiff_t ldy, const double *tau, int quad,
+                                       double r[80])
 {
 #if defined(CMF_SP_AVX512)
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
-    const __m512d t0 = _mm512_loadu_pd(tau), t1 = _mm512_loadu_pd(tau + 8);
-    const __m512d h0 = quad ? t0 : zero, h1 = quad ? t1 : zero;
-    __m512d c0 = zero, c1 = zero, a0 = zero, a1 = zero, q0 = zero, q1 = zero, m0 = inf, m1 = inf, n0 = zero, n1 = zero;
+    const __m512d t0 = _mm512_loadu_pd(tau), t1 = _mm512_loadu_pd(tau + 8), zero = _mm512_setzero_pd();
+    __m512d acc[10];
+    for (int i = 0; i < 10; i++) acc[i] = i == 6 || i == 7 ? _mm512_set1_pd(INFINITY) : zero;
     for (ptrdiff_t q = 0; q < n; q++) {
         const __m512 v = _mm512_loadu_ps(y + q * ldy);
-        const __m512d z0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-        const __m512d z1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-        const __mmask8 k0 = _mm512_cmp_pd_mask(z0, t0, _CMP_GT_OQ), k1 = _mm512_cmp_pd_mask(z1, t1, _CMP_GT_OQ);
-        const __m512d u0 = _mm512_sub_pd(z0, h0), u1 = _mm512_sub_pd(z1, h1);
-        c0 = _mm512_mask_add_pd(c0, k0, c0, one);
-        c1 = _mm512_mask_add_pd(c1, k1, c1, one);
-        a0 = _mm512_mask_add_pd(a0, k0, a0, u0);
-        a1 = _mm512_mask_add_pd(a1, k1, a1, u1);
-        if (quad) {
-            q0 = _mm512_mask3_fmadd_pd(u0, u0, q0, k0);
-            q1 = _mm512_mask3_fmadd_pd(u1, u1, q1, k1);
-            m0 = _mm512_mask_min_pd(m0, k0, m0, u0);
-            m1 = _mm512_mask_min_pd(m1, k1, m1, u1);
-        }
-        n0 = _mm512_mask_add_pd(n0, _mm512_cmp_pd_mask(z0, z0, _CMP_UNORD_Q), n0, one);
-        n1 = _mm512_mask_add_pd(n1, _mm512_cmp_pd_mask(z1, z1, _CMP_UNORD_Q), n1, one);
+        cmf_sp_strip_row(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))),
+                         t0, t1, quad, acc);
     }
-    _mm512_storeu_pd(r, c0); _mm512_storeu_pd(r + 8, c1);
-    _mm512_storeu_pd(r + 16, a0); _mm512_storeu_pd(r + 24, a1);
-    _mm512_storeu_pd(r + 32, q0); _mm512_storeu_pd(r + 40, q1);
-    _mm512_storeu_pd(r + 48, m0); _mm512_storeu_pd(r + 56, m1);
-    _mm512_storeu_pd(r + 64, n0); _mm512_storeu_pd(r + 72, n1);
+    cmf_sp_strip_out(r, acc);
+    return 1;
 #else
-    for (int j = 0; j < 16; j++) { r[j] = r[16 + j] = r[32 + j] = r[64 + j] = 0.0; r[48 + j] = INFINITY; }
-    for (ptrdiff_t q = 0; q < n; q++)
-        for (int j = 0; j < 16; j++) {
-            const double z = (double)y[q * ldy + j], u = quad ? z - tau[j] : z;
-            if (z > tau[j]) {
-                r[j] += 1.0; r[16 + j] += u; r[32 + j] += u * u;
-                r[48 + j] = u < r[48 + j] ? u : r[48 + j];
-            }
-            r[64 + j] += z != z ? 1.0 : 0.0;
-        }
+    (void)n; (void)y; (void)ldy; (void)tau; (void)quad; (void)r;
+    return 0;
 #endif
 }
 
-static inline void cmf_sp_strip16_f64(ptrdiff_t n, const double *y, ptrdiff_t ldy, const double *tau, int quad,
-                                      double r[80])
+static inline int cmf_sp_strip16_v_f64(ptrdiff_t n, const double *y, ptrdiff_t ldy, const double *tau, int quad,
+                                       double r[80])
 {
 #if defined(CMF_SP_AVX512)
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
-    const __m512d t0 = _mm512_loadu_pd(tau), t1 = _mm512_loadu_pd(tau + 8);
-    const __m512d h0 = quad ? t0 : zero, h1 = quad ? t1 : zero;
-    __m512d c0 = zero, c1 = zero, a0 = zero, a1 = zero, q0 = zero, q1 = zero, m0 = inf, m1 = inf, n0 = zero, n1 = zero;
-    for (ptrdiff_t q = 0; q < n; q++) {
-        const __m512d z0 = _mm512_loadu_pd(y + q * ldy), z1 = _mm512_loadu_pd(y + q * ldy + 8);
-        const __mmask8 k0 = _mm512_cmp_pd_mask(z0, t0, _CMP_GT_OQ), k1 = _mm512_cmp_pd_mask(z1, t1, _CMP_GT_OQ);
-        const __m512d u0 = _mm512_sub_pd(z0, h0), u1 = _mm512_sub_pd(z1, h1);
-        c0 = _mm512_mask_add_pd(c0, k0, c0, one);
-        c1 = _mm512_mask_add_pd(c1, k1, c1, one);
-        a0 = _mm512_mask_add_pd(a0, k0, a0, u0);
-        a1 = _mm512_mask_add_pd(a1, k1, a1, u1);
-        if (quad) {
-            q0 = _mm512_mask3_fmadd_pd(u0, u0, q0, k0);
-            q1 = _mm512_mask3_fmadd_pd(u1, u1, q1, k1);
-            m0 = _mm512_mask_min_pd(m0, k0, m0, u0);
-            m1 = _mm512_mask_min_pd(m1, k1, m1, u1);
-        }
-        n0 = _mm512_mask_add_pd(n0, _mm512_cmp_pd_mask(z0, z0, _CMP_UNORD_Q), n0, one);
-        n1 = _mm512_mask_add_pd(n1, _mm512_cmp_pd_mask(z1, z1, _CMP_UNORD_Q), n1, one);
-    }
-    _mm512_storeu_pd(r, c0); _mm512_storeu_pd(r + 8, c1);
-    _mm512_storeu_pd(r + 16, a0); _mm512_storeu_pd(r + 24, a1);
-    _mm512_storeu_pd(r + 32, q0); _mm512_storeu_pd(r + 40, q1);
-    _mm512_storeu_pd(r + 48, m0); _mm512_storeu_pd(r + 56, m1);
-    _mm512_storeu_pd(r + 64, n0); _mm512_storeu_pd(r + 72, n1);
-#else
-    for (int j = 0; j < 16; j++) { r[j] = r[16 + j] = r[32 + j] = r[64 + j] = 0.0; r[48 + j] = INFINITY; }
+    const __m512d t0 = _mm512_loadu_pd(tau), t1 = _mm512_loadu_pd(tau + 8), zero = _mm512_setzero_pd();
+    __m512d acc[10];
+    for (int i = 0; i < 10; i++) acc[i] = i == 6 || i == 7 ? _mm512_set1_pd(INFINITY) : zero;
     for (ptrdiff_t q = 0; q < n; q++)
-        for (int j = 0; j < 16; j++) {
-            const double z = y[q * ldy + j], u = quad ? z - tau[j] : z;
-            if (z > tau[j]) {
-                r[j] += 1.0; r[16 + j] += u; r[32 + j] += u * u;
-                r[48 + j] = u < r[48 + j] ? u : r[48 + j];
-            }
-            r[64 + j] += z != z ? 1.0 : 0.0;
-        }
+        cmf_sp_strip_row(_mm512_loadu_pd(y + q * ldy), _mm512_loadu_pd(y + q * ldy + 8), t0, t1, quad, acc);
+    cmf_sp_strip_out(r, acc);
+    return 1;
+#else
+    (void)n; (void)y; (void)ldy; (void)tau; (void)quad; (void)r;
+    return 0;
 #endif
 }
 
@@ -851,125 +734,28 @@ static inline int cmf_sp_step16(int quad, int first, double n, double *state, do
 #endif
 }
 
-static inline void cmf_sp_transpose_f32(ptrdiff_t nr, ptrdiff_t nc, const float *src, ptrdiff_t lds, float *dst,
-                                        ptrdiff_t ldd)
+static inline float cmf_sp_logu_f32(float u)
 {
-#if defined(CMF_VEC)
-    const ptrdiff_t W = CMF_VN_f32;
-#else
-    const ptrdiff_t W = 1;
-#endif
-    const ptrdiff_t nr0 = nr - nr % W, nc0 = nc - nc % W;
-    /* tiles in the order that walks the array with the longer rows along its rows (each
-     * of its lines used at once; a power-of-two row spacing keeps lines in few cache sets) */
-    const int rows_outer = lds >= ldd;
-    for (ptrdiff_t a = 0; a < (rows_outer ? nr0 : nc0); a += W)
-        for (ptrdiff_t b = 0; b < (rows_outer ? nc0 : nr0); b += W) {
-            const ptrdiff_t i0 = rows_outer ? a : b, j0 = rows_outer ? b : a;
-#if defined(CMF_VEC)
-            if (rows_outer && i0 + 2 * W <= nr0)   /* the next rows of a far-strided input */
-                for (ptrdiff_t q = 0; q < W; q++)
-                    _mm_prefetch((const char *)(src + (i0 + W + q) * lds + j0), _MM_HINT_T0);
-            cmf_vec_f32 r[CMF_VN_f32];
-            for (ptrdiff_t q = 0; q < W; q++) r[q] = cmf_vld_f32(src + (i0 + q) * lds + j0);
-            cmf_vtr_f32(r);
-            for (ptrdiff_t q = 0; q < W; q++) cmf_vst_f32(dst + (j0 + q) * ldd + i0, r[q]);
-#else
-            dst[j0 * ldd + i0] = src[i0 * lds + j0];
-#endif
-        }
-    for (ptrdiff_t i = nr0; i < nr; i++)            /* the edges */
-        for (ptrdiff_t j = 0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
-    for (ptrdiff_t i = 0; i < nr0; i++)
-        for (ptrdiff_t j = nc0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
-}
-
-static inline void cmf_sp_transpose_f64(ptrdiff_t nr, ptrdiff_t nc, const double *src, ptrdiff_t lds, double *dst,
-                                        ptrdiff_t ldd)
-{
-#if defined(CMF_VEC)
-    const ptrdiff_t W = CMF_VN_f64;
-#else
-    const ptrdiff_t W = 1;
-#endif
-    const ptrdiff_t nr0 = nr - nr % W, nc0 = nc - nc % W;
-    /* tiles in the order that walks the array with the longer rows along its rows (each
-     * of its lines used at once; a power-of-two row spacing keeps lines in few cache sets) */
-    const int rows_outer = lds >= ldd;
-    for (ptrdiff_t a = 0; a < (rows_outer ? nr0 : nc0); a += W)
-        for (ptrdiff_t b = 0; b < (rows_outer ? nc0 : nr0); b += W) {
-            const ptrdiff_t i0 = rows_outer ? a : b, j0 = rows_outer ? b : a;
-#if defined(CMF_VEC)
-            if (rows_outer && i0 + 2 * W <= nr0)   /* the next rows of a far-strided input */
-                for (ptrdiff_t q = 0; q < W; q++)
-                    _mm_prefetch((const char *)(src + (i0 + W + q) * lds + j0), _MM_HINT_T0);
-            cmf_vec_f64 r[CMF_VN_f64];
-            for (ptrdiff_t q = 0; q < W; q++) r[q] = cmf_vld_f64(src + (i0 + q) * lds + j0);
-            cmf_vtr_f64(r);
-            for (ptrdiff_t q = 0; q < W; q++) cmf_vst_f64(dst + (j0 + q) * ldd + i0, r[q]);
-#else
-            dst[j0 * ldd + i0] = src[i0 * lds + j0];
-#endif
-        }
-    for (ptrdiff_t i = nr0; i < nr; i++)            /* the edges */
-        for (ptrdiff_t j = 0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
-    for (ptrdiff_t i = 0; i < nr0; i++)
-        for (ptrdiff_t j = nc0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
-}
-
-static inline void cmf_sp_expand_f32(ptrdiff_t n, const float *z, float *y, float lo, const float *pc)
-{
-    ptrdiff_t k = 0, j = 0;
-#if defined(CMF_SP_AVX512)
-    const __m512 vl = _mm512_set1_ps(lo);
-    for (; k + 16 <= n; k += 16) {
-        const __mmask16 c = _mm512_cmp_ps_mask(_mm512_loadu_ps(z + k), vl, _CMP_GE_OQ);
-        _mm512_storeu_ps(y + k, _mm512_maskz_expand_ps(c, _mm512_loadu_ps(pc + j)));
-        j += CMF_SP_POPCNT(c);
-    }
-#elif defined(CMF_SP_AVX2)
-    const __m256 vl = _mm256_set1_ps(lo);
-    for (; k + 8 <= n; k += 8) {
-        const __m256 on = _mm256_cmp_ps(_mm256_loadu_ps(z + k), vl, _CMP_GE_OQ);
-        const int c = _mm256_movemask_ps(on);
-        const __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(pc + j), cmf_sp_perm(cmf_sp_lut_e8[c]));
-        _mm256_storeu_ps(y + k, _mm256_and_ps(p, on));
-        j += CMF_SP_POPCNT(c);
-    }
-#endif
-    for (; k < n; k++) {
-        const int on = z[k] >= lo;
-        y[k] = on ? pc[j] : 0.0f;
-        j += on;
-    }
-}
-
-static inline void cmf_sp_expand_f64(ptrdiff_t n, const double *z, double *y, double lo, const double *pc)
-{
-    ptrdiff_t k = 0, j = 0;
-#if defined(CMF_SP_AVX512)
-    const __m512d vl = _mm512_set1_pd(lo);
-    for (; k + 8 <= n; k += 8) {
-        const __mmask8 c = _mm512_cmp_pd_mask(_mm512_loadu_pd(z + k), vl, _CMP_GE_OQ);
-        _mm512_storeu_pd(y + k, _mm512_maskz_expand_pd(c, _mm512_loadu_pd(pc + j)));
-        j += CMF_SP_POPCNT(c);
-    }
-#elif defined(CMF_SP_AVX2)
-    const __m256d vl = _mm256_set1_pd(lo);
-    for (; k + 4 <= n; k += 4) {
-        const __m256d on = _mm256_cmp_pd(_mm256_loadu_pd(z + k), vl, _CMP_GE_OQ);
-        const int c = _mm256_movemask_pd(on);
-        const __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(pc + j)),
-                                                  cmf_sp_perm(cmf_sp_lut_e4[c]));
-        _mm256_storeu_pd(y + k, _mm256_and_pd(_mm256_castps_pd(p), on));
-        j += CMF_SP_POPCNT(c);
-    }
-#endif
-    for (; k < n; k++) {
-        const int on = z[k] >= lo;
-        y[k] = on ? pc[j] : 0.0;
-        j += on;
-    }
+    const uint32_t b = cmf_bits_f32(u);
+    float e = (float)(int32_t)((b >> 23) & 0xffu) - 126.0f;
+    float m = cmf_from_bits_f32((b & 0x007fffffu) | 0x3f000000u);     /* [0.5, 1) */
+    const int lo = m < 0.70710678f;
+    e = lo ? e - 1.0f : e;
+    const float x = lo ? m + m - 1.0f : m - 1.0f;
+    const float z = x * x;
+    float p = 7.0376836292e-2f;
+    p = p * x - 1.1514610310e-1f;
+    p = p * x + 1.1676998740e-1f;
+    p = p * x - 1.2420140846e-1f;
+    p = p * x + 1.4249322787e-1f;
+    p = p * x - 1.6668057665e-1f;
+    p = p * x + 2.0000714765e-1f;
+    p = p * x - 2.4999993993e-1f;
+    p = p * x + 3.3333331174e-1f;
+    float y = x * (z * p);
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    return (x + y) + 0.693359375f * e;
 }
 
 #endif

@@ -11,11 +11,131 @@
  */
 
 #include "cmf_simd_sparse.h"
+#define NINF_S ((T)-INFINITY)
+#ifndef CMF_SP_SQRT
+#define CMF_SP_SQRT(v) (sizeof(T) == 4 ? (T)sqrtf((float)(v)) : (T)sqrt((double)(v)))
+#endif
 #ifndef SPC
 #define SPC(name) CMF_CAT3(cmf_sp_, name, CMF_CAT(_, SFX))   /* cmf_simd_sparse.h, this T */
 #endif
 
-#define NINF_S ((T)-INFINITY)
+/* ---- the passes of cmf_simd_sparse.h, completed: its vector loop, then the rest here
+ * (the plain-C path where there is no vector loop) ---- */
+
+/* z_k = (x_k - m) sc into z_all (may be x); the z_k > lo in order into zs; returns how
+ * many; *nan |= (an x_k is NaN).  Branch-free: store, then advance when taken. */
+static ptrdiff_t S(sp_compact)(ptrdiff_t n, const T *x, T m, T sc, T lo, T *z_all, T *zs, int *nan)
+{
+    ptrdiff_t na = 0;
+    int bad = 0;
+    ptrdiff_t k = SPC(compact_v)(n, x, m, sc, lo, z_all, zs, &na, &bad);
+    for (; k < n; k++) {
+        const T v = x[k], z = (v - m) * sc;
+        z_all[k] = z;
+        zs[na] = z;
+        na += z > lo;
+        bad |= v != v;
+    }
+    *nan |= bad;
+    return na;
+}
+
+/* the z_k >= lo, in order, into d (may be z); returns how many */
+static ptrdiff_t S(sp_filter)(ptrdiff_t n, const T *z, T *d, T lo)
+{
+    ptrdiff_t na = 0;
+    ptrdiff_t k = SPC(filter_v)(n, z, d, lo, &na);
+    for (; k < n; k++) {
+        const T v = z[k];
+        d[na] = v;
+        na += v >= lo;
+    }
+    return na;
+}
+
+/* y_k = pc[j++] where z_k >= lo, else 0 (y may be z) */
+static void S(sp_expand_to)(ptrdiff_t n, const T *z, T *y, T lo, const T *pc)
+{
+    ptrdiff_t j = 0;
+    ptrdiff_t k = SPC(expand_v)(n, z, y, lo, pc, &j);
+    for (; k < n; k++) {
+        const int on = z[k] >= lo;
+        y[k] = on ? pc[j] : (T)0;
+        j += on;
+    }
+}
+
+/* over the z_k > t, u = z_k - sh: r = {count, sum u, sum u^2, min u} (the last two when
+ * `quad`); the rest branch-free in 4 lanes */
+static void S(sp_sums)(ptrdiff_t n, const T *z, double t, double sh, int quad, double r[4])
+{
+    r[0] = r[1] = r[2] = 0.0;
+    r[3] = INFINITY;
+    ptrdiff_t k = SPC(sums_v)(n, z, t, sh, quad, r);
+    double cl[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, ql[4] = {0, 0, 0, 0};
+    double ml[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+    for (; k < n; k += 4)
+        for (int j = 0; j < 4; j++) {
+            const int in = k + j < n;
+            const double zz = in ? (double)z[k + j] : (double)NINF_S, u = zz - sh;
+            const int on = zz > t;
+            const double uk = cmf_keep_f64(on, u);
+            cl[j] += cmf_keep_f64(on, 1.0);
+            al[j] += uk;
+            ql[j] += uk * uk;
+            ml[j] = on && u < ml[j] ? u : ml[j];
+        }
+    for (int j = 0; j < 4; j++) {
+        r[0] += cl[j]; r[1] += al[j];
+        if (quad) { r[2] += ql[j]; r[3] = ml[j] < r[3] ? ml[j] : r[3]; }
+    }
+}
+
+/* the sparse VJPs' first pass (see cmf_sp_dsums_v_*): r = {sum s, sum s v} */
+static void S(sp_dsums)(ptrdiff_t n, const T *y, const T *v, int kind, const T *pl, T *s, double r[2])
+{
+    ptrdiff_t j = 0;
+    r[0] = r[1] = 0.0;
+    ptrdiff_t k = SPC(dsums_v)(n, y, v, kind, pl, s, r, &j);
+    for (; k < n; k++) {
+        const T yk = y[k];
+        const T sk = yk > 0 ? (kind == 0 ? (T)1 : kind == 1 ? yk : kind == 2 ? CMF_SP_SQRT(yk) : pl[j++])
+                            : (yk != yk ? yk : (T)0);
+        s[k] = sk;
+        r[0] += (double)sk;
+        r[1] += sk != 0 ? (double)(sk * v[k]) : 0.0;
+    }
+}
+
+/* dst[j * ldd + i] = src[i * lds + j] (i < nr, j < nc): whole VN x VN blocks transposed in
+ * registers (cmf_simd.h), in the order that walks the array with the longer rows along
+ * its rows (each line used at once: a power-of-two row spacing keeps lines in few cache
+ * sets), the edges scalar */
+static void S(sp_transpose)(ptrdiff_t nr, ptrdiff_t nc, const T *src, ptrdiff_t lds, T *dst, ptrdiff_t ldd)
+{
+    ptrdiff_t nr0 = 0, nc0 = 0;
+#ifdef CMF_VEC
+    nr0 = nr - nr % VN;
+    nc0 = nc - nc % VN;
+    const int rows_outer = lds >= ldd;
+    for (ptrdiff_t a = 0; a < (rows_outer ? nr0 : nc0); a += VN)
+        for (ptrdiff_t b = 0; b < (rows_outer ? nc0 : nr0); b += VN) {
+            const ptrdiff_t i0 = rows_outer ? a : b, j0 = rows_outer ? b : a;
+            if (rows_outer && i0 + 2 * VN <= nr0)   /* the next rows of a far-strided input */
+                for (ptrdiff_t q = 0; q < VN; q++)
+                    _mm_prefetch((const char *)(src + (i0 + VN + q) * lds + j0), _MM_HINT_T0);
+            V r[VN];
+            for (ptrdiff_t q = 0; q < VN; q++) r[q] = VLD(src + (i0 + q) * lds + j0);
+            VTR(r);
+            for (ptrdiff_t q = 0; q < VN; q++) VST(dst + (j0 + q) * ldd + i0, r[q]);
+        }
+#endif
+    for (ptrdiff_t i = nr0; i < nr; i++)
+        for (ptrdiff_t j = 0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
+    for (ptrdiff_t i = 0; i < nr0; i++)
+        for (ptrdiff_t j = nc0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
 
 /* A slice with NaN: NaN where included, 0 where masked (as softmax). */
 static void S(fill_nan)(ptrdiff_t n, T *y, const uint8_t *mk)
@@ -42,7 +162,7 @@ static ptrdiff_t S(sp_cands)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T
     int nan = 0;
     ptrdiff_t na = 0;
     if (!mk) {
-        na = SPC(compact)(n, x, m, sc, (T)-1, y, zs, &nan);
+        na = S(sp_compact)(n, x, m, sc, (T)-1, y, zs, &nan);
     } else {
         for (ptrdiff_t k = 0; k < n; k++) {   /* branch-free: store, then advance when taken */
             const T v = x[k], z = (v - m) * sc;
@@ -122,7 +242,7 @@ static double S(sparsemax_tau)(ptrdiff_t na, const T *zs, int *n_iter)
     int iter = 0;
     for (;;) {
         double r[4];
-        SPC(sums)(na, zs, tau, 0.0, 0, r);
+        S(sp_sums)(na, zs, tau, 0.0, 0, r);
         const double tn = (r[1] - 1.0) / r[0];
         iter++;
         if (!(tn > tau) || iter > na + 1) break;   /* support stable: tau is exact */
@@ -159,7 +279,7 @@ static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_ou
     int iter = 0;
     for (;;) {
         double r[4];
-        SPC(sums)(na, zs, tau, tau, 1, r);
+        S(sp_sums)(na, zs, tau, tau, 1, r);
         const double c = r[0], s1 = r[1], s2 = r[2], um = r[3];
         iter++;
         const double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
@@ -189,7 +309,7 @@ static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_ou
         tau = t2;
         /* drop the entries left behind (z >= (T)tau keeps every z > tau: no T lies
          * strictly between tau and its rounding) */
-        if (c < (double)na) na = SPC(filter)(na, zs, zs, (T)tau);
+        if (c < (double)na) na = S(sp_filter)(na, zs, zs, (T)tau);
     }
     *n_iter = iter;
     *na_out = na;
@@ -279,7 +399,7 @@ static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, ptrdiff_t cap, double al
     do {                                                                           \
         const T nl_ = (T)(LO);                                                     \
         if (nl_ > lo_t) {          /* keeps every z > LO: no T lies between LO and nl_ */ \
-            na = SPC(filter)(na, za, zb, nl_);                                     \
+            na = S(sp_filter)(na, za, zb, nl_);                                     \
             za = zb;                                                               \
             lo_t = nl_;                                                            \
         }                                                                          \
@@ -291,7 +411,7 @@ static double S(entmax_tau)(ptrdiff_t na, T *zs, T *zb, ptrdiff_t cap, double al
          * while they gain much. */
         for (int jp = 0; jp < 2; jp++) {
             double r[4];
-            SPC(sums)(na, za, tau, tau, 0, r);
+            S(sp_sums)(na, za, tau, tau, 0, r);
             iter++;
             const double tj = tau + r[1] / r[0] - cmf_expm_f64((1.0 - alpha) * cmf_log_f64(r[0]));
             if (!(tj > tau && tj <= hi)) break;
@@ -452,7 +572,7 @@ static void S(entmax_cand_p)(ptrdiff_t na, const T *za, T *pc, double tau, doubl
 static void S(sp_expand)(ptrdiff_t n, T *y, const uint8_t *mk, T lo, const T *pc)
 {
     if (!mk) {
-        SPC(expand)(n, y, y, lo, pc);
+        S(sp_expand_to)(n, y, y, lo, pc);
         return;
     }
     ptrdiff_t j = 0;
@@ -605,10 +725,14 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
         /* lanes with a non-finite maximum: the row kernel, from x as it is now */
         T *spec = NULL;
         ptrdiff_t nspec = 0;
+        for (ptrdiff_t j = 0; j < CMF_SP_CB; j++) {     /* (lanes past B: settled) */
+            state[j] = 1;
+            iters[j] = 0;
+            tau[j] = 0.0;
+        }
         for (ptrdiff_t j = 0; j < B; j++) {
             state[j] = S(is_finite)(m[j]) ? 0 : 2;
             nspec += state[j] == 2;
-            iters[j] = 0;
             sc[j] = (T)((double)itl[j] * zk);
             if (state[j]) m[j] = 0;
         }
@@ -636,25 +760,18 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
             for (ptrdiff_t j = s0; j < s0 + jl; j++) tau[j] = -1.0;
             double rs[80];
             for (int pass = 0;; pass++) {
-                int more;
-                if (jl == CMF_SP_SL && !ms) {      /* the usual strip: intrinsics */
-                    SPC(strip16)(n, ys, ldy, tau + s0, quad, rs);
-                    more = cmf_sp_step16(quad, pass == 0, (double)n, state + s0, iters + s0, tau + s0, rs);
-                } else {
+                if (!(jl == CMF_SP_SL && !ms && SPC(strip16_v)(n, ys, ldy, tau + s0, quad, rs))) {
                     S(strip_sums)(n, ys, ldy, ms, ldm, jl, tau + s0, quad, c + s0, s1 + s0, s2 + s0, um + s0, nn + s0);
-                    more = 0;
-                    for (ptrdiff_t j = s0; j < s0 + jl; j++) {
-                        double r1[80];
-                        for (int q = 0; q < 16; q++) r1[q] = r1[16 + q] = r1[32 + q] = r1[48 + q] = r1[64 + q] = 1.0;
-                        r1[0] = c[j]; r1[16] = s1[j]; r1[32] = s2[j]; r1[48] = um[j]; r1[64] = nn[j];
-                        double st[16], itr[16], ta[16];
-                        for (int q = 0; q < 16; q++) { st[q] = 1.0; itr[q] = 0.0; ta[q] = 0.0; }
-                        st[0] = state[j]; itr[0] = iters[j]; ta[0] = tau[j];
-                        more |= cmf_sp_step16(quad, pass == 0, (double)n, st, itr, ta, r1);
-                        state[j] = st[0]; iters[j] = itr[0]; tau[j] = ta[0];
+                    for (ptrdiff_t j = 0; j < CMF_SP_SL; j++) {   /* (lanes past jl: settled) */
+                        const int in = j < jl;
+                        rs[j] = in ? c[s0 + j] : 1.0;
+                        rs[16 + j] = in ? s1[s0 + j] : 1.0;
+                        rs[32 + j] = in ? s2[s0 + j] : 1.0;
+                        rs[48 + j] = in ? um[s0 + j] : 1.0;
+                        rs[64 + j] = in ? nn[s0 + j] : 0.0;
                     }
                 }
-                if (!more) break;
+                if (!cmf_sp_step16(quad, pass == 0, (double)n, state + s0, iters + s0, tau + s0, rs)) break;
             }
             if (quad) {                           /* the normaliser: one more pass */
                 S(strip_sums)(n, ys, ldy, ms, ldm, jl, tau + s0, 1, c + s0, s1 + s0, s2 + s0, um + s0, nn + s0);
@@ -742,7 +859,7 @@ static int S(sparse_cols_rows)(const S(cols) *k, double alpha)
     uint8_t *mb = k->mask ? (uint8_t *)(scr + CMF_CAND_SCRATCH * n) : NULL;
     for (ptrdiff_t j0 = 0; j0 < k->B; j0 += G) {
         const ptrdiff_t g = k->B - j0 < G ? k->B - j0 : G;
-        SPC(transpose)(n, g, k->in[0] + j0, k->ldi[0], R, ldr);
+        S(sp_transpose)(n, g, k->in[0] + j0, k->ldi[0], R, ldr);
         for (ptrdiff_t j = 0; j < g; j++) {
             if (mb)
                 for (ptrdiff_t q = 0; q < n; q++) mb[q] = k->mask[q * k->ldm + j0 + j];
@@ -750,7 +867,7 @@ static int S(sparse_cols_rows)(const S(cols) *k, double alpha)
             S(entmax_row)(n, R + j * ldr, R + j * ldr, mb, k->it[j0 + j], alpha, scr, &it);
             if (k->sout[0]) k->sout[0][j0 + j] = it;
         }
-        SPC(transpose)(g, n, R, ldr, k->out + j0, k->ldo);
+        S(sp_transpose)(g, n, R, ldr, k->out + j0, k->ldo);
     }
     free(R);
     return 1;
@@ -840,9 +957,6 @@ static void S(pow_list)(ptrdiff_t na, T *yl, double e)
     }
 }
 
-#ifndef CMF_SP_SQRT
-#define CMF_SP_SQRT(v) (sizeof(T) == 4 ? (T)sqrtf((float)(v)) : (T)sqrt((double)(v)))
-#endif
 /* derivative from the output: s = y^(2 - alpha) on the support,
  * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).
  * Pass 1: s into scratch (r may be v itself), sum s and sum s v (cmf_sp_dsums_* for
@@ -859,7 +973,7 @@ static void S(entmax_d_rowfn)(S(row) *a)
     ptrdiff_t k = 0;
     if (e == 0.0 || e == 1.0 || e == 0.5) {
         double rr[2];
-        SPC(dsums)(n, y, v, e == 0.0 ? 0 : e == 1.0 ? 1 : 2, NULL, sv_, rr);
+        S(sp_dsums)(n, y, v, e == 0.0 ? 0 : e == 1.0 ? 1 : 2, NULL, sv_, rr);
         ss = rr[0];
         sv = rr[1];
     } else if (e > 0 && e < 1) {
@@ -867,13 +981,13 @@ static void S(entmax_d_rowfn)(S(row) *a)
          * expanded back within the sums' pass; a NaN in y still gives NaN) */
         T *yl = a->scratch + n;
         const T tiny = (T)(sizeof(T) == 4 ? 0x1p-149 : 0x1p-1074);   /* the least positive T */
-        const ptrdiff_t na = SPC(filter)(n, y, yl, tiny);
+        const ptrdiff_t na = S(sp_filter)(n, y, yl, tiny);
         ptrdiff_t np = (na + CMF_LANES - 1) / CMF_LANES * CMF_LANES;   /* whole vectors */
         if (np > n) np = na;
         for (ptrdiff_t q = na; q < np; q++) yl[q] = 1;
         S(pow_list)(np, yl, e);
         double rr[2];
-        SPC(dsums)(n, y, v, 3, yl, sv_, rr);
+        S(sp_dsums)(n, y, v, 3, yl, sv_, rr);
         ss = rr[0];
         sv = rr[1];
     } else {
