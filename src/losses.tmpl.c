@@ -441,6 +441,111 @@ static void S(xent_colfn)(const S(cols) *k)
         if (failed) for (ptrdiff_t j = 0; j < B; j++) loss[j] = NAN;   /* out of memory */
     }
 }
+/* The sparse losses (alpha = 2 or 1.5 for every slice) on class labels, B short slices
+ * side by side: p by the sparse normalisers' column kernel (into the gradient tile, or a
+ * scratch one), then per lane <p, z> + H(p) over the entries, the label's terms and the
+ * gradient as S(fy_sparse_label_row) computes them for a row.  A lane the column kernel
+ * did not solve itself (a non-finite maximum, a NaN, rounding) is redone by the row
+ * kernel (S(fy_lane)). */
+static void S(fy_sparse_cols)(const S(cols) *k, double alpha)
+{
+    const ptrdiff_t n = k->n, ldx = k->ldi[0], ldm = k->ldm;
+    const int quad = alpha != 2.0;
+    const double zk = quad ? 2.0 : 1.0, zsc = quad ? 0.5 : 1.0;   /* z = z' zk, sc = it zsc */
+    const double *lab = k->sin[1], *gsl = k->sin[2], *epl = k->sin[3];
+    T *pbuf = NULL;
+    ptrdiff_t ldp = k->ldo;
+    if (!k->out) {
+        ldp = CMF_SP_CB;
+        pbuf = (T *)malloc((size_t)(n * CMF_SP_CB + 1) * sizeof(T));
+        if (!pbuf) { for (ptrdiff_t j = 0; j < k->B; j++) k->sout[0][j] = NAN; return; }
+    }
+    int failed = 0;
+    for (ptrdiff_t j0 = 0; j0 < k->B; j0 += CMF_SP_CB) {
+        const ptrdiff_t B = k->B - j0 < CMF_SP_CB ? k->B - j0 : CMF_SP_CB;
+        const T *x = k->in[0] + j0;
+        const uint8_t *mk = k->mask ? k->mask + j0 : NULL;
+        const T *it = k->it + j0;
+        T *P = k->out ? k->out + j0 : pbuf;
+        double lanes[3 * CMF_SP_CB], pz[CMF_SP_CB], zs[CMF_SP_CB], nl[CMF_SP_CB], ql[CMF_SP_CB];
+        T sc[CMF_SP_CB], mm[CMF_SP_CB], sT[CMF_SP_CB], cT[CMF_SP_CB], plab[CMF_SP_CB];
+        S(sparse_block)(n, B, x, ldx, P, ldp, mk, ldm, it, NULL, alpha, lanes);
+        int smooth = 0;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            pz[j] = zs[j] = nl[j] = 0.0;
+            sc[j] = (T)((double)it[j] * zsc);
+            mm[j] = lanes[j] == 1.0 ? (T)lanes[2 * B + j] : (T)0;
+            smooth |= epl[j0 + j] != 0.0;
+        }
+        /* <p, z> + H(p) (p = 0: no term), and for label smoothing sum z and the count */
+        for (ptrdiff_t q = 0; q < n; q++) {
+            const T *xq = x + q * ldx, *pq = P + q * ldp;
+            const uint8_t *mq = mk ? mk + q * ldm : NULL;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                const double pd = (double)pq[j], z = (double)((xq[j] - mm[j]) * sc[j]) * zk;
+                const double h = quad ? pd * (1.0 - sqrt(pd > 0 ? pd : 0.0)) * (4.0 / 3.0) : 0.5 * pd * (1.0 - pd);
+                pz[j] += pd > 0 ? pd * z + h : 0.0;
+            }
+            if (smooth)
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    const int on = !mq || mq[j];
+                    zs[j] += on ? S(zdiff)(xq[j], mm[j], it[j]) : 0.0;
+                    nl[j] += on ? 1.0 : 0.0;
+                }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            const double lb = lab[j0 + j], gs = gsl[j0 + j], eps = smooth ? epl[j0 + j] : 0.0;
+            sT[j] = (T)((double)it[j] * gs);
+            cT[j] = 0;
+            ql[j] = 0.0;
+            plab[j] = 0;
+            if (!(lb >= 0) || gs == 0.0 || lanes[j] != 1.0) continue;   /* (below) */
+            const ptrdiff_t l = (ptrdiff_t)lb;
+            const int on = !mk || mk[l * ldm + j];
+            const T zl_t = (x[l * ldx + j] - mm[j]) * sc[j];
+            const double zl = !on ? -INFINITY : S(is_finite)(zl_t) ? (double)zl_t * zk : S(zdiff)(x[l * ldx + j], mm[j], it[j]);
+            const double c = eps != 0.0 ? eps / nl[j] : 0.0;
+            double qz;
+            ql[j] = 1.0 - eps + (on ? c : 0.0);
+            if (eps == 0.0) {
+                qz = zl;                                       /* H(one-hot) = 0 */
+            } else {
+                const double hq = S(h_term)(ql[j], alpha) + (on ? nl[j] - 1.0 : nl[j]) * S(h_term)(c, alpha);
+                qz = (eps == 1.0 ? 0.0 : (1.0 - eps) * zl) + c * zs[j] + hq;
+            }
+            const double L = pz[j] - qz;
+            k->sout[0][j0 + j] = L < 0 ? 0.0 : L;
+            cT[j] = (T)c;
+            plab[j] = P[l * ldp + j];
+        }
+        if (k->out) {
+            for (ptrdiff_t q = 0; q < n; q++) {
+                T *pq = P + q * ldp;
+                const uint8_t *mq = mk ? mk + q * ldm : NULL;
+                if (mq)
+                    for (ptrdiff_t j = 0; j < B; j++) pq[j] = mq[j] ? (pq[j] - cT[j]) * sT[j] : (T)0;
+                else
+                    for (ptrdiff_t j = 0; j < B; j++) pq[j] = (pq[j] - cT[j]) * sT[j];
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            const double lb = lab[j0 + j], gs = gsl[j0 + j];
+            if (!(lb >= 0) || gs == 0.0) {                    /* ignored, or weight 0 */
+                k->sout[0][j0 + j] = 0.0;
+                if (k->out) for (ptrdiff_t q = 0; q < n; q++) P[q * ldp + j] = 0;
+            } else if (lanes[j] != 1.0) {
+                S(fy_lane)(k, j0 + j, &failed);
+            } else if (k->out) {
+                P[(ptrdiff_t)lb * ldp + j] = (T)(((double)plab[j] - ql[j]) * ((double)it[j] * gs));
+            }
+        }
+    }
+    free(pbuf);
+    if (failed) for (ptrdiff_t j = 0; j < k->B; j++) k->sout[0][j] = NAN;   /* out of memory */
+}
+static void S(fy_sparsemax_colfn)(const S(cols) *k) { S(fy_sparse_cols)(k, 2.0); }
+static void S(fy_entmax15_colfn)(const S(cols) *k) { S(fy_sparse_cols)(k, 1.5); }
+
 static void S(fy_dist_rowfn)(S(row) *a) { S(fy_row)(a, 1); }
 
 cmf_status FN(fy_loss)(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_arr alpha, cmf_arr mask,
@@ -458,6 +563,11 @@ cmf_status FN(fy_loss)(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_a
      * column kernel (the row kernel for long contiguous ones) */
     const int xent = !y.p && alpha.p && alpha.so == 0 && alpha.si == 0 && *(const double *)alpha.p == 1.0;
     if (xent) return S(run)(g, &c, S(fy_label_rowfn), S(xent_colfn));
+    /* the sparse losses on labels, one alpha of 2 or 1.5: short slices side by side */
+    const int one = !y.p && alpha.p && alpha.so == 0 && alpha.si == 0;
+    const double a0 = one ? *(const double *)alpha.p : 0.0;
+    if (one && g->n < 48 && (a0 == 2.0 || a0 == 1.5))
+        return S(run)(g, &c, S(fy_label_rowfn), a0 == 2.0 ? S(fy_sparsemax_colfn) : S(fy_entmax15_colfn));
     return S(drive)(g, &c, y.p ? S(fy_dist_rowfn) : S(fy_label_rowfn));
 }
 

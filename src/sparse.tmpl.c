@@ -71,6 +71,19 @@ static void S(sp_sums)(ptrdiff_t n, const T *z, double t, double sh, int quad, d
 {
     r[0] = r[1] = r[2] = 0.0;
     r[3] = INFINITY;
+    if (n <= 8) {                   /* a few candidates (short slices): no vector set-up */
+        for (ptrdiff_t k = 0; k < n; k++) {
+            const double zz = (double)z[k], u = zz - sh;
+            const int on = zz > t;
+            const double uk = cmf_keep_f64(on, u);
+            r[0] += cmf_keep_f64(on, 1.0);
+            r[1] += uk;
+            r[2] += uk * uk;
+            r[3] = on && u < r[3] ? u : r[3];
+        }
+        if (!quad) { r[2] = 0.0; r[3] = INFINITY; }
+        return;
+    }
     ptrdiff_t k = SPC(sums_v)(n, z, t, sh, quad, r);
     double cl[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, ql[4] = {0, 0, 0, 0};
     double ml[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
@@ -709,9 +722,12 @@ static CMF_INLINE void S(strip_sums)(ptrdiff_t n, const T *y, ptrdiff_t ldy, con
     }
 }
 
-/* B <= CMF_SP_CB lanes (x may be y) */
+/* B <= CMF_SP_CB lanes (x may be y).  lanes (when not NULL, 3 B doubles): whether lane j
+ * was solved here (1; else its output came from the row kernel or is NaN), its threshold
+ * and its maximum m (for the losses). */
 static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
-                            const uint8_t *mk, ptrdiff_t ldm, const T *itl, double *nit, double alpha)
+                            const uint8_t *mk, ptrdiff_t ldm, const T *itl, double *nit, double alpha,
+                            double *lanes)
 {
     const int quad = alpha != 2.0;             /* 1.5-entmax, else sparsemax */
     const double zk = quad ? 0.5 : 1.0;        /* sc = it (alpha - 1) */
@@ -833,6 +849,11 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
                 iters[j] = 0;
             }
             if (nit) nit[j] = state[j] == 2 ? 0.0 : iters[j];
+            if (lanes) {
+                lanes[j] = state[j] == 1 ? 1.0 : 0.0;
+                lanes[B + j] = tau[j];
+                lanes[2 * B + j] = (double)m[j];
+            }
         }
         free(spec);
         free(redo);
@@ -888,11 +909,11 @@ static void S(sparse_cols)(const S(cols) *k, double alpha)
         const uint8_t *mk = k->mask ? k->mask + j0 : NULL;
         double *nit = k->sout[0] ? k->sout[0] + j0 : NULL;
         if (!tile) {
-            S(sparse_block)(n, B, x, ldx, y, ldy, mk, ldm, k->it + j0, nit, alpha);
+            S(sparse_block)(n, B, x, ldx, y, ldy, mk, ldm, k->it + j0, nit, alpha, NULL);
             continue;
         }
         for (ptrdiff_t q = 0; q < n; q++) memcpy(tile + q * ldt, x + q * ldx, (size_t)B * sizeof(T));
-        S(sparse_block)(n, B, tile, ldt, tile, ldt, mk, ldm, k->it + j0, nit, alpha);
+        S(sparse_block)(n, B, tile, ldt, tile, ldt, mk, ldm, k->it + j0, nit, alpha, NULL);
         for (ptrdiff_t q = 0; q < n; q++) memcpy(y + q * ldy, tile + q * ldt, (size_t)B * sizeof(T));
     }
     free(tile);
