@@ -1,0 +1,139 @@
+"""The sparse family's kernel paths agree with one another (issue 6, sparse half).
+
+sparsemax / 1.5-entmax, their VJPs and losses run through a row kernel (contiguous slices
+of 48 or more entries) or a column kernel (shorter or strided slices, a non-last axis:
+slices side by side, each slice iterated on its own).  Independently of the float64
+references of test_sparse_family.py / test_losses.py, these tests check that
+
+* a slice's result never depends on its neighbours (the column kernels run many slices per
+  vector until the slowest has settled: a slice that has settled must keep its value), so
+  neither the grouping of slices nor their order can change a bit;
+* long lanes of a non-last axis (transposed into rows) give the bits of the same values
+  along the last axis;
+* short slices (column kernel) agree with the row kernel, which they reach by padding the
+  slices past 48 entries with excluded (``where=False``) entries;
+* slices with NaN, +-inf, all -inf, masks, ignored labels take the same answers on
+  either path.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cmaxfam as cmf
+
+inf, nan = np.inf, np.nan
+DTYPES = [np.float32, np.float64]
+FWD = {"sparsemax": (cmf.sparsemax, cmf.sparsemax_vjp, 2.0),
+       "entmax15": (cmf.entmax15, cmf.entmax15_vjp, 1.5)}
+
+
+def _tol(dtype):
+    return dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-13)
+
+
+def _rows(rng, m, n, dtype, specials=True):
+    """m slices of n entries at mixed scales (one-hot to dense supports), some special."""
+    scale = rng.choice([0.01, 0.3, 1.0, 3.0, 30.0], size=(m, 1))
+    x = (scale * rng.standard_normal((m, n))).astype(dtype)
+    if specials and m >= 8 and n >= 3:
+        x[1, 1] = nan
+        x[2, :] = -inf
+        x[3, 0] = inf
+        x[4, 2] = -inf
+        x[5, :] = x[5, 0]                       # all tied
+    return x
+
+
+def _padded(x, w, width=48):
+    """the same slices padded to `width` entries with excluded ones (the row kernel)"""
+    m, n = x.shape
+    xp = np.full((m, width), -inf, x.dtype)
+    xp[:, :n] = x
+    wp = np.zeros((m, width), bool)
+    wp[:, :n] = True if w is None else w
+    return xp, wp
+
+
+@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_slices_are_independent_of_their_neighbours(name, dtype):
+    fwd, vjp, _ = FWD[name]
+    rng = np.random.default_rng(11)
+    for n in (3, 10, 47, 100):
+        x = _rows(rng, 300, n, dtype)
+        g = rng.standard_normal(x.shape).astype(dtype)
+        y = fwd(x)
+        r = vjp(y, g)
+        perm = rng.permutation(x.shape[0])
+        np.testing.assert_array_equal(fwd(x[perm]), y[perm])
+        np.testing.assert_array_equal(vjp(y[perm], g[perm]), r[perm])
+        for i in (0, 1, 2, 3, 17, 299):               # each slice alone
+            np.testing.assert_array_equal(fwd(x[i:i + 1]), y[i:i + 1])
+        # the same along axis 0, where the slices sit side by side in memory
+        np.testing.assert_array_equal(fwd(x[perm].T.copy(), axis=0), fwd(x.T.copy(), axis=0)[:, perm])
+
+
+@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_long_lanes_of_axis_0_are_the_rows(name, dtype):
+    """n >= 48 along a non-last axis: transposed into rows, the row kernel's bits."""
+    fwd, vjp, _ = FWD[name]
+    rng = np.random.default_rng(12)
+    for n, m in ((48, 5), (100, 37), (1000, 70)):
+        x = _rows(rng, m, n, dtype)
+        w = rng.random(x.shape) > 0.2
+        t = rng.uniform(0.5, 2.0, size=(m, 1))
+        for kw in ({}, {"where": w}, {"temperature": t}):
+            y = fwd(x, **kw)
+            kwt = {k: v.T.copy() for k, v in kw.items()}
+            np.testing.assert_array_equal(fwd(x.T.copy(), axis=0, **kwt), y.T)
+            np.testing.assert_array_equal(fwd(np.asfortranarray(x.T), axis=0, **kwt), y.T)
+
+
+@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_short_slices_agree_with_the_row_kernel(name, dtype):
+    fwd, vjp, _ = FWD[name]
+    rng = np.random.default_rng(13)
+    for n in (2, 3, 7, 16, 47):
+        x = _rows(rng, 200, n, dtype)
+        w = rng.random(x.shape) > 0.25
+        w[:, 0] = True
+        g = rng.standard_normal(x.shape).astype(dtype)
+        for where in (None, w):
+            y = fwd(x, where=where)
+            xp, wp = _padded(x, where)
+            yp = fwd(xp, where=wp)
+            np.testing.assert_allclose(y, yp[:, :n], equal_nan=True, **_tol(dtype))
+            assert np.all((y == 0) == (yp[:, :n] == 0)), "the same supports"
+            gp = np.zeros(xp.shape, dtype)
+            gp[:, :n] = g
+            np.testing.assert_allclose(vjp(y, g), vjp(yp, gp)[:, :n], equal_nan=True,
+                                       rtol=10 * _tol(dtype)["rtol"], atol=10 * _tol(dtype)["atol"])
+
+
+@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_short_slice_losses_agree_with_the_row_kernel(name, dtype):
+    alpha = FWD[name][2]
+    rng = np.random.default_rng(14)
+    for n in (2, 5, 10, 47):
+        x = 3 * _rows(rng, 300, n, dtype)
+        lab = rng.integers(0, n, 300)
+        lab[7] = -1
+        w = rng.random(x.shape) > 0.2
+        w[np.arange(300), lab.clip(0)] = True
+        for kw in ({}, {"label_smoothing": 0.1}, {"where": w},
+                   {"temperature": 0.7, "sample_weight": rng.random(300)}):
+            v, g = cmf.entmax_loss(x, lab, alpha=alpha, reduction="none", return_grad=True,
+                                   ignore_index=-1, **kw)
+            xp, wp = _padded(x, kw.get("where"))
+            kwp = dict(kw, where=wp)
+            vp, gp = cmf.entmax_loss(xp, lab, alpha=alpha, reduction="none", return_grad=True,
+                                     ignore_index=-1, **kwp)
+            np.testing.assert_allclose(v, vp, equal_nan=True, **_tol(dtype))
+            np.testing.assert_allclose(g, gp[:, :n], equal_nan=True, **_tol(dtype))
+            # the value alone is the same number
+            np.testing.assert_array_equal(
+                cmf.entmax_loss(x, lab, alpha=alpha, reduction="none", ignore_index=-1, **kw), v)
