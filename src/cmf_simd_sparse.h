@@ -23,6 +23,16 @@
  *       double across blocks).
  *   cmf_sp_logu_f32(u)              log u for u in (0, 1] (Cephes' logf polynomial, no
  *       division; plain C for the vectoriser; about 1 ULP).
+ *   cmf_sp_strip16_*(n, y, ldy, tau, quad, r)   the column kernels' pass over a strip of 16
+ *       lanes (lane j: y[q * ldy + j], q < n) against thresholds tau[16]: r[0..16) count,
+ *       r[16..32) sum u, r[32..48) sum u^2, r[48..64) min u over the z > tau[j] (u = z - tau[j]
+ *       when `quad`, else z), r[64..80) the number of NaN.
+ *   cmf_sp_step16(quad, first, n, state, iters, tau, r)   one step of the 16 lanes whose
+ *       state is 0 from those sums (sparsemax: Michelot's; 1.5-entmax: the exact closed
+ *       form, else Newton / Jensen), as the row kernels' steps; returns whether a lane
+ *       goes on.  State: 0 iterating, 1 settled, 3 NaN, 4 stuck (rounding).
+ *   cmf_sp_transpose_*(nr, nc, src, lds, dst, ldd)   dst[j * ldd + i] = src[i * lds + j] for
+ *       i < nr, j < nc (16x16 / 8x8 register transposes, scalar edges).
  *   cmf_sp_expand_*(n, z, y, lo, pc)   the inverse: y_k = pc[j] for the j-th k with z_k >= lo,
  *       0 elsewhere (y may be z).  pc needs room for n values (it is read full-width).
  */
@@ -561,6 +571,320 @@ static inline float cmf_sp_logu_f32(float u)
     y += -2.12194440e-4f * e;
     y += -0.5f * z;
     return (x + y) + 0.693359375f * e;
+}
+
+static inline void cmf_sp_strip16_f32(ptrdiff_t n, const float *y, ptrdiff_t ldy, const double *tau, int quad,
+                                      double r[80])
+{
+#if defined(CMF_SP_AVX512)
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
+    const __m512d t0 = _mm512_loadu_pd(tau), t1 = _mm512_loadu_pd(tau + 8);
+    const __m512d h0 = quad ? t0 : zero, h1 = quad ? t1 : zero;
+    __m512d c0 = zero, c1 = zero, a0 = zero, a1 = zero, q0 = zero, q1 = zero, m0 = inf, m1 = inf, n0 = zero, n1 = zero;
+    for (ptrdiff_t q = 0; q < n; q++) {
+        const __m512 v = _mm512_loadu_ps(y + q * ldy);
+        const __m512d z0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        const __m512d z1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        const __mmask8 k0 = _mm512_cmp_pd_mask(z0, t0, _CMP_GT_OQ), k1 = _mm512_cmp_pd_mask(z1, t1, _CMP_GT_OQ);
+        const __m512d u0 = _mm512_sub_pd(z0, h0), u1 = _mm512_sub_pd(z1, h1);
+        c0 = _mm512_mask_add_pd(c0, k0, c0, one);
+        c1 = _mm512_mask_add_pd(c1, k1, c1, one);
+        a0 = _mm512_mask_add_pd(a0, k0, a0, u0);
+        a1 = _mm512_mask_add_pd(a1, k1, a1, u1);
+        if (quad) {
+            q0 = _mm512_mask3_fmadd_pd(u0, u0, q0, k0);
+            q1 = _mm512_mask3_fmadd_pd(u1, u1, q1, k1);
+            m0 = _mm512_mask_min_pd(m0, k0, m0, u0);
+            m1 = _mm512_mask_min_pd(m1, k1, m1, u1);
+        }
+        n0 = _mm512_mask_add_pd(n0, _mm512_cmp_pd_mask(z0, z0, _CMP_UNORD_Q), n0, one);
+        n1 = _mm512_mask_add_pd(n1, _mm512_cmp_pd_mask(z1, z1, _CMP_UNORD_Q), n1, one);
+    }
+    _mm512_storeu_pd(r, c0); _mm512_storeu_pd(r + 8, c1);
+    _mm512_storeu_pd(r + 16, a0); _mm512_storeu_pd(r + 24, a1);
+    _mm512_storeu_pd(r + 32, q0); _mm512_storeu_pd(r + 40, q1);
+    _mm512_storeu_pd(r + 48, m0); _mm512_storeu_pd(r + 56, m1);
+    _mm512_storeu_pd(r + 64, n0); _mm512_storeu_pd(r + 72, n1);
+#else
+    for (int j = 0; j < 16; j++) { r[j] = r[16 + j] = r[32 + j] = r[64 + j] = 0.0; r[48 + j] = INFINITY; }
+    for (ptrdiff_t q = 0; q < n; q++)
+        for (int j = 0; j < 16; j++) {
+            const double z = (double)y[q * ldy + j], u = quad ? z - tau[j] : z;
+            if (z > tau[j]) {
+                r[j] += 1.0; r[16 + j] += u; r[32 + j] += u * u;
+                r[48 + j] = u < r[48 + j] ? u : r[48 + j];
+            }
+            r[64 + j] += z != z ? 1.0 : 0.0;
+        }
+#endif
+}
+
+static inline void cmf_sp_strip16_f64(ptrdiff_t n, const double *y, ptrdiff_t ldy, const double *tau, int quad,
+                                      double r[80])
+{
+#if defined(CMF_SP_AVX512)
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
+    const __m512d t0 = _mm512_loadu_pd(tau), t1 = _mm512_loadu_pd(tau + 8);
+    const __m512d h0 = quad ? t0 : zero, h1 = quad ? t1 : zero;
+    __m512d c0 = zero, c1 = zero, a0 = zero, a1 = zero, q0 = zero, q1 = zero, m0 = inf, m1 = inf, n0 = zero, n1 = zero;
+    for (ptrdiff_t q = 0; q < n; q++) {
+        const __m512d z0 = _mm512_loadu_pd(y + q * ldy), z1 = _mm512_loadu_pd(y + q * ldy + 8);
+        const __mmask8 k0 = _mm512_cmp_pd_mask(z0, t0, _CMP_GT_OQ), k1 = _mm512_cmp_pd_mask(z1, t1, _CMP_GT_OQ);
+        const __m512d u0 = _mm512_sub_pd(z0, h0), u1 = _mm512_sub_pd(z1, h1);
+        c0 = _mm512_mask_add_pd(c0, k0, c0, one);
+        c1 = _mm512_mask_add_pd(c1, k1, c1, one);
+        a0 = _mm512_mask_add_pd(a0, k0, a0, u0);
+        a1 = _mm512_mask_add_pd(a1, k1, a1, u1);
+        if (quad) {
+            q0 = _mm512_mask3_fmadd_pd(u0, u0, q0, k0);
+            q1 = _mm512_mask3_fmadd_pd(u1, u1, q1, k1);
+            m0 = _mm512_mask_min_pd(m0, k0, m0, u0);
+            m1 = _mm512_mask_min_pd(m1, k1, m1, u1);
+        }
+        n0 = _mm512_mask_add_pd(n0, _mm512_cmp_pd_mask(z0, z0, _CMP_UNORD_Q), n0, one);
+        n1 = _mm512_mask_add_pd(n1, _mm512_cmp_pd_mask(z1, z1, _CMP_UNORD_Q), n1, one);
+    }
+    _mm512_storeu_pd(r, c0); _mm512_storeu_pd(r + 8, c1);
+    _mm512_storeu_pd(r + 16, a0); _mm512_storeu_pd(r + 24, a1);
+    _mm512_storeu_pd(r + 32, q0); _mm512_storeu_pd(r + 40, q1);
+    _mm512_storeu_pd(r + 48, m0); _mm512_storeu_pd(r + 56, m1);
+    _mm512_storeu_pd(r + 64, n0); _mm512_storeu_pd(r + 72, n1);
+#else
+    for (int j = 0; j < 16; j++) { r[j] = r[16 + j] = r[32 + j] = r[64 + j] = 0.0; r[48 + j] = INFINITY; }
+    for (ptrdiff_t q = 0; q < n; q++)
+        for (int j = 0; j < 16; j++) {
+            const double z = y[q * ldy + j], u = quad ? z - tau[j] : z;
+            if (z > tau[j]) {
+                r[j] += 1.0; r[16 + j] += u; r[32 + j] += u * u;
+                r[48 + j] = u < r[48 + j] ? u : r[48 + j];
+            }
+            r[64 + j] += z != z ? 1.0 : 0.0;
+        }
+#endif
+}
+
+static inline int cmf_sp_step16(int quad, int first, double n, double *state, double *iters, double *tau,
+                                const double *r)
+{
+#if defined(CMF_SP_AVX512)
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    const __m512d three = _mm512_set1_pd(3.0), four = _mm512_set1_pd(4.0), lim = _mm512_set1_pd(quad ? 64.0 : n + 1.0);
+    __mmask8 more = 0;
+    for (int h = 0; h < 16; h += 8) {
+        const __m512d st = _mm512_loadu_pd(state + h), t0 = _mm512_loadu_pd(tau + h);
+        const __m512d it0 = _mm512_loadu_pd(iters + h), it1 = _mm512_add_pd(it0, one);
+        const __m512d c = _mm512_loadu_pd(r + h), s1 = _mm512_loadu_pd(r + 16 + h);
+        const __mmask8 live = _mm512_cmp_pd_mask(st, zero, _CMP_EQ_OQ);
+        const __mmask8 nan = first ? _mm512_cmp_pd_mask(_mm512_loadu_pd(r + 64 + h), zero, _CMP_GT_OQ) : 0;
+        __m512d ntau, nst;
+        if (!quad) {
+            const __m512d tn = _mm512_div_pd(_mm512_sub_pd(s1, one), c);
+            const __mmask8 adv = _mm512_cmp_pd_mask(tn, t0, _CMP_GT_OQ) & _mm512_cmp_pd_mask(it1, lim, _CMP_LE_OQ);
+            ntau = _mm512_mask_blend_pd(adv, t0, tn);
+            nst = _mm512_mask_blend_pd(adv, one, zero);
+        } else {
+            const __m512d s2 = _mm512_loadu_pd(r + 32 + h), um = _mm512_loadu_pd(r + 48 + h);
+            const __m512d rc = _mm512_div_pd(one, c), mu = _mm512_mul_pd(s1, rc);
+            const __m512d e2 = _mm512_sub_pd(s2, one);
+            const __m512d d = _mm512_fnmadd_pd(e2, rc, _mm512_mul_pd(mu, mu));
+            const __m512d t1 = _mm512_sub_pd(mu, _mm512_sqrt_pd(_mm512_max_pd(d, zero)));
+            const __mmask8 fin = _mm512_cmp_pd_mask(d, zero, _CMP_GE_OQ) & _mm512_cmp_pd_mask(um, t1, _CMP_GE_OQ);
+            const __m512d tn = _mm512_add_pd(t0, _mm512_div_pd(_mm512_max_pd(e2, zero), _mm512_add_pd(s1, s1)));
+            const __m512d tj = _mm512_sub_pd(_mm512_add_pd(t0, mu), _mm512_sqrt_pd(rc));
+            const __m512d t2 = _mm512_max_pd(tn, tj);
+            const __mmask8 prog = _mm512_cmp_pd_mask(t2, t0, _CMP_GT_OQ) & _mm512_cmp_pd_mask(it1, lim, _CMP_LT_OQ);
+            ntau = _mm512_mask_blend_pd(fin, _mm512_mask_blend_pd(prog, t0, t2), _mm512_add_pd(t0, t1));
+            nst = _mm512_mask_blend_pd(fin, _mm512_mask_blend_pd(prog, four, zero), one);
+        }
+        nst = _mm512_mask_blend_pd(nan, nst, three);
+        _mm512_storeu_pd(tau + h, _mm512_mask_blend_pd(live, t0, ntau));
+        _mm512_storeu_pd(state + h, _mm512_mask_blend_pd(live, st, nst));
+        _mm512_storeu_pd(iters + h, _mm512_mask_blend_pd(live & (__mmask8)~nan, it0, it1));
+        more |= live & _mm512_cmp_pd_mask(nst, zero, _CMP_EQ_OQ);
+    }
+    return more != 0;
+#else
+    int more = 0;
+    for (int j = 0; j < 16; j++) {
+        if (state[j] != 0.0) continue;
+        if (first && r[64 + j] > 0) { state[j] = 3.0; continue; }
+        const double t0 = tau[j], it1 = iters[j] + 1.0, c = r[j], s1 = r[16 + j];
+        iters[j] = it1;
+        if (!quad) {
+            const double tn = (s1 - 1.0) / c;
+            if (tn > t0 && it1 <= n + 1.0) { tau[j] = tn; more = 1; }
+            else state[j] = 1.0;
+        } else {
+            const double s2 = r[32 + j], um = r[48 + j];
+            const double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
+            const double t1 = mu - sqrt(d > 0 ? d : 0.0);
+            if (d >= 0 && um >= t1) { tau[j] = t0 + t1; state[j] = 1.0; continue; }
+            const double tn = t0 + (s2 > 1.0 ? s2 - 1.0 : 0.0) / (2.0 * s1);
+            const double tj = t0 + mu - sqrt(1.0 / c);
+            const double t2 = tn > tj ? tn : tj;
+            if (t2 > t0 && it1 < 64.0) { tau[j] = t2; more = 1; }
+            else state[j] = 4.0;
+        }
+    }
+    return more;
+#endif
+}
+
+#if defined(CMF_SP_AVX512)
+static inline void cmf_sp_tr16_f32(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd)
+{
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int k = 0; k < 4; k++) {
+        t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
+        t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xDD);
+        t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+        t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
+    }
+    for (int k = 0; k < 4; k++) {
+        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xDD);
+        r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88);
+        r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+static inline void cmf_sp_tr8_f64(const double *src, ptrdiff_t lds, double *dst, ptrdiff_t ldd)
+{
+    __m512d r[8], t[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm512_loadu_pd(src + i * lds);
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int k = 0; k < 2; k++) {
+        r[k] = _mm512_shuffle_f64x2(t[k], t[2 + k], 0x88);
+        r[2 + k] = _mm512_shuffle_f64x2(t[k], t[2 + k], 0xDD);
+        r[4 + k] = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0x88);
+        r[6 + k] = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0xDD);
+    }
+    for (int k = 0; k < 2; k++) {
+        t[k] = _mm512_shuffle_f64x2(r[k], r[4 + k], 0x88);
+        t[4 + k] = _mm512_shuffle_f64x2(r[k], r[4 + k], 0xDD);
+        t[2 + k] = _mm512_shuffle_f64x2(r[2 + k], r[6 + k], 0x88);
+        t[6 + k] = _mm512_shuffle_f64x2(r[2 + k], r[6 + k], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) _mm512_storeu_pd(dst + i * ldd, t[i]);
+}
+#endif
+#if defined(CMF_SP_AVX512) || defined(CMF_SP_AVX2)
+static inline void cmf_sp_tr8_f32(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd)
+{
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        r[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int k = 0; k < 4; k++) {
+        t[k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x20);
+        t[4 + k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x31);
+    }
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ldd, t[i]);
+}
+static inline void cmf_sp_tr4_f64(const double *src, ptrdiff_t lds, double *dst, ptrdiff_t ldd)
+{
+    __m256d r[4], t[4];
+    for (int i = 0; i < 4; i++) r[i] = _mm256_loadu_pd(src + i * lds);
+    t[0] = _mm256_unpacklo_pd(r[0], r[1]); t[1] = _mm256_unpackhi_pd(r[0], r[1]);
+    t[2] = _mm256_unpacklo_pd(r[2], r[3]); t[3] = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t[0], t[2], 0x20); r[1] = _mm256_permute2f128_pd(t[1], t[3], 0x20);
+    r[2] = _mm256_permute2f128_pd(t[0], t[2], 0x31); r[3] = _mm256_permute2f128_pd(t[1], t[3], 0x31);
+    for (int i = 0; i < 4; i++) _mm256_storeu_pd(dst + i * ldd, r[i]);
+}
+#endif
+
+static inline void cmf_sp_transpose_f32(ptrdiff_t nr, ptrdiff_t nc, const float *src, ptrdiff_t lds, float *dst,
+                                        ptrdiff_t ldd)
+{
+#if defined(CMF_SP_AVX512)
+    const ptrdiff_t W = 16;
+#elif defined(CMF_SP_AVX2)
+    const ptrdiff_t W = 8;
+#else
+    const ptrdiff_t W = 1;
+#endif
+    const ptrdiff_t nr0 = nr - nr % W, nc0 = nc - nc % W;
+    /* tiles in the order that walks the array with the longer rows along its rows (each
+     * of its lines used at once; a power-of-two row spacing keeps lines in few cache sets) */
+    const int rows_outer = lds >= ldd;
+    for (ptrdiff_t a = 0; a < (rows_outer ? nr0 : nc0); a += W)
+        for (ptrdiff_t b = 0; b < (rows_outer ? nc0 : nr0); b += W) {
+            const ptrdiff_t i0 = rows_outer ? a : b, j0 = rows_outer ? b : a;
+#if defined(CMF_SP_AVX512) || defined(CMF_SP_AVX2)
+            if (rows_outer && i0 + 2 * W <= nr0)   /* the next rows of a far-strided input */
+                for (ptrdiff_t q = 0; q < W; q++)
+                    _mm_prefetch((const char *)(src + (i0 + W + q) * lds + j0), _MM_HINT_T0);
+#endif
+#if defined(CMF_SP_AVX512)
+            cmf_sp_tr16_f32(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+#elif defined(CMF_SP_AVX2)
+            cmf_sp_tr8_f32(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+#else
+            dst[j0 * ldd + i0] = src[i0 * lds + j0];
+#endif
+        }
+    for (ptrdiff_t i = nr0; i < nr; i++)            /* the edges */
+        for (ptrdiff_t j = 0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
+    for (ptrdiff_t i = 0; i < nr0; i++)
+        for (ptrdiff_t j = nc0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+static inline void cmf_sp_transpose_f64(ptrdiff_t nr, ptrdiff_t nc, const double *src, ptrdiff_t lds, double *dst,
+                                        ptrdiff_t ldd)
+{
+#if defined(CMF_SP_AVX512)
+    const ptrdiff_t W = 8;
+#elif defined(CMF_SP_AVX2)
+    const ptrdiff_t W = 4;
+#else
+    const ptrdiff_t W = 1;
+#endif
+    const ptrdiff_t nr0 = nr - nr % W, nc0 = nc - nc % W;
+    /* tiles in the order that walks the array with the longer rows along its rows (each
+     * of its lines used at once; a power-of-two row spacing keeps lines in few cache sets) */
+    const int rows_outer = lds >= ldd;
+    for (ptrdiff_t a = 0; a < (rows_outer ? nr0 : nc0); a += W)
+        for (ptrdiff_t b = 0; b < (rows_outer ? nc0 : nr0); b += W) {
+            const ptrdiff_t i0 = rows_outer ? a : b, j0 = rows_outer ? b : a;
+#if defined(CMF_SP_AVX512) || defined(CMF_SP_AVX2)
+            if (rows_outer && i0 + 2 * W <= nr0)   /* the next rows of a far-strided input */
+                for (ptrdiff_t q = 0; q < W; q++)
+                    _mm_prefetch((const char *)(src + (i0 + W + q) * lds + j0), _MM_HINT_T0);
+#endif
+#if defined(CMF_SP_AVX512)
+            cmf_sp_tr8_f64(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+#elif defined(CMF_SP_AVX2)
+            cmf_sp_tr4_f64(src + i0 * lds + j0, lds, dst + j0 * ldd + i0, ldd);
+#else
+            dst[j0 * ldd + i0] = src[i0 * lds + j0];
+#endif
+        }
+    for (ptrdiff_t i = nr0; i < nr; i++)            /* the edges */
+        for (ptrdiff_t j = 0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
+    for (ptrdiff_t i = 0; i < nr0; i++)
+        for (ptrdiff_t j = nc0; j < nc; j++) dst[j * ldd + i] = src[i * lds + j];
 }
 
 static inline void cmf_sp_expand_f32(ptrdiff_t n, const float *z, float *y, float lo, const float *pc)

@@ -504,13 +504,293 @@ static void S(entmax_rowfn)(S(row) *a)
     a->sout[0] = it_count;
 }
 
+/* ---------- column kernels: sparsemax and 1.5-entmax, B slices side by side ----------
+ * (S(cols): element k of lane j at x[k * ldx + j]; short or strided slices gathered into
+ * tiles by the column driver, a non-last axis read in place.)  Every lane runs the row
+ * kernel's iteration on its own, each pass vectorised across the lanes, in blocks of
+ * CMF_SP_CB lanes that stay in L2 between passes; a lane's result never depends on the
+ * other lanes (a lane that has converged keeps its threshold), so neither the grouping nor
+ * the threads matter.  Pass 1 stores z = (x - m) sc in the output (every later pass reads
+ * z there: no recomputed product is contracted into an FMA), with the first sums; then one
+ * pass per step of the slowest lane of the block; then the output in place.  A lane with a
+ * non-finite maximum is computed by the row kernel from a copy taken before anything is
+ * written; a NaN lane gets NaN (0 where masked); a lane that does not settle (rounding) is
+ * redone by the row kernel on its stored z. */
+#define CMF_SP_CB 128
+
+/* lane j of a column block through the row kernel: from xin (x, or the stored z with the
+ * scale that keeps it: it = 1 / (alpha - 1)), into ybuf (n values); needs 4n + n bytes */
+static int S(sp_lane_row)(ptrdiff_t n, const uint8_t *mk, ptrdiff_t ldm, ptrdiff_t j, const T *xin, ptrdiff_t ldx,
+                          T it, double alpha, T *ybuf, double *n_iter)
+{
+    T *buf = (T *)malloc((size_t)(n * (1 + CMF_CAND_SCRATCH) + 1) * sizeof(T));
+    uint8_t *mb = mk ? (uint8_t *)malloc((size_t)n + 1) : NULL;
+    if (!buf || (mk && !mb)) { free(buf); free(mb); return 0; }
+    for (ptrdiff_t q = 0; q < n; q++) buf[q] = xin[q * ldx + j];
+    if (mb)
+        for (ptrdiff_t q = 0; q < n; q++) mb[q] = mk[q * ldm + j];
+    S(entmax_row)(n, buf, ybuf, mb, it, alpha, buf + n, n_iter);
+    free(buf);
+    free(mb);
+    return 1;
+}
+
+/* One pass of a strip of jl <= CMF_SP_SL lanes (lane j: y[q * ldy + j], q < n): over the
+ * included z > tau[j], with u = z - tau[j] (1.5-entmax) or z (sparsemax): count, sum u,
+ * sum u^2, min u; and the number of included NaN.  Register accumulators: the strip is
+ * walked down its rows once per pass. */
+#define CMF_SP_SL 16
+static CMF_INLINE void S(strip_sums)(ptrdiff_t n, const T *y, ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm,
+                                     ptrdiff_t jl, const double *tau, const int quad, double *c, double *s1,
+                                     double *s2, double *um, double *nn)
+{
+    double cc[CMF_SP_SL], a1[CMF_SP_SL], a2[CMF_SP_SL], mm[CMF_SP_SL], na[CMF_SP_SL], tt[CMF_SP_SL];
+    for (int j = 0; j < CMF_SP_SL; j++) {
+        cc[j] = a1[j] = a2[j] = na[j] = 0.0;
+        mm[j] = INFINITY;
+        tt[j] = j < jl ? tau[j] : 0.0;
+    }
+    if (jl == CMF_SP_SL && !mk) {
+        for (ptrdiff_t q = 0; q < n; q++) {
+            const T *zq = y + q * ldy;
+            for (int j = 0; j < CMF_SP_SL; j++) {
+                const double z = (double)zq[j];
+                const int on = z > tt[j];
+                const double u = quad ? z - tt[j] : z;
+                const double uk = cmf_keep_f64(on, u);
+                cc[j] += cmf_keep_f64(on, 1.0);
+                a1[j] += uk;
+                a2[j] += uk * uk;
+                mm[j] = on && u < mm[j] ? u : mm[j];
+                na[j] += cmf_keep_f64(z != z, 1.0);
+            }
+        }
+    } else {
+        for (ptrdiff_t q = 0; q < n; q++) {
+            const T *zq = y + q * ldy;
+            const uint8_t *mq = mk ? mk + q * ldm : NULL;
+            for (ptrdiff_t j = 0; j < jl; j++) {
+                const double z = (double)zq[j];
+                const int incl = !mq || mq[j];
+                const int on = (z > tt[j]) & incl;
+                const double u = quad ? z - tt[j] : z;
+                if (on) {
+                    cc[j] += 1.0;
+                    a1[j] += u;
+                    a2[j] += u * u;
+                    mm[j] = u < mm[j] ? u : mm[j];
+                }
+                na[j] += (z != z) & incl ? 1.0 : 0.0;
+            }
+        }
+    }
+    for (ptrdiff_t j = 0; j < jl; j++) {
+        c[j] = cc[j]; s1[j] = a1[j]; s2[j] = a2[j]; um[j] = mm[j]; nn[j] = na[j];
+    }
+}
+
+/* B <= CMF_SP_CB lanes (x may be y) */
+static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
+                            const uint8_t *mk, ptrdiff_t ldm, const T *itl, double *nit, double alpha)
+{
+    const int quad = alpha != 2.0;             /* 1.5-entmax, else sparsemax */
+    const double zk = quad ? 0.5 : 1.0;        /* sc = it (alpha - 1) */
+    {
+        T m[CMF_SP_CB], sc[CMF_SP_CB], th[CMF_SP_CB], tl[CMF_SP_CB], r[CMF_SP_CB];
+        double tau[CMF_SP_CB], c[CMF_SP_CB], s1[CMF_SP_CB], s2[CMF_SP_CB], um[CMF_SP_CB], nn[CMF_SP_CB];
+        /* state: 0 iterating, 1 settled, 2 special, 3 NaN, 4 redo (doubles: the steps are
+         * lane arrays that vectorise) */
+        double state[CMF_SP_CB], iters[CMF_SP_CB];
+        S(cols_max)(n, B, x, ldx, mk, ldm, m);
+        /* lanes with a non-finite maximum: the row kernel, from x as it is now */
+        T *spec = NULL;
+        ptrdiff_t nspec = 0;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            state[j] = S(is_finite)(m[j]) ? 0 : 2;
+            nspec += state[j] == 2;
+            iters[j] = 0;
+            sc[j] = (T)((double)itl[j] * zk);
+            if (state[j]) m[j] = 0;
+        }
+        if (nspec) {
+            spec = (T *)malloc((size_t)(nspec * n + 1) * sizeof(T));
+            ptrdiff_t q = 0;
+            for (ptrdiff_t j = 0; j < B; j++)
+                if (state[j] == 2) {
+                    if (!spec || !S(sp_lane_row)(n, mk, ldm, j, x, ldx, itl[j], alpha, spec + q * n, NULL))
+                        state[j] = 3;                  /* out of memory: NaN */
+                    q++;
+                }
+        }
+        /* pass 1: z into y */
+        for (ptrdiff_t q = 0; q < n; q++) {
+            const T *xq = x + q * ldx;
+            T *yq = y + q * ldy;
+            for (ptrdiff_t j = 0; j < B; j++) yq[j] = (xq[j] - m[j]) * sc[j];
+        }
+        /* strips of lanes, each lane on its own until every lane of the strip has settled */
+        for (ptrdiff_t s0 = 0; s0 < B; s0 += CMF_SP_SL) {
+            const ptrdiff_t jl = B - s0 < CMF_SP_SL ? B - s0 : CMF_SP_SL;
+            const T *ys = y + s0;
+            const uint8_t *ms = mk ? mk + s0 : NULL;
+            for (ptrdiff_t j = s0; j < s0 + jl; j++) tau[j] = -1.0;
+            double rs[80];
+            for (int pass = 0;; pass++) {
+                int more;
+                if (jl == CMF_SP_SL && !ms) {      /* the usual strip: intrinsics */
+                    SPC(strip16)(n, ys, ldy, tau + s0, quad, rs);
+                    more = cmf_sp_step16(quad, pass == 0, (double)n, state + s0, iters + s0, tau + s0, rs);
+                } else {
+                    S(strip_sums)(n, ys, ldy, ms, ldm, jl, tau + s0, quad, c + s0, s1 + s0, s2 + s0, um + s0, nn + s0);
+                    more = 0;
+                    for (ptrdiff_t j = s0; j < s0 + jl; j++) {
+                        double r1[80];
+                        for (int q = 0; q < 16; q++) r1[q] = r1[16 + q] = r1[32 + q] = r1[48 + q] = r1[64 + q] = 1.0;
+                        r1[0] = c[j]; r1[16] = s1[j]; r1[32] = s2[j]; r1[48] = um[j]; r1[64] = nn[j];
+                        double st[16], itr[16], ta[16];
+                        for (int q = 0; q < 16; q++) { st[q] = 1.0; itr[q] = 0.0; ta[q] = 0.0; }
+                        st[0] = state[j]; itr[0] = iters[j]; ta[0] = tau[j];
+                        more |= cmf_sp_step16(quad, pass == 0, (double)n, st, itr, ta, r1);
+                        state[j] = st[0]; iters[j] = itr[0]; tau[j] = ta[0];
+                    }
+                }
+                if (!more) break;
+            }
+            if (quad) {                           /* the normaliser: one more pass */
+                S(strip_sums)(n, ys, ldy, ms, ldm, jl, tau + s0, 1, c + s0, s1 + s0, s2 + s0, um + s0, nn + s0);
+                for (ptrdiff_t j = s0; j < s0 + jl; j++) r[j] = (T)(1.0 / s2[j]);
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) {
+            if (state[j] != 1) tau[j] = 0.0;
+            S(sp_split)(tau[j], &th[j], &tl[j]);
+            if (!quad) r[j] = 1;
+        }
+        /* lanes that did not settle: the row kernel on their stored z (before the output
+         * pass overwrites it), kept aside */
+        T *redo = NULL;
+        ptrdiff_t nredo = 0;
+        for (ptrdiff_t j = 0; j < B; j++) nredo += state[j] == 4;
+        if (nredo) {
+            redo = (T *)malloc((size_t)(nredo * n + 1) * sizeof(T));
+            ptrdiff_t q = 0;
+            for (ptrdiff_t j = 0; j < B; j++)
+                if (state[j] == 4) {
+                    double it2 = 0.0;
+                    if (!redo || !S(sp_lane_row)(n, mk, ldm, j, y, ldy, (T)(1.0 / zk), alpha, redo + q * n, &it2))
+                        state[j] = 3;
+                    iters[j] += it2;
+                    q++;
+                }
+        }
+        /* the output, in place over z */
+        for (ptrdiff_t q = 0; q < n; q++) {
+            T *yq = y + q * ldy;
+            const uint8_t *mq = mk ? mk + q * ldm : NULL;
+            if (mq)
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    T u = (yq[j] - th[j]) - tl[j];
+                    u = (u > 0) & (mq[j] != 0) ? u : (T)0;
+                    yq[j] = quad ? u * u * r[j] : u;
+                }
+            else if (quad)
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    T u = (yq[j] - th[j]) - tl[j];
+                    u = u > 0 ? u : (T)0;
+                    yq[j] = u * u * r[j];
+                }
+            else
+                for (ptrdiff_t j = 0; j < B; j++) {
+                    const T u = (yq[j] - th[j]) - tl[j];
+                    yq[j] = u > 0 ? u : (T)0;
+                }
+        }
+        /* the lanes computed apart */
+        ptrdiff_t qs = 0, qr = 0;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            if (state[j] == 2 || state[j] == 4) {
+                const T *src = state[j] == 2 ? spec + (qs++) * n : redo + (qr++) * n;
+                for (ptrdiff_t q = 0; q < n; q++) y[q * ldy + j] = src[q];
+            } else if (state[j] == 3) {
+                for (ptrdiff_t q = 0; q < n; q++) y[q * ldy + j] = (!mk || mk[q * ldm + j]) ? (T)NAN : (T)0;
+                iters[j] = 0;
+            }
+            if (nit) nit[j] = state[j] == 2 ? 0.0 : iters[j];
+        }
+        free(spec);
+        free(redo);
+    }
+}
+
+/* Blocks of CMF_SP_CB lanes.  Lanes far apart in memory (a non-last axis read in place,
+ * rows a power of two apart, all in a few cache sets) are copied into a padded tile first,
+ * computed there and copied out, so that the passes after the first hit L2. */
+/* Long lanes (a non-last axis): groups of 16 lanes transposed into rows (register
+ * transposes), the row kernel on each (the same result as for the same values along the
+ * last axis), transposed back.  Returns 0 when the rows' buffer cannot be had. */
+static int S(sparse_cols_rows)(const S(cols) *k, double alpha)
+{
+    /* as many lanes per group as keep the rows within about 512 KiB (at least 16): each
+     * row of the input is then read over a long contiguous stretch */
+    const ptrdiff_t n = k->n, ldr = n + 16;
+    ptrdiff_t G = ((ptrdiff_t)(((size_t)1 << 19) / ((size_t)ldr * sizeof(T))) / 16) * 16;
+    G = G < 16 ? 16 : G > 256 ? 256 : G;
+    T *R = (T *)malloc(((size_t)(G * ldr) + (size_t)CMF_CAND_SCRATCH * (size_t)n) * sizeof(T)
+                       + (k->mask ? (size_t)n : 0) + 1);
+    if (!R) return 0;
+    T *scr = R + G * ldr;
+    uint8_t *mb = k->mask ? (uint8_t *)(scr + CMF_CAND_SCRATCH * n) : NULL;
+    for (ptrdiff_t j0 = 0; j0 < k->B; j0 += G) {
+        const ptrdiff_t g = k->B - j0 < G ? k->B - j0 : G;
+        SPC(transpose)(n, g, k->in[0] + j0, k->ldi[0], R, ldr);
+        for (ptrdiff_t j = 0; j < g; j++) {
+            if (mb)
+                for (ptrdiff_t q = 0; q < n; q++) mb[q] = k->mask[q * k->ldm + j0 + j];
+            double it = 0.0;
+            S(entmax_row)(n, R + j * ldr, R + j * ldr, mb, k->it[j0 + j], alpha, scr, &it);
+            if (k->sout[0]) k->sout[0][j0 + j] = it;
+        }
+        SPC(transpose)(g, n, R, ldr, k->out + j0, k->ldo);
+    }
+    free(R);
+    return 1;
+}
+
+static void S(sparse_cols)(const S(cols) *k, double alpha)
+{
+    const ptrdiff_t n = k->n, ldx = k->ldi[0], ldy = k->ldo, ldm = k->ldm;
+    if (n >= 48 && n <= 65536 && S(sparse_cols_rows)(k, alpha)) return;
+    const ptrdiff_t ldt = CMF_SP_CB + 16;
+    T *tile = NULL;
+    if (ldx > 2 * CMF_SP_CB && (size_t)n * (size_t)ldt * sizeof(T) <= ((size_t)1 << 20))
+        tile = (T *)malloc((size_t)n * (size_t)ldt * sizeof(T));
+    for (ptrdiff_t j0 = 0; j0 < k->B; j0 += CMF_SP_CB) {
+        const ptrdiff_t B = k->B - j0 < CMF_SP_CB ? k->B - j0 : CMF_SP_CB;
+        const T *x = k->in[0] + j0;
+        T *y = k->out + j0;
+        const uint8_t *mk = k->mask ? k->mask + j0 : NULL;
+        double *nit = k->sout[0] ? k->sout[0] + j0 : NULL;
+        if (!tile) {
+            S(sparse_block)(n, B, x, ldx, y, ldy, mk, ldm, k->it + j0, nit, alpha);
+            continue;
+        }
+        for (ptrdiff_t q = 0; q < n; q++) memcpy(tile + q * ldt, x + q * ldx, (size_t)B * sizeof(T));
+        S(sparse_block)(n, B, tile, ldt, tile, ldt, mk, ldm, k->it + j0, nit, alpha);
+        for (ptrdiff_t q = 0; q < n; q++) memcpy(y + q * ldy, tile + q * ldt, (size_t)B * sizeof(T));
+    }
+    free(tile);
+}
+
+static void S(sparsemax_colfn)(const S(cols) *k) { S(sparse_cols)(k, 2.0); }
+static void S(entmax15_colfn)(const S(cols) *k) { S(sparse_cols)(k, 1.5); }
+
 cmf_status FN(sparsemax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
 {
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = 1; c.in[0] = x; c.nout = 1; c.out = y; c.mask = mask; c.t = t;
     c.scratch = CMF_CAND_SCRATCH;
-    return S(run)(g, &c, S(sparsemax_rowfn), NULL);
+    return S(run)(g, &c, S(sparsemax_rowfn), S(sparsemax_colfn));
 }
 
 cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cmf_arr mask,
@@ -522,6 +802,12 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
     c.nsin = 1; c.sin[0] = alpha;
     c.nsout = 1; c.sout[0] = n_iter;
     c.scratch = CMF_CAND_SCRATCH;
+    /* one alpha for every slice, 1.5 or 2: short or strided slices go through the column
+     * kernel (any other alpha: the row kernel, slice by slice) */
+    const int one = alpha.p && alpha.so == 0 && alpha.si == 0;
+    const double a0 = one ? *(const double *)alpha.p : 0.0;
+    if (one && a0 == 1.5) return S(run)(g, &c, S(entmax_rowfn), S(entmax15_colfn));
+    if (one && a0 == 2.0) return S(run)(g, &c, S(entmax_rowfn), S(sparsemax_colfn));
     return S(run)(g, &c, S(entmax_rowfn), NULL);
 }
 
@@ -554,6 +840,9 @@ static void S(pow_list)(ptrdiff_t na, T *yl, double e)
     }
 }
 
+#ifndef CMF_SP_SQRT
+#define CMF_SP_SQRT(v) (sizeof(T) == 4 ? (T)sqrtf((float)(v)) : (T)sqrt((double)(v)))
+#endif
 /* derivative from the output: s = y^(2 - alpha) on the support,
  * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).
  * Pass 1: s into scratch (r may be v itself), sum s and sum s v (cmf_sp_dsums_* for
@@ -628,6 +917,50 @@ static void S(entmax_d_rowfn)(S(row) *a)
     }
 }
 
+/* The same for B slices side by side (short or strided slices, a non-last axis read in
+ * place), alpha = 2, 1.5 or 1 (s <= 1): pass 1 sums s and s v per lane over the rows (T
+ * lanes over blocks of CMF_BLOCK rows, double across blocks), pass 2 writes r with s
+ * recomputed from y.  Lane j's sums run over its own entries in the order of the rows, so
+ * its result does not depend on the other lanes. */
+static void S(entmax_d_colfn)(const S(cols) *k)
+{
+    const ptrdiff_t n = k->n, B = k->B, ldy = k->ldi[0], ldv = k->ldi[1], ldr = k->ldo;
+    const T *y = k->in[0], *v = k->in[1];
+    T *r = k->out;
+    const double e = 2.0 - k->sin[0][0];
+    const int kind = e == 0.0 ? 0 : e == 1.0 ? 1 : 2;
+    double *ss = k->ws, *sv = k->ws + B;
+    T *as = (T *)(k->ws + 2 * B), *av = (T *)(k->ws + 3 * B), *q = (T *)(k->ws + 4 * B);
+    for (ptrdiff_t j = 0; j < B; j++) ss[j] = sv[j] = 0.0;
+#define CMF_S_OF(yk) ((yk) > 0 ? (kind == 0 ? (T)1 : kind == 1 ? (yk) : CMF_SP_SQRT(yk)) : ((yk) != (yk) ? (yk) : (T)0))
+    for (ptrdiff_t q0 = 0; q0 < n; q0 += CMF_BLOCK) {
+        const ptrdiff_t q1 = n - q0 > CMF_BLOCK ? q0 + CMF_BLOCK : n;
+        for (ptrdiff_t j = 0; j < B; j++) as[j] = av[j] = 0;
+        for (ptrdiff_t qq = q0; qq < q1; qq++) {
+            const T *yq = y + qq * ldy, *vq = v + qq * ldv;
+            for (ptrdiff_t j = 0; j < B; j++) {
+                const T yk = yq[j], s = CMF_S_OF(yk);
+                as[j] += s;
+                av[j] += s != 0 ? s * vq[j] : (T)0;
+            }
+        }
+        for (ptrdiff_t j = 0; j < B; j++) { ss[j] += (double)as[j]; sv[j] += (double)av[j]; }
+    }
+    for (ptrdiff_t j = 0; j < B; j++) {
+        q[j] = (T)(sv[j] / ss[j]);
+        as[j] = k->it[j];
+    }
+    for (ptrdiff_t qq = 0; qq < n; qq++) {
+        const T *yq = y + qq * ldy, *vq = v + qq * ldv;
+        T *rq = r + qq * ldr;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            const T yk = yq[j], s = CMF_S_OF(yk);
+            rq[j] = s != 0 ? s * (vq[j] - q[j]) * as[j] : (T)0;
+        }
+    }
+#undef CMF_S_OF
+}
+
 cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr alpha, cmf_arr r)
 {
     S(call) c;
@@ -635,6 +968,9 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
     c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
     c.nsin = 1; c.sin[0] = alpha;
     c.scratch = 2;
+    const int one = alpha.p && alpha.so == 0 && alpha.si == 0;
+    const double a0 = one ? *(const double *)alpha.p : 0.0;
+    if (one && (a0 == 2.0 || a0 == 1.5 || a0 == 1.0)) return S(run)(g, &c, S(entmax_d_rowfn), S(entmax_d_colfn));
     return S(run)(g, &c, S(entmax_d_rowfn), NULL);
 }
 
