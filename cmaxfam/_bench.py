@@ -86,7 +86,8 @@ __all__ = [
     "available_peers", "make_case", "run", "format_markdown", "short_table", "machine_info",
     "target_for", "is_op", "parse_ops", "cases_for", "rng_routes", "format_rng_routes",
     "FULL_OPS", "THREADED_PEERS", "EARLIER_TARGETS", "F64_TARGET", "PY_THREADS_TARGET",
-    "N_THREADS_TARGET", "SCALING_OPS", "accepts_n_threads", "threads_scaling",
+    "N_THREADS_TARGET", "SCALING_OPS", "SCALING_SHAPES", "accepts_n_threads",
+    "threads_scaling",
     "format_threads_scaling", "summarize", "report_json",
 ]
 
@@ -166,6 +167,12 @@ F64_TARGET = 2.0
 #: calling cmaxfam over 1 thread, and ``n_threads=2`` over ``n_threads=1`` on one call.
 PY_THREADS_TARGET = 1.8
 N_THREADS_TARGET = 1.7
+#: The shapes of the thread-scaling table (float32): 4096x1024 is 16 MiB per array, so two
+#: threads with their own input and output (64 MiB) stream from memory and are held by
+#: what the memory system gives (``np.copyto``'s own row shows it); 256x1024 is 1 MiB per
+#: array, so each thread's data stays in cache (its core's L2 and the shared L3) and the
+#: table shows whether the kernels really run without the GIL on both cores.
+SCALING_SHAPES = ((4096, 1024), (256, 1024))
 
 #: The earlier targets of issues 3-5 (the first kernels), for reference only: the table
 #: checks :data:`TARGETS`.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import cmaxfam as cmf
-from cmaxfam import _bench as B
+from cmaxfam import _bench as B, _plumbing
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 FAST = dict(quick=True, min_time=1e-3, repeat_time=2e-4, slow_repeats=1)
@@ -236,3 +236,12 @@ def test_asv_classes():
         th.setup("softmax", n)
         assert len(th.fns) == n
         th.time_threads("softmax", n)
+
+
+def test_scaling_shapes_stream_and_stay_in_cache():
+    # one shape streams from memory (> 8 MiB an array), one stays in cache (<= 1 MiB an
+    # array) yet is large enough for n_threads=2 to split it
+    sizes = [int(np.prod(s)) * 4 for s in B.SCALING_SHAPES]
+    assert max(sizes) >= 8 << 20
+    assert min(sizes) <= 1 << 20
+    assert min(sizes) >= 2 * _plumbing.MIN_TASK_BYTES
