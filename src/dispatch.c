@@ -73,7 +73,8 @@ int cmf_detect_isa(void)
     if (maxleaf < 7) return CMF_ISA_BASELINE;
     cpuid(1, 0, r);
     int osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1, fma = (r[2] >> 12) & 1;
-    if (!(osxsave && avx && fma)) return CMF_ISA_BASELINE;
+    int popcnt = (r[2] >> 23) & 1;        /* GCC emits popcnt under -mavx2 (the sparse passes) */
+    if (!(osxsave && avx && fma && popcnt)) return CMF_ISA_BASELINE;
     unsigned long long xcr0 = xgetbv0();
     if ((xcr0 & 0x6) != 0x6) return CMF_ISA_BASELINE;           /* XMM and YMM state */
     cpuid(7, 0, r);
