@@ -188,6 +188,10 @@ MIN_TASK_BYTES = 1 << 19
 #: Split points are multiples of this many slices (or elements, along the axis of an
 #: elementwise op), so that every slice sits at the same position within the kernels' lane
 #: blocks and vector loops as in a one-thread run: the results are bitwise identical.
+#: Slices at least this long are cut at any slice boundary instead (16 rows of 262144 split
+#: 8 + 8): the kernels compute such a slice alone, or as a lane whose result does not
+#: depend on its neighbours (tests/test_kernel_paths.py checks that), so it gets the same
+#: bits wherever the cut falls.
 SPLIT_ALIGN = 256
 
 
@@ -203,16 +207,18 @@ def _cut(views, dim, lo, hi):
 
 def _pieces(views, k, along_axis):
     """Split one chunk of 3-D views into about ``k`` pieces of whole slices (or, with
-    ``along_axis``, of the axis too: elementwise ops), cut at multiples of SPLIT_ALIGN."""
+    ``along_axis``, of the axis too: elementwise ops), cut at multiples of SPLIT_ALIGN
+    (at any slice when the slices are at least SPLIT_ALIGN long)."""
     v = next(a for a in views if a is not None)
     dims = (0, 2, 1) if along_axis else (0, 2)
     dim = max(dims, key=lambda d: v.shape[d])
     size = v.shape[dim]
-    k = max(1, min(k, size // SPLIT_ALIGN))
+    align = 1 if not along_axis and v.shape[1] >= SPLIT_ALIGN else SPLIT_ALIGN
+    k = max(1, min(k, size // align))
     if k == 1:
         return [views]
     step = -(-size // k)
-    step = -(-step // SPLIT_ALIGN) * SPLIT_ALIGN
+    step = -(-step // align) * align
     return [_cut(views, dim, lo, min(lo + step, size)) for lo in range(0, size, step)]
 
 
@@ -221,7 +227,7 @@ def run_slices(kernel, axis, arrays, n_threads=1, *, along_axis=False):
     on up to ``n_threads`` threads.
 
     Threads split whole slices only (never a reduction within a slice), at multiples of
-    SPLIT_ALIGN, and only for calls of at least MIN_PARALLEL_BYTES: the result is bitwise
+    SPLIT_ALIGN (any slice when slices are that long), and only for calls of at least MIN_PARALLEL_BYTES: the result is bitwise
     the same for every ``n_threads``.  ``along_axis``: the op is elementwise, so the axis
     may be split too (a 1-d array is one long "slice").
     """

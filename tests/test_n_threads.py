@@ -42,6 +42,8 @@ def _layouts(rng, dtype):
     yield "unmergeable_3d", big((9, 300, 400))[:, ::2, :], 2
     yield "middle_axis", big((700, 17, 40)), 1
     yield "misaligned", big((1100 * 301 + 1,))[1:].reshape(1100, 301), -1
+    yield "few_long_rows", big((7, 40001)), -1          # cut between rows, not at 256
+    yield "few_long_lanes", big((40001, 7)), 0
 
 
 def _ops():
@@ -114,11 +116,13 @@ LOSSES = [
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name,extra", LOSSES, ids=lambda v: v if isinstance(v, str) else "")
-@pytest.mark.parametrize("layout", ["rows", "short_rows", "axis0"])
+@pytest.mark.parametrize("layout", ["rows", "short_rows", "axis0", "few_long_rows",
+                                    "few_long_lanes"])
 def test_losses_bitwise_across_n_threads(name, extra, dtype, layout):
     rng = np.random.default_rng(5)
     shape, axis = {"rows": ((1100, 301), -1), "short_rows": ((30011, 9), -1),
-                   "axis0": ((301, 1100), 0)}[layout]
+                   "axis0": ((301, 1100), 0), "few_long_rows": ((7, 40001), -1),
+                   "few_long_lanes": ((40001, 7), 0)}[layout]
     x = ops.random_x(rng, shape, dtype)
     n = shape[axis]
     labels = rng.integers(0, n, size=shape[1 - (axis % 2)])
@@ -182,9 +186,9 @@ def test_small_calls_start_no_threads(count_tasks):
     cmf.softmax(x, n_threads=4)
     cmf.sigmoid(x, n_threads=4)
     assert count_tasks == []
-    big = np.ones((1000, 1000), np.float32)
+    big = np.ones((1000, 300), np.float32)
     cmf.softmax(big, n_threads=4)
-    assert count_tasks == [2]                    # 4 MB: at most one task per MIN_TASK_BYTES...
+    assert count_tasks == [2]                    # 1.2 MB: at most one task per MIN_TASK_BYTES...
     cmf.softmax(np.ones((4000, 1000), np.float32), n_threads=4)
     assert count_tasks[-1] == 4                  # ...and at most n_threads
 
