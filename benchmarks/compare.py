@@ -4,6 +4,7 @@
                                  [--ops softmax,log_softmax,logsumexp,softmax_vjp]
                                  [--dtypes float32,float64] [--shapes 4096x1024,1024x4096@0]
                                  [--threads 1,2] [--threads-scaling] [--rng-routes]
+                                 [--floor]
 
 Prints the machine, then a markdown table: for each (op, shape, axis, dtype, threads) the
 time of ``np.copyto(out, x)`` on the same array (the memory floor), cmaxfam's time with a
@@ -31,6 +32,11 @@ array: two threads stream 64 MiB from memory) and 256x1024 (1 MiB an array: each
 thread's data stays in cache, the GIL-release test proper), with ``np.copyto`` and
 ``hashlib.sha256`` in Python threads as the memory system's and the CPU's own ceilings
 (on a shared machine, the second core may simply not be there).
+
+``--floor`` adds the compute floor of each case: cmaxfam's ns/element with its data in
+cache (the same slices, few enough to stay in L2, less the per-call time of one short
+slice) against ``np.copyto`` of the full array.  Where that alone is above a target, no
+change to the passes over memory can meet it; only less computation per element can.
 
 Without ``--full``, ``--ops`` takes op names and groups: by default the softmax family
 (softmax, log_softmax, logsumexp, softmax_vjp) over the six shapes x float32/float64 at
@@ -135,6 +141,10 @@ def main(argv=None):
                     help="also a table of N = 1, 2 Python threads each calling cmaxfam on its "
                     "own data, and n_threads=2 against 1 on one call (4096x1024 and 256x1024 "
                     "float32: streaming from memory, and in cache)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also a table of each kernel's cost with its data in cache (the same "
+                    "slices, few enough to stay in L2) against np.copyto of the full array: "
+                    "the compute floor, which no change of the passes over memory can beat")
     args = ap.parse_args(argv)
     ops = args.ops
     shapes, threads, slow_repeats = args.shapes, args.threads, B.SLOW_REPEATS
@@ -175,6 +185,14 @@ def main(argv=None):
                                                    progress=progress)]
         print("\n## Threads: N Python threads, and n_threads on one call\n")
         print(B.format_threads_scaling(scaling_rows))
+    floor_rows = None
+    if args.floor:
+        floor_rows = []
+        for dt in (args.dtypes or ("float32",)):
+            floor_rows += B.compute_floor([o for o in ops if not B._is_sampling(o)],
+                                          shapes, dt, quick=args.quick, progress=progress)
+        print("\n## Compute floor: the kernels with their data in cache\n")
+        print(B.format_compute_floor(floor_rows))
     routes = None
     if args.rng_routes:
         routes = [r for shape in ((4096, 1024), (100000, 10))
@@ -192,7 +210,8 @@ def main(argv=None):
             json.dump(B.report_json(rows, info=info, ops=ops, quick=args.quick,
                                     full=args.full, threads=threads, elapsed_s=elapsed,
                                     loadavg_before=load0, loadavg_after=load1,
-                                    threads_scaling=scaling_rows, rng_routes=routes),
+                                    threads_scaling=scaling_rows, rng_routes=routes,
+                                    compute_floor=floor_rows),
                       f, indent=1, ensure_ascii=False)
             f.write("\n")
     return 0

@@ -88,7 +88,8 @@ __all__ = [
     "FULL_OPS", "THREADED_PEERS", "EARLIER_TARGETS", "F64_TARGET", "PY_THREADS_TARGET",
     "N_THREADS_TARGET", "SCALING_OPS", "SCALING_SHAPES", "accepts_n_threads",
     "threads_scaling",
-    "format_threads_scaling", "summarize", "report_json",
+    "format_threads_scaling", "compute_floor", "format_compute_floor", "summarize",
+    "report_json",
 ]
 
 OPS = ("softmax", "log_softmax", "logsumexp", "softmax_vjp")
@@ -1297,6 +1298,87 @@ def format_threads_scaling(rows):
                       "(when it is far below 2, the machine is not giving this process a "
                       "second core: other processes keep it busy)")
     lines[-1] += ")"
+    return "\n".join(lines)
+
+
+def _in_cache_shape(shape, axis, itemsize, cache_bytes):
+    """``shape`` with fewer slices (same slice length), at most ``cache_bytes`` an array
+    (at least one slice)."""
+    shape = list(shape)
+    ax = axis % len(shape)
+    per_slice = shape[ax] * itemsize
+    others = [d for d in range(len(shape)) if d != ax]
+    keep = max(1, cache_bytes // per_slice)
+    for d in others:                       # the outer dims keep their slices first
+        shape[d] = min(shape[d], keep)
+        keep = max(1, keep // shape[d])
+    return tuple(shape)
+
+
+def compute_floor(ops=OPS, shapes=None, dtype="float32", *, cache_bytes=128 << 10,
+                  quick=False, progress=None):
+    """What each kernel costs when memory is not in the way: for each (op, shape, axis),
+    cmaxfam's ns/element on the full array, and on the same slices with so few of them
+    that an array holds at most ``cache_bytes`` (it stays in L2 between calls), less the
+    per-call overhead measured on a single 8-element slice; against ``np.copyto`` of the
+    full array.  When the in-cache time alone is above ``target x copyto``, no change of
+    the passes over memory can meet the target: only less computation per element can.
+
+    Returns rows {op, shape, axis, dtype, copyto_ns, full_ns, cache_shape, cache_ns,
+    overhead_us, floor_ratio, full_ratio, target}.
+    """
+    shapes = SHAPES if shapes is None else _norm_shapes(shapes)
+    itemsize = np.dtype(dtype).itemsize
+    min_time, repeat_time = (0.05, 0.005) if quick else (0.2, 0.02)
+    rows = []
+    for op in ops:
+        for shape, axis in shapes:
+            if progress:
+                progress(f"compute floor: {op} {'x'.join(map(str, shape))} axis={axis}")
+            small = _in_cache_shape(shape, axis, itemsize, cache_bytes)
+            tiny = tuple(8 if d == axis % len(shape) else 1 for d in range(len(shape)))
+            full, n = make_case(op, shape, axis, dtype, peers=(), with_alloc=False)
+            sm, n_small = make_case(op, small, axis, dtype, peers=(), with_alloc=False)
+            ti = make_case(op, tiny, axis, dtype, peers=(), with_alloc=False)[0]
+            samples = time_calls({"copyto": full["copyto"], "full": full["cmaxfam"],
+                                  "small": sm["cmaxfam"], "tiny": ti["cmaxfam"]},
+                                 min_time, repeat_time=repeat_time)
+            best = {k: float(np.min(v)) for k, v in samples.items()}
+            cache_ns = max(best["small"] - best["tiny"], 0.0) / n_small * 1e9
+            copy_ns = best["copyto"] / n * 1e9
+            rows.append({"op": op, "shape": list(shape), "axis": axis,
+                         "dtype": str(np.dtype(dtype)), "copyto_ns": copy_ns,
+                         "full_ns": best["full"] / n * 1e9, "cache_shape": list(small),
+                         "cache_ns": cache_ns, "overhead_us": best["tiny"] * 1e6,
+                         "floor_ratio": cache_ns / copy_ns,
+                         "full_ratio": best["full"] / best["copyto"],
+                         "target": target_for(op, shape, axis, str(np.dtype(dtype)))})
+            del full, sm, ti
+            gc.collect()
+    return rows
+
+
+def format_compute_floor(rows):
+    """A markdown table of :func:`compute_floor`."""
+    lines = ["| op | shape | axis | copyto ns/el | cmaxfam ns/el | in cache ns/el (shape) | "
+             "per-call µs | cmaxfam/copyto | in cache/copyto | target |",
+             "|---|---|---|--:|--:|--:|--:|--:|--:|---|"]
+    for r in rows:
+        t = r["target"]
+        if t is None:
+            tc = ""
+        else:
+            tc = f"≤{t:g} " + ("✓" if r["full_ratio"] <= t else
+                               "✗ (floor above)" if r["floor_ratio"] > t else "✗")
+        lines.append(f"| {r['op']} | {'x'.join(map(str, r['shape']))} | {r['axis']} | "
+                     f"{r['copyto_ns']:.3f} | {r['full_ns']:.3f} | {r['cache_ns']:.3f} "
+                     f"({'x'.join(map(str, r['cache_shape']))}) | {r['overhead_us']:.1f} | "
+                     f"{r['full_ratio']:.2f} | {r['floor_ratio']:.2f} | {tc} |")
+    lines.append("")
+    lines.append("(min over samples; in cache: the same slices, few enough to stay in L2, "
+                 "less the per-call time of one 8-element slice; \"floor above\": the "
+                 "in-cache time alone exceeds the target, so only less computation per "
+                 "element could meet it)")
     return "\n".join(lines)
 
 

@@ -245,3 +245,26 @@ def test_scaling_shapes_stream_and_stay_in_cache():
     assert max(sizes) >= 8 << 20
     assert min(sizes) <= 1 << 20
     assert min(sizes) >= 2 * _plumbing.MIN_TASK_BYTES
+
+
+def test_compute_floor_structure():
+    rows = B.compute_floor(("softmax", "softmax_vjp"), [((64, 300), -1), ((300, 64), 0)],
+                           cache_bytes=4096, quick=True)
+    assert [(r["op"], r["axis"]) for r in rows] == [("softmax", -1), ("softmax", 0),
+                                                    ("softmax_vjp", -1), ("softmax_vjp", 0)]
+    for r in rows:
+        # fewer slices of the same length, at most cache_bytes (but at least one slice)
+        ax = r["axis"] % 2
+        assert r["cache_shape"][ax] == r["shape"][ax]
+        assert np.prod(r["cache_shape"]) * 4 <= max(4096, r["shape"][ax] * 4)
+        assert r["copyto_ns"] > 0 and r["full_ns"] > 0 and r["cache_ns"] >= 0
+        assert r["overhead_us"] > 0
+    text = B.format_compute_floor(rows)
+    assert text.count("\n| softmax") == 4 and "in cache/copyto" in text
+
+
+def test_in_cache_shape_keeps_the_slice_length():
+    assert B._in_cache_shape((4096, 1024), -1, 4, 128 << 10) == (32, 1024)
+    assert B._in_cache_shape((1024, 4096), 0, 4, 128 << 10) == (1024, 32)
+    assert B._in_cache_shape((16, 262144), -1, 4, 128 << 10) == (1, 262144)
+    assert B._in_cache_shape((8, 9, 10), 1, 8, 1000) == (8, 9, 1)     # 576 bytes
