@@ -9,6 +9,8 @@ from __future__ import annotations
 import operator
 import os
 
+import math
+
 import numpy as np
 from numpy.exceptions import AxisError
 
@@ -129,6 +131,14 @@ def slice_param(value, plan, name, *, check=True):
     given to derivatives) any real value is accepted: NaN and infinities propagate to
     their slice only.
     """
+    if type(value) is float or type(value) is int:   # the usual case, a Python scalar
+        v = float(value)
+        if check and not (math.isfinite(v) and v > 0):
+            raise ValueError(f"{name} must be positive and finite; got {v}")
+        # stride 0 over one read-only float64: what broadcast_to gives, without its cost
+        one = np.array(v)
+        one.flags.writeable = False
+        return np.ndarray(plan.keep_shape, np.float64, one, 0, (0,) * len(plan.shape))
     v = _real_parameter(value, name)
     if check:
         bad = ~(np.isfinite(v) & (v > 0))
