@@ -244,6 +244,10 @@ def run_slices(kernel, axis, arrays, n_threads=1, *, along_axis=False):
     may be split too (a 1-d array is one long "slice").
     """
     chunks = slice_views(axis, arrays)
+    if n_threads == 1:
+        for vs in chunks:
+            kernel(*vs)
+        return
     total = sum(_nbytes(c) for c in chunks)
     k = min(n_threads, total // MIN_TASK_BYTES) if total >= MIN_PARALLEL_BYTES else 1
     if k <= 1:
