@@ -625,6 +625,15 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     const double am1 = alpha - 1.0, beta = 1.0 / am1;
     const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
     T m, *zs = scratch, *zb = scratch + n, *za;
+    /* short slices: candidate rows on the stack, with room for whole vectors (the root
+     * finder's passes then run on padded vectors, not in its scalar tails) */
+    T loc[4 * CMF_LANES];
+    ptrdiff_t cap = n;
+    if (n < 2 * CMF_LANES) {
+        zs = loc;
+        zb = loc + 2 * CMF_LANES;
+        cap = 2 * CMF_LANES;
+    }
     const ptrdiff_t na = S(sp_prep)(n, x, y, mk, sc, zs, &m);
     if (na < 0) { if (n_iter) *n_iter = 0; return; }
     ptrdiff_t live = n;
@@ -636,9 +645,9 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
         S(sp_out_quad)(n, y, mk, tau, (T)(1.0 / S(quad_total)(nact, zs, tau)));
     } else {
         T lo_t;
-        const double tau = S(entmax_tau)(na, zs, zb, n, alpha, live, &iter, &za, &nact, &lo_t);
+        const double tau = S(entmax_tau)(na, zs, zb, cap, alpha, live, &iter, &za, &nact, &lo_t);
         T *pc = za == zs ? zb : zs;
-        S(entmax_cand_p)(S(sp_pad)(nact, za, n), za, pc, tau, beta);
+        S(entmax_cand_p)(S(sp_pad)(nact, za, cap), za, pc, tau, beta);
         S(sp_expand)(n, y, mk, lo_t, pc);
     }
     if (n_iter) *n_iter = iter;
