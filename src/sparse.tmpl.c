@@ -1034,8 +1034,12 @@ static void S(entmax_d_rowfn)(S(row) *a)
             for (k = 0; k < na; k++) yl[k] = yl[k] != yl[k] ? yl[k] : (T)1;
         else if (e == 0.5)
             for (k = 0; k < na; k++) yl[k] = CMF_SP_SQRT(yl[k]);
-        else if (e != 1.0)
-            S(pow_list)(na, yl, e);
+        else if (e != 1.0) {
+            ptrdiff_t np = (na + CMF_LANES - 1) / CMF_LANES * CMF_LANES;   /* whole vectors */
+            if (np > n) np = na;                                           /* (no room) */
+            for (k = na; k < np; k++) yl[k] = 1;
+            S(pow_list)(np, yl, e);
+        }
         /* sum s and sum s v: T lanes over blocks of CMF_BLOCK entries, double across */
         for (k = 0; k < na;) {
             const ptrdiff_t kend = na - k > CMF_BLOCK ? k + CMF_BLOCK : na;
