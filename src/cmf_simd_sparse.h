@@ -21,10 +21,12 @@
  *   cmf_sp_sums_v_*(n, z, t, sh, quad, r)   over the z_k > t, with u = z_k - sh in double:
  *       r[0] += count, r[1] += sum u, and when `quad` r[2] += sum u^2, r[3] = min(r[3], min
  *       u) (the threshold passes of sparsemax and 1.5-entmax).
- *   cmf_sp_dsums_v_*(n, y, v, kind, pl, s, r, j)   the first pass of the sparse VJPs: s_k = 1,
- *       y_k, sqrt(y_k) or pl[(*j)++] (kind 0, 1, 2, 3) where y_k > 0, y_k where it is NaN,
- *       else 0, into s; r[0] += sum s, r[1] += sum of s v where s != 0 (T lanes over
- *       blocks of 256 entries, double across blocks).
+ *   cmf_sp_vgather_v_*(n, y, v, yl, vl, mb, na)   the sparse VJPs' pass over memory, by
+ *       groups of 16 entries: the support {y_k > 0 or NaN} appended in order to yl (y_k)
+ *       and vl (v_k) at *na, the group's lane mask into mb[k / 16].  Stops at a group's
+ *       start.
+ *   cmf_sp_vscatter_v_*(n, mb, res, r, j)   the inverse: r_k = res[(*j)++] on the lanes
+ *       of the groups' masks, 0 elsewhere (full-width stores: r is written once, in order).
  *   cmf_sp_strip16_v_*(n, y, ldy, tau, quad, r)   the column kernels' pass over a strip of
  *       16 lanes (lane j: y[q * ldy + j], q < n) against thresholds tau[16]: r[0..16)
  *       count, r[16..32) sum u, r[32..48) sum u^2, r[48..64) min u over the z > tau[j]
@@ -488,115 +490,176 @@ static inline ptrdiff_t cmf_sp_sums_v_f64(ptrdiff_t n, const double *z, double t
     return k;
 }
 
-/* ---- the VJPs' first pass ---- */
+/* ---- the VJPs' support gather and its inverse ---- */
 
-static inline ptrdiff_t cmf_sp_dsums_v_f32(ptrdiff_t n, const float *y, const float *v, int kind, const float *pl,
-                                           float *s, double r[2], ptrdiff_t *j_)
+#if defined(CMF_SP_AVX512)
+static inline __mmask16 cmf_sp_tailm16(ptrdiff_t rem) { return rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u); }
+static inline __mmask16 cmf_sp_popm(unsigned pc) { return (__mmask16)((1u << pc) - 1u); }
+#elif defined(CMF_SP_AVX2)
+/* lanes of c (8 bits) as an all-ones / zero 32-bit lane mask */
+static inline __m256i cmf_sp_bits8(unsigned c)
+{
+    const __m256i b = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)c), b), b);
+}
+#endif
+
+static inline ptrdiff_t cmf_sp_vgather_v_f32(ptrdiff_t n, const float *y, const float *v, float *yl,
+                                             float *vl, uint16_t *mb, ptrdiff_t *na_)
+{
+    ptrdiff_t k = 0, na = *na_;
+#if defined(CMF_SP_AVX512)
+    /* branch-free (a branch on y waits for y from memory) */
+    const __m512 zero = _mm512_setzero_ps();
+    for (; k + 16 <= n; k += 16) {
+        const __m512 yv = _mm512_loadu_ps(y + k), vv = _mm512_loadu_ps(v + k);
+        const __mmask16 c = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ) | _mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q);
+        mb[k >> 4] = (uint16_t)c;
+        _mm512_storeu_ps(yl + na, _mm512_maskz_compress_ps(c, yv));   /* (na + 16 <= k + 16) */
+        _mm512_storeu_ps(vl + na, _mm512_maskz_compress_ps(c, vv));
+        na += CMF_SP_POPCNT(c);
+    }
+    if (k < n) {                                           /* the tail: masked */
+        const __mmask16 lm = cmf_sp_tailm16(n - k);
+        const __m512 yv = _mm512_maskz_loadu_ps(lm, y + k), vv = _mm512_maskz_loadu_ps(lm, v + k);
+        const __mmask16 c = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ) | _mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q);
+        const __mmask16 pm = cmf_sp_popm((unsigned)CMF_SP_POPCNT(c));
+        mb[k >> 4] = (uint16_t)c;
+        _mm512_mask_storeu_ps(yl + na, pm, _mm512_maskz_compress_ps(c, yv));
+        _mm512_mask_storeu_ps(vl + na, pm, _mm512_maskz_compress_ps(c, vv));
+        na += CMF_SP_POPCNT(c);
+        k = n;
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256 zero = _mm256_setzero_ps();
+    for (; k + 16 <= n; k += 16) {                   /* (full-width stores stay below k + 16) */
+        unsigned cc = 0;
+        for (int h = 0; h < 16; h += 8) {
+            const __m256 yv = _mm256_loadu_ps(y + k + h), vv = _mm256_loadu_ps(v + k + h);
+            const unsigned c = (unsigned)_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(yv, zero, _CMP_GT_OQ),
+                                                                        _mm256_cmp_ps(yv, yv, _CMP_UNORD_Q)));
+            const __m256i pm = cmf_sp_perm(cmf_sp_lut_c8[c]);
+            _mm256_storeu_ps(yl + na, _mm256_permutevar8x32_ps(yv, pm));
+            _mm256_storeu_ps(vl + na, _mm256_permutevar8x32_ps(vv, pm));
+            na += CMF_SP_POPCNT(c);
+            cc |= c << h;
+        }
+        mb[k >> 4] = (uint16_t)cc;
+    }
+#else
+    (void)y; (void)v; (void)yl; (void)vl; (void)mb;
+#endif
+    *na_ = na;
+    return k;
+}
+
+static inline ptrdiff_t cmf_sp_vgather_v_f64(ptrdiff_t n, const double *y, const double *v, double *yl,
+                                             double *vl, uint16_t *mb, ptrdiff_t *na_)
+{
+    ptrdiff_t k = 0, na = *na_;
+#if defined(CMF_SP_AVX512)
+    const __m512d zero = _mm512_setzero_pd();
+    for (; k < n; k += 16) {                    /* (masked: the stores stay below k + 16) */
+        const __mmask16 lm = cmf_sp_tailm16(n - k);
+        unsigned cc = 0;
+        for (int h = 0; h < 16; h += 8) {
+            const __mmask8 lh = (__mmask8)(lm >> h);
+            const __m512d yv = _mm512_maskz_loadu_pd(lh, y + k + h), vv = _mm512_maskz_loadu_pd(lh, v + k + h);
+            const __mmask8 c = _mm512_cmp_pd_mask(yv, zero, _CMP_GT_OQ) | _mm512_cmp_pd_mask(yv, yv, _CMP_UNORD_Q);
+            const __mmask8 pm = (__mmask8)cmf_sp_popm((unsigned)CMF_SP_POPCNT(c));
+            _mm512_mask_storeu_pd(yl + na, pm, _mm512_maskz_compress_pd(c, yv));
+            _mm512_mask_storeu_pd(vl + na, pm, _mm512_maskz_compress_pd(c, vv));
+            na += CMF_SP_POPCNT(c);
+            cc |= (unsigned)c << h;
+        }
+        mb[k >> 4] = (uint16_t)cc;
+    }
+#elif defined(CMF_SP_AVX2)
+    const __m256d zero = _mm256_setzero_pd();
+    for (; k + 16 <= n; k += 16) {
+        unsigned cc = 0;
+        for (int h = 0; h < 16; h += 4) {
+            const __m256d yv = _mm256_loadu_pd(y + k + h), vv = _mm256_loadu_pd(v + k + h);
+            const unsigned c = (unsigned)_mm256_movemask_pd(_mm256_or_pd(_mm256_cmp_pd(yv, zero, _CMP_GT_OQ),
+                                                                        _mm256_cmp_pd(yv, yv, _CMP_UNORD_Q)));
+            const __m256i pm = cmf_sp_perm(cmf_sp_lut_c4[c]);
+            _mm256_storeu_pd(yl + na, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(yv), pm)));
+            _mm256_storeu_pd(vl + na, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(vv), pm)));
+            na += CMF_SP_POPCNT(c);
+            cc |= c << h;
+        }
+        mb[k >> 4] = (uint16_t)cc;
+    }
+#else
+    (void)y; (void)v; (void)yl; (void)vl; (void)mb;
+#endif
+    *na_ = na;
+    return k;
+}
+
+static inline ptrdiff_t cmf_sp_vscatter_v_f32(ptrdiff_t n, const uint16_t *mb, const float *res, float *r, ptrdiff_t *j_)
 {
     ptrdiff_t k = 0, j = *j_;
 #if defined(CMF_SP_AVX512)
-    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
-    while (k < n) {                                          /* (the tail: masked loads) */
-        const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
-        __m512 sa = zero, va = zero;
-        for (; k < kend; k += 16) {
-            const ptrdiff_t rem = kend - k;
-            const __mmask16 lm = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u);
-            const __m512 yv = _mm512_maskz_loadu_ps(lm, y + k), vv = _mm512_maskz_loadu_ps(lm, v + k);
-            const __mmask16 gt = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ);
-            const __mmask16 nan = _mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q);
-            __m512 sk = kind == 0 ? _mm512_maskz_mov_ps(gt, one)
-                      : kind == 1 ? _mm512_maskz_mov_ps(gt, yv)
-                      : kind == 2 ? _mm512_maskz_sqrt_ps(gt, yv)
-                      : _mm512_maskz_expand_ps(gt, _mm512_maskz_loadu_ps((__mmask16)((1u << CMF_SP_POPCNT(gt)) - 1u), pl + j));
-            if (kind == 3) j += CMF_SP_POPCNT(gt);
-            sk = _mm512_mask_mov_ps(sk, nan, yv);
-            _mm512_mask_storeu_ps(s + k, lm, sk);
-            sa = _mm512_add_ps(sa, sk);
-            va = _mm512_mask3_fmadd_ps(sk, vv, va, gt | nan);
-        }
-        r[0] += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sa)),
-                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sa), 1)))));
-        r[1] += _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(va)),
-                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(va), 1)))));
+    for (; k < n; k += 16) {
+        const __mmask16 c = (__mmask16)mb[k >> 4];
+        const unsigned pc = (unsigned)CMF_SP_POPCNT(c);
+        const __m512 x = _mm512_maskz_expand_ps(c, _mm512_maskz_loadu_ps(cmf_sp_popm(pc), res + j));
+        if (n - k >= 16) _mm512_storeu_ps(r + k, x);
+        else _mm512_mask_storeu_ps(r + k, cmf_sp_tailm16(n - k), x);
+        j += pc;
     }
 #elif defined(CMF_SP_AVX2)
-    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
-    while (k + 8 <= n) {
-        const ptrdiff_t kend = n - k > 256 ? k + 256 : n;
-        __m256 sa = zero, va = zero;
-        for (; k + 8 <= kend; k += 8) {
-            const __m256 yv = _mm256_loadu_ps(y + k), vv = _mm256_loadu_ps(v + k);
-            const __m256 gt = _mm256_cmp_ps(yv, zero, _CMP_GT_OQ);
-            const __m256 nan = _mm256_cmp_ps(yv, yv, _CMP_UNORD_Q);
-            __m256 sk = kind == 0 ? _mm256_and_ps(gt, one)
-                      : kind == 1 ? _mm256_and_ps(gt, yv)
-                      : kind == 2 ? _mm256_and_ps(gt, _mm256_sqrt_ps(yv))
-                      : _mm256_and_ps(gt, _mm256_permutevar8x32_ps(_mm256_loadu_ps(pl + j),
-                                          cmf_sp_perm(cmf_sp_lut_e8[_mm256_movemask_ps(gt)])));
-            if (kind == 3) j += CMF_SP_POPCNT(_mm256_movemask_ps(gt));
-            sk = _mm256_blendv_ps(sk, yv, nan);
-            _mm256_storeu_ps(s + k, sk);
-            sa = _mm256_add_ps(sa, sk);
-            va = _mm256_add_ps(va, _mm256_and_ps(_mm256_or_ps(gt, nan), _mm256_mul_ps(sk, vv)));
+    for (; k + 16 <= n; k += 16) {         /* (res is read full width: it has room) */
+        const unsigned cc = mb[k >> 4];
+        for (int h = 0; h < 16; h += 8) {
+            const unsigned c = (cc >> h) & 0xFFu;
+            const __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(res + j), cmf_sp_perm(cmf_sp_lut_e8[c]));
+            _mm256_storeu_ps(r + k + h, _mm256_and_ps(p, _mm256_castsi256_ps(cmf_sp_bits8(c))));
+            j += CMF_SP_POPCNT(c);
         }
-        float b[2][8];
-        _mm256_storeu_ps(b[0], sa);
-        _mm256_storeu_ps(b[1], va);
-        for (int q = 0; q < 8; q++) { r[0] += (double)b[0][q]; r[1] += (double)b[1][q]; }
     }
+#else
+    (void)mb; (void)res; (void)r;
 #endif
     *j_ = j;
     return k;
 }
 
-static inline ptrdiff_t cmf_sp_dsums_v_f64(ptrdiff_t n, const double *y, const double *v, int kind, const double *pl,
-                                           double *s, double r[2], ptrdiff_t *j_)
+static inline ptrdiff_t cmf_sp_vscatter_v_f64(ptrdiff_t n, const uint16_t *mb, const double *res, double *r, ptrdiff_t *j_)
 {
     ptrdiff_t k = 0, j = *j_;
 #if defined(CMF_SP_AVX512)
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-    __m512d sa = zero, va = zero;
-    for (; k < n; k += 8) {
-        const ptrdiff_t rem = n - k;
-        const __mmask8 lm = rem >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << rem) - 1u);
-        const __m512d yv = _mm512_maskz_loadu_pd(lm, y + k), vv = _mm512_maskz_loadu_pd(lm, v + k);
-        const __mmask8 gt = _mm512_cmp_pd_mask(yv, zero, _CMP_GT_OQ);
-        const __mmask8 nan = _mm512_cmp_pd_mask(yv, yv, _CMP_UNORD_Q);
-        __m512d sk = kind == 0 ? _mm512_maskz_mov_pd(gt, one)
-                   : kind == 1 ? _mm512_maskz_mov_pd(gt, yv)
-                   : kind == 2 ? _mm512_maskz_sqrt_pd(gt, yv)
-                   : _mm512_maskz_expand_pd(gt, _mm512_maskz_loadu_pd((__mmask8)((1u << CMF_SP_POPCNT(gt)) - 1u), pl + j));
-        if (kind == 3) j += CMF_SP_POPCNT(gt);
-        sk = _mm512_mask_mov_pd(sk, nan, yv);
-        _mm512_mask_storeu_pd(s + k, lm, sk);
-        sa = _mm512_add_pd(sa, sk);
-        va = _mm512_mask3_fmadd_pd(sk, vv, va, gt | nan);
+    for (; k < n; k += 16) {
+        const unsigned c = mb[k >> 4];
+        const __mmask16 lm = cmf_sp_tailm16(n - k);
+        const __mmask8 c0 = (__mmask8)c, c1 = (__mmask8)(c >> 8);
+        const unsigned p0 = (unsigned)CMF_SP_POPCNT(c0), p1 = (unsigned)CMF_SP_POPCNT(c1);
+        const __m512d x0 = _mm512_maskz_expand_pd(c0, _mm512_maskz_loadu_pd((__mmask8)cmf_sp_popm(p0), res + j));
+        j += p0;
+        const __m512d x1 = _mm512_maskz_expand_pd(c1, _mm512_maskz_loadu_pd((__mmask8)cmf_sp_popm(p1), res + j));
+        j += p1;
+        if (n - k >= 16) {
+            _mm512_storeu_pd(r + k, x0);
+            _mm512_storeu_pd(r + k + 8, x1);
+        } else {
+            _mm512_mask_storeu_pd(r + k, (__mmask8)lm, x0);
+            _mm512_mask_storeu_pd(r + k + 8, (__mmask8)(lm >> 8), x1);
+        }
     }
-    r[0] += _mm512_reduce_add_pd(sa);
-    r[1] += _mm512_reduce_add_pd(va);
 #elif defined(CMF_SP_AVX2)
-    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
-    __m256d sa = zero, va = zero;
-    for (; k + 4 <= n; k += 4) {
-        const __m256d yv = _mm256_loadu_pd(y + k), vv = _mm256_loadu_pd(v + k);
-        const __m256d gt = _mm256_cmp_pd(yv, zero, _CMP_GT_OQ);
-        const __m256d nan = _mm256_cmp_pd(yv, yv, _CMP_UNORD_Q);
-        __m256d sk = kind == 0 ? _mm256_and_pd(gt, one)
-                   : kind == 1 ? _mm256_and_pd(gt, yv)
-                   : kind == 2 ? _mm256_and_pd(gt, _mm256_sqrt_pd(yv))
-                   : _mm256_and_pd(gt, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(pl + j)),
-                                       cmf_sp_perm(cmf_sp_lut_e4[_mm256_movemask_pd(gt)]))));
-        if (kind == 3) j += CMF_SP_POPCNT(_mm256_movemask_pd(gt));
-        sk = _mm256_blendv_pd(sk, yv, nan);
-        _mm256_storeu_pd(s + k, sk);
-        sa = _mm256_add_pd(sa, sk);
-        va = _mm256_add_pd(va, _mm256_and_pd(_mm256_or_pd(gt, nan), _mm256_mul_pd(sk, vv)));
+    for (; k + 16 <= n; k += 16) {
+        const unsigned cc = mb[k >> 4];
+        for (int h = 0; h < 16; h += 4) {
+            const unsigned c = (cc >> h) & 0xFu;
+            const __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(res + j)), cmf_sp_perm(cmf_sp_lut_e4[c]));
+            const __m256i on = cmf_sp_bits8((c & 1u) * 3u | (c & 2u) * 6u | (c & 4u) * 12u | (c & 8u) * 24u);
+            _mm256_storeu_pd(r + k + h, _mm256_castps_pd(_mm256_and_ps(p, _mm256_castsi256_ps(on))));
+            j += CMF_SP_POPCNT(c);
+        }
     }
-    double b[2][4];
-    _mm256_storeu_pd(b[0], sa);
-    _mm256_storeu_pd(b[1], va);
-    for (int q = 0; q < 4; q++) { r[0] += b[0][q]; r[1] += b[1][q]; }
+#else
+    (void)mb; (void)res; (void)r;
 #endif
     *j_ = j;
     return k;

@@ -104,19 +104,39 @@ static void S(sp_sums)(ptrdiff_t n, const T *z, double t, double sh, int quad, d
     }
 }
 
-/* the sparse VJPs' first pass (see cmf_sp_dsums_v_*): r = {sum s, sum s v} */
-static void S(sp_dsums)(ptrdiff_t n, const T *y, const T *v, int kind, const T *pl, T *s, double r[2])
+/* The sparse VJPs' support {y_k > 0 or NaN} gathered (cmf_sp_vgather_v_*): y_k, v_k in
+ * order into yl, vl, the lane masks of groups of 16 entries into mb; returns how many */
+static ptrdiff_t S(sp_vgather)(ptrdiff_t n, const T *y, const T *v, T *yl, T *vl, uint16_t *mb)
+{
+    ptrdiff_t na = 0;
+    for (ptrdiff_t k = SPC(vgather_v)(n, y, v, yl, vl, mb, &na); k < n; k += 16) {
+        const ptrdiff_t e = n - k < 16 ? n : k + 16;
+        unsigned c = 0;
+        for (ptrdiff_t q = k; q < e; q++) {
+            const T yk = y[q];
+            if ((yk > 0) | (yk != yk)) {
+                yl[na] = yk;
+                vl[na++] = v[q];
+                c |= 1u << (q - k);
+            }
+        }
+        mb[k >> 4] = (uint16_t)c;
+    }
+    return na;
+}
+
+/* its inverse: r_k = res[j++] on the gathered entries, 0 elsewhere */
+static void S(sp_vscatter)(ptrdiff_t n, const uint16_t *mb, const T *res, T *r)
 {
     ptrdiff_t j = 0;
-    r[0] = r[1] = 0.0;
-    ptrdiff_t k = SPC(dsums_v)(n, y, v, kind, pl, s, r, &j);
-    for (; k < n; k++) {
-        const T yk = y[k];
-        const T sk = yk > 0 ? (kind == 0 ? (T)1 : kind == 1 ? yk : kind == 2 ? CMF_SP_SQRT(yk) : pl[j++])
-                            : (yk != yk ? yk : (T)0);
-        s[k] = sk;
-        r[0] += (double)sk;
-        r[1] += sk != 0 ? (double)(sk * v[k]) : 0.0;
+    for (ptrdiff_t k = SPC(vscatter_v)(n, mb, res, r, &j); k < n; k += 16) {
+        const unsigned c = mb[k >> 4];
+        const ptrdiff_t e = n - k < 16 ? n : k + 16;
+        for (ptrdiff_t q = k; q < e; q++) {
+            const int on = (c >> (q - k)) & 1u;
+            r[q] = on ? res[j] : (T)0;
+            j += on;
+        }
     }
 }
 
@@ -605,6 +625,15 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
     const double am1 = alpha - 1.0, beta = 1.0 / am1;
     const T sc = (T)((double)it * am1) > 0 ? (T)((double)it * am1) : (T)0;
     T m, *zs = scratch, *zb = scratch + n, *za;
+    /* short slices: candidate rows on the stack, with room for whole vectors (the root
+     * finder's passes then run on padded vectors, not in its scalar tails) */
+    T loc[4 * CMF_LANES];
+    ptrdiff_t cap = n;
+    if (n < 2 * CMF_LANES) {
+        zs = loc;
+        zb = loc + 2 * CMF_LANES;
+        cap = 2 * CMF_LANES;
+    }
     const ptrdiff_t na = S(sp_prep)(n, x, y, mk, sc, zs, &m);
     if (na < 0) { if (n_iter) *n_iter = 0; return; }
     ptrdiff_t live = n;
@@ -616,9 +645,9 @@ static void S(entmax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T it
         S(sp_out_quad)(n, y, mk, tau, (T)(1.0 / S(quad_total)(nact, zs, tau)));
     } else {
         T lo_t;
-        const double tau = S(entmax_tau)(na, zs, zb, n, alpha, live, &iter, &za, &nact, &lo_t);
+        const double tau = S(entmax_tau)(na, zs, zb, cap, alpha, live, &iter, &za, &nact, &lo_t);
         T *pc = za == zs ? zb : zs;
-        S(entmax_cand_p)(S(sp_pad)(nact, za, n), za, pc, tau, beta);
+        S(entmax_cand_p)(S(sp_pad)(nact, za, cap), za, pc, tau, beta);
         S(sp_expand)(n, y, mk, lo_t, pc);
     }
     if (n_iter) *n_iter = iter;
@@ -949,7 +978,7 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
     return S(run)(g, &c, S(entmax_rowfn), NULL);
 }
 
-/* y <- y^e in place for y in (0, 1], 0 < e < 1 (float powers for float slices: e |log y|
+/* y <- y^e in place for y in (0, 1] (NaN stays), 0 < e < 1 (float powers for float slices: e |log y|
  * < 88, so within about 90 ULP at the very worst, a few ULP for y above 1e-3) */
 static void S(pow_list)(ptrdiff_t na, T *yl, double e)
 {
@@ -959,31 +988,33 @@ static void S(pow_list)(ptrdiff_t na, T *yl, double e)
         for (; k + CMF_LANES <= na; k += CMF_LANES)
             for (int j = 0; j < CMF_LANES; j++) {
                 const float u = (float)yl[k + j];
-                yl[k + j] = (T)cmf_expm_f32(ef * cmf_sp_logu_f32(u > 1.0f ? 1.0f : u));
+                const float p = cmf_expm_f32(ef * cmf_sp_logu_f32(u > 1.0f ? 1.0f : u));
+                yl[k + j] = (T)(u != u ? u : p);
             }
         for (; k < na; k++) {
             const float u = (float)yl[k];
-            yl[k] = (T)cmf_expm_f32(ef * cmf_sp_logu_f32(u > 1.0f ? 1.0f : u));
+            const float p = cmf_expm_f32(ef * cmf_sp_logu_f32(u > 1.0f ? 1.0f : u));
+            yl[k] = (T)(u != u ? u : p);
         }
     } else {
         for (; k + CMF_LANES <= na; k += CMF_LANES)
             for (int j = 0; j < CMF_LANES; j++) {
                 const double u = (double)yl[k + j];
-                yl[k + j] = (T)S(powu)(u > 1.0 ? 1.0 : u, e);
+                const double p = S(powu)(u > 1.0 ? 1.0 : u, e);
+                yl[k + j] = (T)(u != u ? u : p);
             }
         for (; k < na; k++) {
             const double u = (double)yl[k];
-            yl[k] = (T)S(powu)(u > 1.0 ? 1.0 : u, e);
+            const double p = S(powu)(u > 1.0 ? 1.0 : u, e);
+            yl[k] = (T)(u != u ? u : p);
         }
     }
 }
 
 /* derivative from the output: s = y^(2 - alpha) on the support,
- * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).
- * Pass 1: s into scratch (r may be v itself), sum s and sum s v (cmf_sp_dsums_* for
- * alpha = 2, 1.5, 1); pass 2: r = s (v - q) / t in T.  A NaN in y
- * gives s = NaN there, so q = NaN and the whole support gets NaN; entries off the support
- * (s = 0) get 0 whatever v holds. */
+ * r = (s v - s <s, v> / sum s) / t; the Jacobian is symmetric (vjp == jvp).  A NaN in y
+ * gives s = NaN there, so q = <s, v> / sum s = NaN and the whole support gets NaN; entries
+ * off the support (s = 0) get 0 whatever v holds (r may be v or y itself). */
 static void S(entmax_d_rowfn)(S(row) *a)
 {
     const ptrdiff_t n = a->n;
@@ -992,26 +1023,53 @@ static void S(entmax_d_rowfn)(S(row) *a)
     const double alpha = a->sin[0], e = 2.0 - alpha;
     double ss = 0.0, sv = 0.0;
     ptrdiff_t k = 0;
-    if (e == 0.0 || e == 1.0 || e == 0.5) {
-        double rr[2];
-        S(sp_dsums)(n, y, v, e == 0.0 ? 0 : e == 1.0 ? 1 : 2, NULL, sv_, rr);
-        ss = rr[0];
-        sv = rr[1];
-    } else if (e > 0 && e < 1) {
-        /* 1 < alpha < 2: y^e only on the support (compacted, powers vectorised there,
-         * expanded back within the sums' pass; a NaN in y still gives NaN) */
-        T *yl = a->scratch + n;
-        const T tiny = (T)(sizeof(T) == 4 ? 0x1p-149 : 0x1p-1074);   /* the least positive T */
-        const ptrdiff_t na = S(sp_filter)(n, y, yl, tiny);
-        ptrdiff_t np = (na + CMF_LANES - 1) / CMF_LANES * CMF_LANES;   /* whole vectors */
-        if (np > n) np = na;
-        for (ptrdiff_t q = na; q < np; q++) yl[q] = 1;
-        S(pow_list)(np, yl, e);
-        double rr[2];
-        S(sp_dsums)(n, y, v, 3, yl, sv_, rr);
-        ss = rr[0];
-        sv = rr[1];
-    } else {
+    if (e >= 0.0 && e <= 1.0) {
+        /* 1 <= alpha <= 2 (s <= 1): one pass over y and v gathers the support (y_k > 0,
+         * or NaN) with its v_k; s, its sums and the result on the gathered entries (in
+         * L1); one pass writes r (0 off the support, whatever v holds there). */
+        T *yl = a->scratch, *vl = a->scratch + n;
+        uint16_t *mb = (uint16_t *)(a->scratch + 2 * n);
+        const ptrdiff_t na = S(sp_vgather)(n, y, v, yl, vl, mb);
+        if (e == 0.0)
+            for (k = 0; k < na; k++) yl[k] = yl[k] != yl[k] ? yl[k] : (T)1;
+        else if (e == 0.5)
+            for (k = 0; k < na; k++) yl[k] = CMF_SP_SQRT(yl[k]);
+        else if (e != 1.0) {
+            ptrdiff_t np = (na + CMF_LANES - 1) / CMF_LANES * CMF_LANES;   /* whole vectors */
+            if (np > n) np = na;                                           /* (no room) */
+            for (k = na; k < np; k++) yl[k] = 1;
+            S(pow_list)(np, yl, e);
+        }
+        /* sum s and sum s v: T lanes over blocks of CMF_BLOCK entries, double across */
+        for (k = 0; k < na;) {
+            const ptrdiff_t kend = na - k > CMF_BLOCK ? k + CMF_BLOCK : na;
+            T sa[CMF_LANES], va[CMF_LANES];
+            for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0;
+            for (; k + CMF_LANES <= kend; k += CMF_LANES)
+                for (int j = 0; j < CMF_LANES; j++) {
+                    const T sk = yl[k + j];
+                    sa[j] += sk;
+                    va[j] += sk != 0 ? sk * vl[k + j] : (T)0;
+                }
+            for (; k < kend; k++) {
+                const T sk = yl[k];
+                sa[0] += sk;
+                va[0] += sk != 0 ? sk * vl[k] : (T)0;
+            }
+            double bs = 0.0, bv = 0.0;
+            for (int j = 0; j < CMF_LANES; j++) { bs += (double)sa[j]; bv += (double)va[j]; }
+            ss += bs;
+            sv += bv;
+        }
+        const T q = (T)(sv / ss), it = a->it;
+        for (k = 0; k < na; k++) {
+            const T sk = yl[k];
+            yl[k] = sk != 0 ? sk * (vl[k] - q) * it : (T)0;
+        }
+        S(sp_vscatter)(n, mb, yl, r);
+        return;
+    }
+    {   /* alpha > 2: s = 1 / y^(alpha - 2) may be large */
         double sa[CMF_LANES], va[CMF_LANES];
         for (int j = 0; j < CMF_LANES; j++) sa[j] = va[j] = 0.0;
         if (e > 0)
@@ -1037,13 +1095,7 @@ static void S(entmax_d_rowfn)(S(row) *a)
             sv += s == 0 ? 0.0 : s * (double)v[k];
         }
     }
-    if (e >= 0.0 && e <= 1.0) {                   /* s <= 1 */
-        const T q = (T)(sv / ss), it = a->it;
-        for (k = 0; k < n; k++) {
-            const T s = sv_[k];
-            r[k] = s != 0 ? s * (v[k] - q) * it : (T)0;
-        }
-    } else {                                        /* s may be large: v - q in double */
+    {                                               /* v - q in double */
         const double q = sv / ss, it = (double)a->it;
         for (k = 0; k < n; k++) {
             const double s = (double)sv_[k];
@@ -1102,7 +1154,7 @@ cmf_status FN(entmax_vjp)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cm
     memset(&c, 0, sizeof c);
     c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
     c.nsin = 1; c.sin[0] = alpha;
-    c.scratch = 2;
+    c.scratch = 3;                 /* the gathered y and v, the groups' masks */
     const int one = alpha.p && alpha.so == 0 && alpha.si == 0;
     const double a0 = one ? *(const double *)alpha.p : 0.0;
     if (one && (a0 == 2.0 || a0 == 1.5 || a0 == 1.0)) return S(run)(g, &c, S(entmax_d_rowfn), S(entmax_d_colfn));

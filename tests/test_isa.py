@@ -54,6 +54,9 @@ for dt in ("float32", "float64"):
                 "sparsemax_vjp": cmf.sparsemax_vjp(sp, g, axis=ax),
                 "entmax15_vjp": cmf.entmax15_vjp(e15, g, axis=ax),
                 "entmax_vjp": cmf.entmax_vjp(ea, g, 1.3, axis=ax, temperature=0.7),
+                "entmax_vjp_rows": cmf.entmax_vjp(np.where(np.abs(g) > 2.5, np.nan, ea), g,
+                                                  np.resize([2.0, 1.5, 1.3, 1.0], x.shape[:ax % x.ndim] + x.shape[ax % x.ndim + 1:]),
+                                                  axis=ax, temperature=0.7),
                 "smoothed_max_a1.5": cmf.smoothed_max(x, 1.5, axis=ax),
                 "shannon_entropy": cmf.shannon_entropy(y, axis=ax),
             })
