@@ -111,3 +111,32 @@ def test_cross_entropy_paths(n, dtype, rng):
         l2, g2 = cmf.softmax_cross_entropy(x[s:], lab[s:], reduction="none", return_grad=True)
         np.testing.assert_array_equal(l2, loss[s:])
         np.testing.assert_array_equal(g2, grad[s:])
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17])
+def test_cross_entropy_short_slices_match_tiles(n, dtype, rng):
+    """Short contiguous slices (n up to the vector width) take a register path; strided
+    logits go through the gathered tiles of the column kernel: the same bits, special
+    slices, ignored labels, weights and temperatures included, with or without gradient."""
+    x = _x(rng, 45, n, dtype, special=True)
+    x[13, :] = np.nan
+    x[17, 1] = np.inf
+    lab = rng.integers(0, n, size=x.shape[0])
+    lab[5] = 0                                   # a label on an all -inf slice: +inf
+    strided = np.zeros((x.shape[0], 2 * n), dtype)[:, ::2]
+    strided[...] = x
+    for kw in (dict(), dict(temperature=0.7), dict(ignore_index=int(lab[3])),
+               dict(sample_weight=rng.random(x.shape[0]) * (np.arange(x.shape[0]) % 4 != 1))):
+        for want_grad in (True, False):
+            got = cmf.softmax_cross_entropy(x, lab, reduction="none", return_grad=want_grad, **kw)
+            ref_ = cmf.softmax_cross_entropy(strided, lab, reduction="none", return_grad=want_grad, **kw)
+            if want_grad:
+                np.testing.assert_array_equal(got[0], ref_[0], err_msg=f"n={n} {kw} loss")
+                np.testing.assert_array_equal(got[1], ref_[1], err_msg=f"n={n} {kw} grad")
+            else:
+                np.testing.assert_array_equal(got, ref_, err_msg=f"n={n} {kw} loss only")
+    rows = [0, 1, 3, 4, 6]                       # finite slices
+    loss, grad = cmf.softmax_cross_entropy(x[rows], lab[rows], reduction="none", return_grad=True)
+    x64 = x[rows].astype(np.float64)
+    ops.assert_close(loss, ref.logsumexp(x64, -1) - x64[np.arange(len(rows)), lab[rows]], dtype, scale=10.0)
+    assert np.isinf(cmf.softmax_cross_entropy(x[5:6], lab[5:6], reduction="none")[0])
