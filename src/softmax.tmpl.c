@@ -749,12 +749,81 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
 }
 #endif
 
+#ifdef CMF_VEC
+/* log_softmax of the rows of a matrix of short rows (2 <= n <= VN, rows back to back:
+ * row q at x + q * n), CMF_LSB_GROUPS groups of VN rows at a time: per group the rows
+ * are transposed in registers, their maxima and sums of exps kept; then the logs of all
+ * the batch's sums at once (one vector loop with room for the latency of the log), and
+ * the output written in the rows' own layout, each entry's maximum and log-sum moved to
+ * its lane by a permute (no transpose back).  Each entry's arithmetic is that of
+ * S(softmax_short) and S(softmax_cols).  Returns the number of rows done (whole batches). */
+#define CMF_LSB_GROUPS 4
+static ptrdiff_t S(log_softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, T *y, T it)
+{
+    enum { G = CMF_LSB_GROUPS };
+    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const int scaled = it != 1;
+    int32_t idx[VN][VN];              /* entry l of vector q of a group: row (q VN + l) / n */
+    for (ptrdiff_t q = 0; q < n; q++)
+        for (int l = 0; l < VN; l++) idx[q][l] = (int32_t)((q * VN + l) / n);
+    T mb[G * VN], sb[G * VN];
+    ptrdiff_t q0 = 0;
+    for (; q0 + G * VN <= R; q0 += G * VN) {
+        int special[G];
+        for (int gg = 0; gg < G; gg++) {
+            const T *xg = x + (q0 + gg * VN) * n;
+            V c[VN];
+            if (n == VN)
+                for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xg + jj * n);
+            else
+                for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xg + jj * n, n, ninf);
+            VTR(c);
+            V m = ninf;
+            for (int k = 0; k < VN; k++)
+                if (k < n) m = VMAXPS(c[k], m);
+            special[gg] = VNONFIN(m);
+            V acc = zero;
+            for (int k = 0; k < VN; k++)
+                if (k < n) {
+                    V z = VSUB(c[k], m);
+                    if (scaled) z = VMUL(z, vit);
+                    acc = VADD(acc, VEXPM(z));
+                }
+            VST(mb + gg * VN, m);
+            VST(sb + gg * VN, acc);
+        }
+        for (int j = 0; j < G * VN; j++) sb[j] = (T)cmf_log_f64((double)sb[j]);
+        for (int gg = 0; gg < G; gg++) {
+            const T *xg = x + (q0 + gg * VN) * n;
+            T *yg = y + (q0 + gg * VN) * n;
+            if (special[gg]) {
+                for (int jj = 0; jj < VN; jj++) S(softmax_row)(n, xg + jj * n, yg + jj * n, NULL, it, 1);
+                continue;
+            }
+            const V m = VLD(mb + gg * VN), r = VLD(sb + gg * VN);
+            for (ptrdiff_t q = 0; q < n; q++)
+                VST(yg + q * VN, VFMS(VSUB(VLD(xg + q * VN), VPERM(m, idx[q])), vit, VPERM(r, idx[q])));
+        }
+    }
+    return q0;
+}
+#endif
+
 static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y, int lg)
 {
 #ifdef CMF_VEC
     if (g->n >= 2 && g->n <= VN && x.sa == 1 && y.sa == 1 && !mask.p && (!t.p || (t.so == 0 && t.si == 0))
         && g->n_outer >= 0 && g->n_inner >= 0) {
-        S(softmax_short)(g, x, y, S(inv_temperature)(t.p ? *(const double *)t.p : 1.0), lg);
+        const T it = S(inv_temperature)(t.p ? *(const double *)t.p : 1.0);
+        cmf_geom rest = *g;
+        if (lg && g->n_inner == 1 && x.so == g->n && y.so == g->n) {
+            /* rows back to back: whole batches by the batched kernel, the rest below */
+            const ptrdiff_t done = S(log_softmax_short_rows)(g->n_outer, g->n, (const T *)x.p, (T *)y.p, it);
+            rest.n_outer -= done;
+            x.p = (char *)x.p + done * g->n * (ptrdiff_t)sizeof(T);
+            y.p = (char *)y.p + done * g->n * (ptrdiff_t)sizeof(T);
+        }
+        S(softmax_short)(&rest, x, y, it, lg);
         return CMF_OK;
     }
 #endif
