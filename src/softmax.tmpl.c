@@ -758,14 +758,20 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
  * its lane by a permute (no transpose back).  Each entry's arithmetic is that of
  * S(softmax_short) and S(softmax_cols).  Returns the number of rows done (whole batches). */
 #define CMF_LSB_GROUPS 4
+/* VN rows of n entries back to back are n vectors: entry l of vector q is in row
+ * idx[q][l] = (q VN + l) / n (the permute that takes per-row values to the entries) */
+static void S(row_lanes)(ptrdiff_t n, int32_t idx[VN][VN])
+{
+    for (ptrdiff_t q = 0; q < n; q++)
+        for (int l = 0; l < VN; l++) idx[q][l] = (int32_t)((q * VN + l) / n);
+}
 static ptrdiff_t S(log_softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, T *y, T it)
 {
     enum { G = CMF_LSB_GROUPS };
     const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
     const int scaled = it != 1;
-    int32_t idx[VN][VN];              /* entry l of vector q of a group: row (q VN + l) / n */
-    for (ptrdiff_t q = 0; q < n; q++)
-        for (int l = 0; l < VN; l++) idx[q][l] = (int32_t)((q * VN + l) / n);
+    int32_t idx[VN][VN];
+    S(row_lanes)(n, idx);
     T mb[G * VN], sb[G * VN];
     ptrdiff_t q0 = 0;
     for (; q0 + G * VN <= R; q0 += G * VN) {
@@ -970,8 +976,66 @@ static void S(softmax_vjp_colfn)(const S(cols) *c)
     }
 }
 
+#ifdef CMF_VEC
+/* softmax VJP of a matrix of short rows (2 <= n <= VN, rows back to back in y, v and r,
+ * one temperature): VN rows at a time, y and v transposed in registers for the dot
+ * products, then r written in the rows' layout with each entry's <y, v> moved to its lane
+ * by a permute (no tile, no transpose back).  Each entry's arithmetic is that of
+ * S(softmax_vjp_colfn).  Returns the number of rows done (whole groups of VN). */
+static ptrdiff_t S(softmax_vjp_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *y, const T *v, T *r, T it)
+{
+    const V zero = VSET1(0), vit = VSET1(it);
+    int32_t idx[VN][VN];
+    S(row_lanes)(n, idx);
+    ptrdiff_t q0 = 0;
+    for (; q0 + VN <= R; q0 += VN) {
+        const T *yg = y + q0 * n, *vg = v + q0 * n;
+        T *rg = r + q0 * n;
+        V a[VN], b[VN];
+        if (n == VN)
+            for (int jj = 0; jj < VN; jj++) { a[jj] = VLD(yg + jj * n); b[jj] = VLD(vg + jj * n); }
+        else
+            for (int jj = 0; jj < VN; jj++) { a[jj] = VLDT(yg + jj * n, n, zero); b[jj] = VLDT(vg + jj * n, n, zero); }
+        VTR(a);
+        VTR(b);
+        V acc = zero;
+        for (int k = 0; k < VN; k++)
+            if (k < n) acc = VFMA(a[k], b[k], acc);
+        T dl[VN];
+        VST(dl, acc);
+        for (int jj = 0; jj < VN; jj++) dl[jj] = (T)(0.0 + (double)dl[jj]);
+        const V dd = VLD(dl);
+        for (ptrdiff_t q = 0; q < n; q++) {
+            const V yq = VLD(yg + q * VN);
+            const V w = VMUL(VMUL(yq, VSUB(VLD(vg + q * VN), VPERM(dd, idx[q]))), vit);
+            VST(rg + q * VN, VKEEPNZ(yq, w));
+        }
+    }
+    return q0;
+}
+#endif
+
 static cmf_status S(softmax_d)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
 {
+#ifdef CMF_VEC
+    if (g->n >= 2 && g->n <= VN && g->n_inner == 1 && g->n_outer >= VN && y.sa == 1 && v.sa == 1 &&
+        r.sa == 1 && y.so == g->n && v.so == g->n && r.so == g->n && (!t.p || (t.so == 0 && t.si == 0))) {
+        /* rows back to back: whole groups here, the rest through the column kernel */
+        const ptrdiff_t done = S(softmax_vjp_short_rows)(g->n_outer, g->n, (const T *)y.p, (const T *)v.p,
+                                                         (T *)r.p, S(inv_temperature)(t.p ? *(const double *)t.p : 1.0));
+        cmf_geom rest = *g;
+        rest.n_outer -= done;
+        if (!rest.n_outer) return CMF_OK;
+        const ptrdiff_t off = done * g->n * (ptrdiff_t)sizeof(T);
+        y.p = (char *)y.p + off;
+        v.p = (char *)v.p + off;
+        r.p = (char *)r.p + off;
+        S(call) c;
+        memset(&c, 0, sizeof c);
+        c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
+        return S(run)(&rest, &c, S(softmax_vjp_rowfn), S(softmax_vjp_colfn));
+    }
+#endif
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;

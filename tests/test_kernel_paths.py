@@ -163,3 +163,27 @@ def test_log_softmax_short_row_batches(n, dtype, rng):
         fin = np.isfinite(x).all(axis=1)
         ops.assert_close(full[fin], ref.log_softmax(x[fin].astype(np.float64), -1,
                                                     temperature=kw.get("temperature", 1.0)), dtype)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17])
+def test_softmax_vjp_short_rows(n, dtype, rng):
+    """softmax_vjp of a matrix of short rows runs whole groups of rows in registers (the
+    output written without a transpose), the rest through the column kernel: the same
+    bits as the tiles (a strided output), wherever a row sits, in place too."""
+    x = _x(rng, 150, n, dtype, special=True)
+    y = cmf.softmax(x)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g[3, 0] = np.inf
+    g[40, n - 1] = np.nan
+    for kw in (dict(), dict(temperature=0.7)):
+        full = cmf.softmax_vjp(y, g, **kw)
+        out = np.zeros((x.shape[0], 2 * n), dtype)[:, ::2]
+        np.testing.assert_array_equal(cmf.softmax_vjp(y, g, out=out, **kw), full, err_msg=f"n={n} strided")
+        for s in (1, 5, 16, 17, 100):
+            np.testing.assert_array_equal(cmf.softmax_vjp(y[s:], g[s:], **kw), full[s:], err_msg=f"n={n} shift={s}")
+        inplace = g.copy()
+        cmf.softmax_vjp(y, inplace, out=inplace, **kw)
+        np.testing.assert_array_equal(inplace, full, err_msg=f"n={n} in place")
+    fin = np.isfinite(x).all(axis=1) & np.isfinite(g).all(axis=1)
+    ops.assert_close(cmf.softmax_vjp(y[fin], g[fin]),
+                     ref.softmax_vjp(x[fin].astype(np.float64), g[fin].astype(np.float64)), dtype, scale=10.0)
