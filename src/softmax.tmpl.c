@@ -1230,9 +1230,96 @@ static void S(lse_colfn)(const S(cols) *c)
     }
 }
 
+#ifdef CMF_VEC
+/* logsumexp of the rows of a matrix of short rows (2 <= n <= VN, contiguous rows at any
+ * row stride, no weights, no mask, one temperature): CMF_LSB_GROUPS groups of VN rows at
+ * a time, each transposed in registers for its maxima and logsumexp's two sums (as
+ * S(vcols_sums)), then the log1p of the whole batch in one vector loop.  Each row's
+ * arithmetic is that of S(lse_colfn).  Returns the number of rows done (whole batches). */
+static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff_t sx, T it, double t,
+                                   double *lse, ptrdiff_t sl, double *sign, ptrdiff_t ss)
+{
+    enum { G = CMF_LSB_GROUPS };
+    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const int scaled = it != 1;
+    T mb[G * VN], cb[G * VN], sb[G * VN];
+    double ls[G * VN];
+    ptrdiff_t q0 = 0;
+    for (; q0 + G * VN <= R; q0 += G * VN) {
+        int special = 0;
+        for (int gg = 0; gg < G; gg++) {
+            const T *xg = x + (q0 + gg * VN) * sx;
+            V c[VN];
+            if (n == VN)
+                for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xg + jj * sx);
+            else
+                for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xg + jj * sx, n, ninf);
+            VTR(c);
+            V m = ninf;
+            for (int k = 0; k < VN; k++)
+                if (k < n) m = VMAXPS(c[k], m);
+            VST(mb + gg * VN, m);
+            if (VNONFIN(m)) {         /* a harmless shift for those lanes; redone below */
+                special = 1;
+                T mm[VN];
+                for (int jj = 0; jj < VN; jj++) mm[jj] = S(is_finite)(mb[gg * VN + jj]) ? mb[gg * VN + jj] : (T)0;
+                m = VLD(mm);
+            }
+            V c0 = zero, c1 = zero;
+            for (int k = 0; k < VN; k++)
+                if (k < n) {
+                    V z = VSUB(c[k], m);
+                    if (scaled) z = VMUL(z, vit);
+                    const V t0 = VIS0(z);
+                    c0 = VADD(c0, t0);
+                    c1 = VADD(c1, VSUB(VEXPM(z), t0));
+                }
+            VST(cb + gg * VN, c0);
+            VST(sb + gg * VN, c1);
+        }
+        for (int j = 0; j < G * VN; j++)      /* vectorised */
+            ls[j] = cmf_log1p_f64(((0.0 + (double)cb[j]) - 1.0) + (0.0 + (double)sb[j]));
+        for (int j = 0; j < G * VN; j++) {
+            const ptrdiff_t q = q0 + j;
+            lse[q * sl] = (double)mb[j] + t * ls[j];
+            sign[q * ss] = 1.0;
+        }
+        for (int j = 0; special && j < G * VN; j++) {
+            if (S(is_finite)(mb[j])) continue;
+            const ptrdiff_t q = q0 + j;
+            int nan = 0;
+            for (ptrdiff_t k = 0; k < n; k++) nan |= x[q * sx + k] != x[q * sx + k];
+            lse[q * sl] = nan ? NAN : (double)mb[j];
+            sign[q * ss] = nan ? NAN : (mb[j] == NINF ? 0.0 : 1.0);
+        }
+    }
+    return q0;
+}
+#endif
+
 cmf_status FN(logsumexp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask,
                          cmf_arr lse, cmf_arr sign)
 {
+#ifdef CMF_VEC
+    if (g->n >= 2 && g->n <= VN && g->n_inner == 1 && g->n_outer >= CMF_LSB_GROUPS * VN && x.sa == 1 &&
+        !b.p && !mask.p && lse.p && sign.p && (!t.p || (t.so == 0 && t.si == 0))) {
+        /* whole batches of rows here, the rest through the column kernel */
+        const double t0 = t.p ? *(const double *)t.p : 1.0;
+        const ptrdiff_t done = S(lse_short_rows)(g->n_outer, g->n, (const T *)x.p, x.so, S(inv_temperature)(t0), t0,
+                                                 (double *)lse.p, lse.so, (double *)sign.p, sign.so);
+        if (done == g->n_outer) return CMF_OK;
+        cmf_geom rest = *g;
+        rest.n_outer -= done;
+        x.p = (T *)x.p + done * x.so;
+        lse.p = (double *)lse.p + done * lse.so;
+        sign.p = (double *)sign.p + done * sign.so;
+        S(call) c;
+        memset(&c, 0, sizeof c);
+        c.nin = 1; c.in[0] = x; c.t = t;
+        c.nsout = 2; c.sout[0] = lse; c.sout[1] = sign;
+        return S(run)(&rest, &c, S(lse_rowfn), S(lse_colfn));
+    }
+#endif
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = b.p ? 2 : 1; c.in[0] = x; c.in[1] = b; c.mask = mask; c.t = t;

@@ -187,3 +187,28 @@ def test_softmax_vjp_short_rows(n, dtype, rng):
     fin = np.isfinite(x).all(axis=1) & np.isfinite(g).all(axis=1)
     ops.assert_close(cmf.softmax_vjp(y[fin], g[fin]),
                      ref.softmax_vjp(x[fin].astype(np.float64), g[fin].astype(np.float64)), dtype, scale=10.0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17])
+def test_logsumexp_short_row_batches(n, dtype, rng):
+    """logsumexp of a matrix of short rows runs whole batches of rows in registers, the
+    rest through the column kernel's tiles: the same bits (a strided input takes the
+    tiles), wherever a row sits, special rows included."""
+    x = _x(rng, 300, n, dtype, special=True)
+    x[70, :] = -np.inf
+    x[133, n // 2] = np.nan
+    x[200, 0] = np.inf
+    x[201, :] = np.inf
+    strided = np.zeros((x.shape[0], 2 * n), dtype)[:, ::2]
+    strided[...] = x
+    for kw in (dict(), dict(temperature=0.7)):
+        full = cmf.logsumexp(x, -1, **kw)
+        np.testing.assert_array_equal(cmf.logsumexp(strided, -1, **kw), full, err_msg=f"n={n} strided")
+        for s in (1, 5, 16, 17, 64, 100):
+            np.testing.assert_array_equal(cmf.logsumexp(x[s:], -1, **kw), full[s:], err_msg=f"n={n} shift={s}")
+        lse, sign = cmf.logsumexp(x, -1, return_sign=True, **kw)
+        np.testing.assert_array_equal(lse, full)
+        fin = np.isfinite(x).all(axis=1)
+        ops.assert_close(full[fin], ref.logsumexp(x[fin].astype(np.float64), -1,
+                                                  temperature=kw.get("temperature", 1.0)), dtype)
+        assert np.isnan(full[133]) and full[70] == -np.inf and full[201] == np.inf
