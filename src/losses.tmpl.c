@@ -565,7 +565,7 @@ static void S(xent_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ga, T it, doubl
     T *gr = (T *)ga.p;
     const double *lab = (const double *)la.p, *gsp = (const double *)gsa.p;
     double *loss = (double *)lossa.p;
-    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const V zero = VSET1(0), vit = VSET1(it);
     const int scaled = it != 1;
     ptrdiff_t o = 0, i = 0;
     for (ptrdiff_t q0 = 0; q0 < ns; q0 += VN) {
@@ -600,14 +600,7 @@ static void S(xent_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ga, T it, doubl
             }
         }
         V c[VN];
-        if (n == VN)
-            for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xr[jj]);
-        else
-            for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xr[jj], n, ninf);
-        VTR(c);
-        V m = ninf;
-        for (int k = 0; k < VN; k++)
-            if (k < n) m = VMAXPS(c[k], m);
+        V m = S(vshort_load)(n, xr, NULL, 0, c);
         T mv[VN], sl[VN], rl[VN], scl[VN], labt[VN], keep[VN];
         VST(mv, m);
         /* lanes with a non-finite maximum: a harmless shift here, then redone by the row
@@ -621,15 +614,7 @@ static void S(xent_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ga, T it, doubl
             redo[jj] = jj < nj && lj[jj] >= 0 && gj[jj] != 0.0;
         }
         if (special) m = VLD(mv);
-        V acc = zero;
-        for (int k = 0; k < VN; k++)
-            if (k < n) {
-                V z = VSUB(c[k], m);
-                if (scaled) z = VMUL(z, vit);
-                c[k] = VEXPM(z);
-                acc = VADD(acc, c[k]);
-            }
-        VST(sl, acc);
+        VST(sl, S(vshort_expsum)(n, c, m, vit, scaled, 1));
         T xl[VN];
         double lv[VN];
         for (int jj = 0; jj < VN; jj++) {

@@ -672,6 +672,41 @@ static void S(softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 0); }
 static void S(log_softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 1); }
 
 #ifdef CMF_VEC
+/* VN short slices (2 <= n <= VN entries each: rows[jj], or base + jj * stride when rows
+ * is NULL) loaded and transposed in registers: c[k] holds entry k of every slice (-inf
+ * past n).  Returns the slices' maxima (NaN ignored). */
+static CMF_INLINE V S(vshort_load)(ptrdiff_t n, const T *const *rows, const T *base, ptrdiff_t stride, V *c)
+{
+    const V ninf = VSET1(-INFINITY);
+    if (n == VN)
+        for (int jj = 0; jj < VN; jj++) c[jj] = VLD(rows ? rows[jj] : base + jj * stride);
+    else
+        for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(rows ? rows[jj] : base + jj * stride, n, ninf);
+    VTR(c);
+    V m = ninf;
+    for (int k = 0; k < VN; k++)
+        if (k < n) m = VMAXPS(c[k], m);
+    return m;
+}
+
+/* the sums over k < n of exp((c[k] - m) * it) (the product only when `scaled`), T lanes
+ * in the order of the column kernels; the exps replace c[k] when `store` */
+static CMF_INLINE V S(vshort_expsum)(ptrdiff_t n, V *c, V m, V vit, const int scaled, const int store)
+{
+    V acc = VSET1(0);
+    for (int k = 0; k < VN; k++)
+        if (k < n) {
+            V z = VSUB(c[k], m);
+            if (scaled) z = VMUL(z, vit);
+            const V e = VEXPM(z);
+            if (store) c[k] = e;
+            acc = VADD(acc, e);
+        }
+    return acc;
+}
+#endif
+
+#ifdef CMF_VEC
 /* Short contiguous slices (2 <= n <= VN, no mask, one temperature): VN slices at a time
  * in registers, loaded and transposed (vector k holds element k of VN slices), normalised
  * lane by lane, transposed back and stored; no tile, no per-slice loop.  The arithmetic
@@ -684,7 +719,7 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
     const ptrdiff_t n = g->n, NI = g->n_inner, ns = g->n_outer * NI;
     const T *x = (const T *)xa.p;
     T *y = (T *)ya.p;
-    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const V vit = VSET1(it);
     const int scaled = it != 1;
     ptrdiff_t o = 0, i = 0;
     for (ptrdiff_t q0 = 0; q0 < ns; q0 += VN) {
@@ -710,27 +745,13 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
             }
         }
         V c[VN];
-        if (n == VN)
-            for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xr[jj]);
-        else
-            for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xr[jj], n, ninf);
-        VTR(c);
-        V m = ninf;
-        for (int k = 0; k < VN; k++)
-            if (k < n) m = VMAXPS(c[k], m);
+        const V m = S(vshort_load)(n, xr, NULL, 0, c);
         if (VNONFIN(m)) {
             for (ptrdiff_t jj = 0; jj < nj; jj++) S(softmax_row)(n, xr[jj], yr[jj], NULL, it, lg);
             continue;
         }
-        V acc = zero;
-        for (int k = 0; k < VN; k++)
-            if (k < n) {
-                V z = VSUB(c[k], m);
-                if (scaled) z = VMUL(z, vit);
-                const V e = VEXPM(z);
-                if (!lg) c[k] = e;        /* log_softmax keeps x for its output */
-                acc = VADD(acc, e);
-            }
+        /* log_softmax keeps x for its output */
+        const V acc = lg ? S(vshort_expsum)(n, c, m, vit, scaled, 0) : S(vshort_expsum)(n, c, m, vit, scaled, 1);
         T sl[VN];
         VST(sl, acc);
         if (lg)
@@ -768,7 +789,7 @@ static void S(row_lanes)(ptrdiff_t n, int32_t idx[VN][VN])
 static ptrdiff_t S(log_softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, T *y, T it)
 {
     enum { G = CMF_LSB_GROUPS };
-    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const V vit = VSET1(it);
     const int scaled = it != 1;
     int32_t idx[VN][VN];
     S(row_lanes)(n, idx);
@@ -777,26 +798,11 @@ static ptrdiff_t S(log_softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x,
     for (; q0 + G * VN <= R; q0 += G * VN) {
         int special[G];
         for (int gg = 0; gg < G; gg++) {
-            const T *xg = x + (q0 + gg * VN) * n;
             V c[VN];
-            if (n == VN)
-                for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xg + jj * n);
-            else
-                for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xg + jj * n, n, ninf);
-            VTR(c);
-            V m = ninf;
-            for (int k = 0; k < VN; k++)
-                if (k < n) m = VMAXPS(c[k], m);
+            const V m = S(vshort_load)(n, NULL, x + (q0 + gg * VN) * n, n, c);
             special[gg] = VNONFIN(m);
-            V acc = zero;
-            for (int k = 0; k < VN; k++)
-                if (k < n) {
-                    V z = VSUB(c[k], m);
-                    if (scaled) z = VMUL(z, vit);
-                    acc = VADD(acc, VEXPM(z));
-                }
             VST(mb + gg * VN, m);
-            VST(sb + gg * VN, acc);
+            VST(sb + gg * VN, S(vshort_expsum)(n, c, m, vit, scaled, 0));
         }
         for (int j = 0; j < G * VN; j++) sb[j] = (T)cmf_log_f64((double)sb[j]);
         for (int gg = 0; gg < G; gg++) {
@@ -1240,7 +1246,7 @@ static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff
                                    double *lse, ptrdiff_t sl, double *sign, ptrdiff_t ss)
 {
     enum { G = CMF_LSB_GROUPS };
-    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const V zero = VSET1(0), vit = VSET1(it);
     const int scaled = it != 1;
     T mb[G * VN], cb[G * VN], sb[G * VN];
     double ls[G * VN];
@@ -1248,16 +1254,8 @@ static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff
     for (; q0 + G * VN <= R; q0 += G * VN) {
         int special = 0;
         for (int gg = 0; gg < G; gg++) {
-            const T *xg = x + (q0 + gg * VN) * sx;
             V c[VN];
-            if (n == VN)
-                for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xg + jj * sx);
-            else
-                for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xg + jj * sx, n, ninf);
-            VTR(c);
-            V m = ninf;
-            for (int k = 0; k < VN; k++)
-                if (k < n) m = VMAXPS(c[k], m);
+            V m = S(vshort_load)(n, NULL, x + (q0 + gg * VN) * sx, sx, c);
             VST(mb + gg * VN, m);
             if (VNONFIN(m)) {         /* a harmless shift for those lanes; redone below */
                 special = 1;
