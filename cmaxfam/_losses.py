@@ -28,6 +28,8 @@ Conventions, decided once for every loss here:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _docstrings as _doc, _plumbing as P
@@ -43,8 +45,15 @@ __all__ = ["softmax_cross_entropy", "sparsemax_loss", "entmax_loss", "distillati
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def _weights(labels, sw, reduction, plan):
-    """Per-slice weights of the returned value (0 for ignored slices) and their total."""
+def _weights(labels, sw, reduction, plan, uniform=False):
+    """Per-slice weights of the returned value (0 for ignored slices) and their total.
+    ``uniform``: every slice has weight 1 (no sample_weight, no label ignored), so the
+    weights are broadcast scalars, not per-slice arrays."""
+    if uniform:
+        total = float(math.prod(plan.keep_shape))
+        if reduction == "mean" and total > 0:
+            return sw, np.broadcast_to(np.float64(1.0) / total, plan.keep_shape), total
+        return sw, sw, total
     live = np.ones(plan.keep_shape, dtype=bool) if labels is None else labels >= 0
     wl = np.where(live, sw, 0.0)
     total = float(wl.sum())
@@ -78,8 +87,8 @@ def _run(a, rdt, plan, t, alpha, w, labels, dist, eps, gs, want_grad, grad_out, 
     return loss, grad
 
 
-def _reduce(loss, wl, total, reduction, plan, rdt):
-    weighted = np.where(wl > 0, loss * np.where(wl > 0, wl, 1.0), 0.0)
+def _reduce(loss, wl, total, reduction, plan, rdt, uniform=False):
+    weighted = loss if uniform else np.where(wl > 0, loss * np.where(wl > 0, wl, 1.0), 0.0)
     if reduction == "none":
         return np.asarray(weighted.reshape(plan.red_shape), dtype=rdt)
     s = float(weighted.sum())
@@ -105,9 +114,10 @@ def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoot
     sw = check_sample_weight(sample_weight, plan)
     check_out(grad_out, a.shape, rdt, "grad_out")
     want_grad = bool(return_grad) or grad_out is not None
-    wl, gs, total = _weights(labels, sw, reduction, plan)
+    uniform = sample_weight is None and (labels is None or ignore_index is None)
+    wl, gs, total = _weights(labels, sw, reduction, plan, uniform)
     loss, grad = _run(a, rdt, plan, t, al, w, labels, dist, eps, gs, want_grad, grad_out, nt)
-    value = _reduce(loss, wl, total, reduction, plan, rdt)
+    value = _reduce(loss, wl, total, reduction, plan, rdt, uniform)
     return (value, grad) if want_grad else value
 
 

@@ -262,6 +262,9 @@ def check_loss_target(target, a, plan, ignore_index):
     except ValueError:
         raise ValueError(f"target of shape {tg.shape} is neither class labels of shape {plan.red_shape} "
                          f"nor probabilities of the logits' shape {a.shape}") from None
+    if lab.dtype.kind in "iu" and ignore_index is None and (lab.size == 0 or (lab.min() >= 0 and lab.max() < n)):
+        # the usual case (integer labels in range, none ignored): no mask temporaries
+        return np.expand_dims(lab.astype(np.float64), plan.axes), None
     if lab.dtype.kind == "f":
         if not np.all(np.isfinite(lab) & (lab == np.round(lab))):
             raise ValueError("target class labels must be integers")

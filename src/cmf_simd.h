@@ -284,6 +284,12 @@ CMF_VINLINE double cmf_vdot_f64(ptrdiff_t n, const double *y, const double *v)
     return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
 }
 
+/* lane l of the result = lane idx[l] of v (idx: VN int32's in [0, VN)) */
+CMF_VINLINE __m512 cmf_vperm_f32(__m512 v, const int32_t *idx)
+{ return _mm512_permutexvar_ps(_mm512_loadu_si512((const void *)idx), v); }
+CMF_VINLINE __m512d cmf_vperm_f64(__m512d v, const int32_t *idx)
+{ return _mm512_permutexvar_pd(_mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)idx)), v); }
+
 /* in-register transposes of a VN x VN block: r[i] lane j <-> r[j] lane i */
 CMF_VINLINE void cmf_vtr_f32(__m512 *r)
 {
@@ -508,6 +514,16 @@ CMF_VINLINE double cmf_vdot_f64(ptrdiff_t n, const double *y, const double *v)
         a1 = _mm256_fmadd_pd(_mm256_maskload_pd(y + k, m), _mm256_maskload_pd(v + k, m), a1);
     }
     return cmf_vhsum_f64(_mm256_add_pd(a0, a1));
+}
+/* lane l of the result = lane idx[l] of v (idx: VN int32's in [0, VN)) */
+CMF_VINLINE __m256 cmf_vperm_f32(__m256 v, const int32_t *idx)
+{ return _mm256_permutevar8x32_ps(v, _mm256_loadu_si256((const __m256i *)idx)); }
+CMF_VINLINE __m256d cmf_vperm_f64(__m256d v, const int32_t *idx)
+{
+    /* float lanes 2 idx[l], 2 idx[l] + 1 */
+    const __m256i t = _mm256_slli_epi64(_mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)idx)), 1);
+    const __m256i p = _mm256_add_epi64(_mm256_add_epi64(t, _mm256_slli_epi64(t, 32)), _mm256_set1_epi64x(1LL << 32));
+    return _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), p));
 }
 CMF_VINLINE void cmf_vtr_f32(__m256 *r)
 {

@@ -87,6 +87,7 @@
 #undef VDSUM
 #undef VNONFIN
 #undef VTR
+#undef VPERM
 #undef VDADDST
 #if !defined(T) || !defined(SFX)
 #error "define T and SFX before including a template"
@@ -129,5 +130,6 @@
 #define VDSUM CMF_CAT(cmf_vdsum_, SFX)
 #define VNONFIN CMF_CAT(cmf_vnonfinite_, SFX)
 #define VTR CMF_CAT(cmf_vtr_, SFX)
+#define VPERM CMF_CAT(cmf_vperm_, SFX)
 #define VDADDST CMF_CAT(cmf_vdaddst_, SFX)
 #endif

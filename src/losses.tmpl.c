@@ -548,6 +548,130 @@ static void S(fy_entmax15_colfn)(const S(cols) *k) { S(fy_sparse_cols)(k, 1.5); 
 
 static void S(fy_dist_rowfn)(S(row) *a) { S(fy_row)(a, 1); }
 
+#ifdef CMF_VEC
+/* Softmax cross-entropy on class labels for short contiguous slices (2 <= n <= VN, no
+ * mask, one temperature, no label smoothing): VN slices at a time in registers, as
+ * S(softmax_short) does (loaded, transposed: vector k holds entry k of VN slices), the
+ * exps, their sums, the loss per lane and the gradient (p - e_y) it gs transposed back
+ * and stored; no tile.  Each lane's arithmetic is that of S(xent_colfn) (same exps and
+ * sums, the label's term subtracted from the gradient after the scaling), so a slice gets
+ * the same bits as through a tile.  A lane with a non-finite maximum goes through the row
+ * kernel, as S(xent_colfn) sends it. */
+static void S(xent_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ga, T it, double t, cmf_arr la,
+                          cmf_arr gsa, cmf_arr lossa)
+{
+    const ptrdiff_t n = g->n, NI = g->n_inner, ns = g->n_outer * NI;
+    const T *x = (const T *)xa.p;
+    T *gr = (T *)ga.p;
+    const double *lab = (const double *)la.p, *gsp = (const double *)gsa.p;
+    double *loss = (double *)lossa.p;
+    const V zero = VSET1(0), vit = VSET1(it);
+    const int scaled = it != 1;
+    ptrdiff_t o = 0, i = 0;
+    for (ptrdiff_t q0 = 0; q0 < ns; q0 += VN) {
+        const ptrdiff_t nj = ns - q0 < VN ? ns - q0 : VN;
+        const T *xr[VN];
+        T *gq[VN];
+        double lj[VN], gj[VN], *lo[VN];
+        if (NI == 1 && nj == VN) {        /* rows of a matrix */
+            for (int jj = 0; jj < VN; jj++) {
+                xr[jj] = x + (q0 + jj) * xa.so;
+                gq[jj] = gr ? gr + (q0 + jj) * ga.so : NULL;
+                lj[jj] = lab[(q0 + jj) * la.so];
+                gj[jj] = gsp[(q0 + jj) * gsa.so];
+                lo[jj] = loss + (q0 + jj) * lossa.so;
+            }
+            o += VN;
+        } else
+        for (int jj = 0; jj < VN; jj++) {
+            if (jj < nj) {
+                xr[jj] = x + o * xa.so + i * xa.si;
+                gq[jj] = gr ? gr + o * ga.so + i * ga.si : NULL;
+                lj[jj] = lab[o * la.so + i * la.si];
+                gj[jj] = gsp[o * gsa.so + i * gsa.si];
+                lo[jj] = loss + o * lossa.so + i * lossa.si;
+                if (++i == NI) { i = 0; o++; }
+            } else {              /* a lane past the last slice repeats the first one */
+                xr[jj] = xr[0];
+                gq[jj] = NULL;
+                lj[jj] = lj[0];
+                gj[jj] = gj[0];
+                lo[jj] = NULL;
+            }
+        }
+        V c[VN];
+        V m = S(vshort_load)(n, xr, NULL, 0, c);
+        T mv[VN], sl[VN], rl[VN], scl[VN], labt[VN], keep[VN];
+        VST(mv, m);
+        /* lanes with a non-finite maximum: a harmless shift here, then redone by the row
+         * kernel (unless ignored or of weight 0: loss 0 and gradient 0 like the others) */
+        int special = 0, redo[VN];
+        for (int jj = 0; jj < VN; jj++) {
+            redo[jj] = 0;
+            if (S(is_finite)(mv[jj])) continue;
+            special = 1;
+            mv[jj] = 0;
+            redo[jj] = jj < nj && lj[jj] >= 0 && gj[jj] != 0.0;
+        }
+        if (special) m = VLD(mv);
+        VST(sl, S(vshort_expsum)(n, c, m, vit, scaled, 1));
+        T xl[VN];
+        double lv[VN];
+        for (int jj = 0; jj < VN; jj++) {
+            const ptrdiff_t l = (ptrdiff_t)(lj[jj] >= 0 ? lj[jj] : 0);
+            xl[jj] = xr[jj][l];
+            labt[jj] = (T)l;
+        }
+        for (int jj = 0; jj < VN; jj++) {      /* vectorised: reciprocal, log, the loss */
+            const double sd = (double)sl[jj];
+            rl[jj] = (T)(1.0 / sd);
+            const double L = cmf_log_f64(sd) - S(zdiff)(xl[jj], mv[jj], it);
+            const int on = lj[jj] >= 0 && gj[jj] != 0.0;
+            lv[jj] = !on ? 0.0 : L < 0 ? 0.0 : L;
+            scl[jj] = (T)((double)it * gj[jj]);
+            keep[jj] = (T)on;
+        }
+        for (int jj = 0; jj < nj; jj++) *lo[jj] = lv[jj];
+        if (gr) {
+            const V r = VLD(rl), sc = VLD(scl);
+            for (int k = 0; k < VN; k++)
+                if (k < n) c[k] = VMUL(VMUL(c[k], r), sc);
+            VTR(c);
+            /* the label's entry less it gs, after the rounded product (as S(xent_colfn)
+             * does in memory; here past the transpose, so no product can be fused in) */
+            T iota[VN];
+            for (int k = 0; k < VN; k++) iota[k] = (T)k;
+            const V vio = VLD(iota);
+            for (int jj = 0; jj < nj; jj++) {
+                if (special && redo[jj]) continue;
+                const V gj_ = keep[jj] != 0
+                    ? VSUB(c[jj], VKEEPNZ(VIS0(VSUB(vio, VSET1(labt[jj]))), VSET1(scl[jj])))
+                    : zero;
+                if (n == VN) VST(gq[jj], gj_);
+                else VSTT(gq[jj], n, gj_);
+            }
+        }
+        if (special) {
+            for (int jj = 0; jj < nj; jj++) {
+                if (!redo[jj]) continue;
+                T scratch[VN * (1 + CMF_LOSS_SCRATCH)];
+                S(row) r;
+                memset(&r, 0, sizeof r);
+                r.n = n;
+                r.in[0] = xr[jj];
+                r.out[0] = gq[jj];
+                r.scratch = scratch;
+                r.it = it;
+                r.t = t;
+                r.sin[0] = 1.0; r.sin[1] = lj[jj]; r.sin[2] = gj[jj]; r.sin[3] = 0.0;
+                S(fy_row)(&r, 0);
+                *lo[jj] = r.sout[0];
+            }
+        }
+    }
+}
+#endif
+
 cmf_status FN(fy_loss)(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_arr alpha, cmf_arr mask,
                        cmf_arr label, cmf_arr gscale, cmf_arr eps, cmf_arr loss, cmf_arr grad)
 {
@@ -562,6 +686,15 @@ cmf_status FN(fy_loss)(const cmf_geom *g, cmf_arr x, cmf_arr y, cmf_arr t, cmf_a
     /* class labels and alpha = 1 for every slice: short or strided slices go through the
      * column kernel (the row kernel for long contiguous ones) */
     const int xent = !y.p && alpha.p && alpha.so == 0 && alpha.si == 0 && *(const double *)alpha.p == 1.0;
+#ifdef CMF_VEC
+    if (xent && g->n >= 2 && g->n <= VN && x.sa == 1 && (!grad.p || grad.sa == 1) && !mask.p &&
+        (!t.p || (t.so == 0 && t.si == 0)) && eps.p && eps.so == 0 && eps.si == 0 &&
+        *(const double *)eps.p == 0.0 && label.p && gscale.p && loss.p) {
+        const double t0 = t.p ? *(const double *)t.p : 1.0;
+        S(xent_short)(g, x, grad, S(inv_temperature)(t0), t0, label, gscale, loss);
+        return CMF_OK;
+    }
+#endif
     if (xent) return S(run)(g, &c, S(fy_label_rowfn), S(xent_colfn));
     /* the sparse losses on labels, one alpha of 2 or 1.5: short slices side by side */
     const int one = !y.p && alpha.p && alpha.so == 0 && alpha.si == 0;

@@ -672,6 +672,41 @@ static void S(softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 0); }
 static void S(log_softmax_colfn)(const S(cols) *k) { S(softmax_colfn_any)(k, 1); }
 
 #ifdef CMF_VEC
+/* VN short slices (2 <= n <= VN entries each: rows[jj], or base + jj * stride when rows
+ * is NULL) loaded and transposed in registers: c[k] holds entry k of every slice (-inf
+ * past n).  Returns the slices' maxima (NaN ignored). */
+static CMF_INLINE V S(vshort_load)(ptrdiff_t n, const T *const *rows, const T *base, ptrdiff_t stride, V *c)
+{
+    const V ninf = VSET1(-INFINITY);
+    if (n == VN)
+        for (int jj = 0; jj < VN; jj++) c[jj] = VLD(rows ? rows[jj] : base + jj * stride);
+    else
+        for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(rows ? rows[jj] : base + jj * stride, n, ninf);
+    VTR(c);
+    V m = ninf;
+    for (int k = 0; k < VN; k++)
+        if (k < n) m = VMAXPS(c[k], m);
+    return m;
+}
+
+/* the sums over k < n of exp((c[k] - m) * it) (the product only when `scaled`), T lanes
+ * in the order of the column kernels; the exps replace c[k] when `store` */
+static CMF_INLINE V S(vshort_expsum)(ptrdiff_t n, V *c, V m, V vit, const int scaled, const int store)
+{
+    V acc = VSET1(0);
+    for (int k = 0; k < VN; k++)
+        if (k < n) {
+            V z = VSUB(c[k], m);
+            if (scaled) z = VMUL(z, vit);
+            const V e = VEXPM(z);
+            if (store) c[k] = e;
+            acc = VADD(acc, e);
+        }
+    return acc;
+}
+#endif
+
+#ifdef CMF_VEC
 /* Short contiguous slices (2 <= n <= VN, no mask, one temperature): VN slices at a time
  * in registers, loaded and transposed (vector k holds element k of VN slices), normalised
  * lane by lane, transposed back and stored; no tile, no per-slice loop.  The arithmetic
@@ -684,7 +719,7 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
     const ptrdiff_t n = g->n, NI = g->n_inner, ns = g->n_outer * NI;
     const T *x = (const T *)xa.p;
     T *y = (T *)ya.p;
-    const V ninf = VSET1(-INFINITY), zero = VSET1(0), vit = VSET1(it);
+    const V vit = VSET1(it);
     const int scaled = it != 1;
     ptrdiff_t o = 0, i = 0;
     for (ptrdiff_t q0 = 0; q0 < ns; q0 += VN) {
@@ -710,19 +745,14 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
             }
         }
         V c[VN];
-        if (n == VN)
-            for (int jj = 0; jj < VN; jj++) c[jj] = VLD(xr[jj]);
-        else
-            for (int jj = 0; jj < VN; jj++) c[jj] = VLDT(xr[jj], n, ninf);
-        VTR(c);
-        V m = ninf;
-        for (int k = 0; k < VN; k++)
-            if (k < n) m = VMAXPS(c[k], m);
+        const V m = S(vshort_load)(n, xr, NULL, 0, c);
         if (VNONFIN(m)) {
             for (ptrdiff_t jj = 0; jj < nj; jj++) S(softmax_row)(n, xr[jj], yr[jj], NULL, it, lg);
             continue;
         }
-        V acc = zero;
+        /* (this loop written out: through S(vshort_expsum), with lg a variable or two
+         * inlined copies, measured 6-7% slower here) */
+        V acc = VSET1(0);
         for (int k = 0; k < VN; k++)
             if (k < n) {
                 V z = VSUB(c[k], m);
@@ -749,12 +779,72 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
 }
 #endif
 
+#ifdef CMF_VEC
+/* log_softmax of the rows of a matrix of short rows (2 <= n <= VN, rows back to back:
+ * row q at x + q * n), CMF_LSB_GROUPS groups of VN rows at a time: per group the rows
+ * are transposed in registers, their maxima and sums of exps kept; then the logs of all
+ * the batch's sums at once (one vector loop with room for the latency of the log), and
+ * the output written in the rows' own layout, each entry's maximum and log-sum moved to
+ * its lane by a permute (no transpose back).  Each entry's arithmetic is that of
+ * S(softmax_short) and S(softmax_cols).  Returns the number of rows done (whole batches). */
+#define CMF_LSB_GROUPS 4
+/* VN rows of n entries back to back are n vectors: entry l of vector q is in row
+ * idx[q][l] = (q VN + l) / n (the permute that takes per-row values to the entries) */
+static void S(row_lanes)(ptrdiff_t n, int32_t idx[VN][VN])
+{
+    for (ptrdiff_t q = 0; q < n; q++)
+        for (int l = 0; l < VN; l++) idx[q][l] = (int32_t)((q * VN + l) / n);
+}
+static ptrdiff_t S(log_softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, T *y, T it)
+{
+    enum { G = CMF_LSB_GROUPS };
+    const V vit = VSET1(it);
+    const int scaled = it != 1;
+    int32_t idx[VN][VN];
+    S(row_lanes)(n, idx);
+    T mb[G * VN], sb[G * VN];
+    ptrdiff_t q0 = 0;
+    for (; q0 + G * VN <= R; q0 += G * VN) {
+        int special[G];
+        for (int gg = 0; gg < G; gg++) {
+            V c[VN];
+            const V m = S(vshort_load)(n, NULL, x + (q0 + gg * VN) * n, n, c);
+            special[gg] = VNONFIN(m);
+            VST(mb + gg * VN, m);
+            VST(sb + gg * VN, S(vshort_expsum)(n, c, m, vit, scaled, 0));
+        }
+        for (int j = 0; j < G * VN; j++) sb[j] = (T)cmf_log_f64((double)sb[j]);
+        for (int gg = 0; gg < G; gg++) {
+            const T *xg = x + (q0 + gg * VN) * n;
+            T *yg = y + (q0 + gg * VN) * n;
+            if (special[gg]) {
+                for (int jj = 0; jj < VN; jj++) S(softmax_row)(n, xg + jj * n, yg + jj * n, NULL, it, 1);
+                continue;
+            }
+            const V m = VLD(mb + gg * VN), r = VLD(sb + gg * VN);
+            for (ptrdiff_t q = 0; q < n; q++)
+                VST(yg + q * VN, VFMS(VSUB(VLD(xg + q * VN), VPERM(m, idx[q])), vit, VPERM(r, idx[q])));
+        }
+    }
+    return q0;
+}
+#endif
+
 static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y, int lg)
 {
 #ifdef CMF_VEC
     if (g->n >= 2 && g->n <= VN && x.sa == 1 && y.sa == 1 && !mask.p && (!t.p || (t.so == 0 && t.si == 0))
         && g->n_outer >= 0 && g->n_inner >= 0) {
-        S(softmax_short)(g, x, y, S(inv_temperature)(t.p ? *(const double *)t.p : 1.0), lg);
+        const T it = S(inv_temperature)(t.p ? *(const double *)t.p : 1.0);
+        cmf_geom rest = *g;
+        if (lg && g->n_inner == 1 && x.so == g->n && y.so == g->n) {
+            /* rows back to back: whole batches by the batched kernel, the rest below */
+            const ptrdiff_t done = S(log_softmax_short_rows)(g->n_outer, g->n, (const T *)x.p, (T *)y.p, it);
+            rest.n_outer -= done;
+            x.p = (char *)x.p + done * g->n * (ptrdiff_t)sizeof(T);
+            y.p = (char *)y.p + done * g->n * (ptrdiff_t)sizeof(T);
+        }
+        S(softmax_short)(&rest, x, y, it, lg);
         return CMF_OK;
     }
 #endif
@@ -901,8 +991,66 @@ static void S(softmax_vjp_colfn)(const S(cols) *c)
     }
 }
 
+#ifdef CMF_VEC
+/* softmax VJP of a matrix of short rows (2 <= n <= VN, rows back to back in y, v and r,
+ * one temperature): VN rows at a time, y and v transposed in registers for the dot
+ * products, then r written in the rows' layout with each entry's <y, v> moved to its lane
+ * by a permute (no tile, no transpose back).  Each entry's arithmetic is that of
+ * S(softmax_vjp_colfn).  Returns the number of rows done (whole groups of VN). */
+static ptrdiff_t S(softmax_vjp_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *y, const T *v, T *r, T it)
+{
+    const V zero = VSET1(0), vit = VSET1(it);
+    int32_t idx[VN][VN];
+    S(row_lanes)(n, idx);
+    ptrdiff_t q0 = 0;
+    for (; q0 + VN <= R; q0 += VN) {
+        const T *yg = y + q0 * n, *vg = v + q0 * n;
+        T *rg = r + q0 * n;
+        V a[VN], b[VN];
+        if (n == VN)
+            for (int jj = 0; jj < VN; jj++) { a[jj] = VLD(yg + jj * n); b[jj] = VLD(vg + jj * n); }
+        else
+            for (int jj = 0; jj < VN; jj++) { a[jj] = VLDT(yg + jj * n, n, zero); b[jj] = VLDT(vg + jj * n, n, zero); }
+        VTR(a);
+        VTR(b);
+        V acc = zero;
+        for (int k = 0; k < VN; k++)
+            if (k < n) acc = VFMA(a[k], b[k], acc);
+        T dl[VN];
+        VST(dl, acc);
+        for (int jj = 0; jj < VN; jj++) dl[jj] = (T)(0.0 + (double)dl[jj]);
+        const V dd = VLD(dl);
+        for (ptrdiff_t q = 0; q < n; q++) {
+            const V yq = VLD(yg + q * VN);
+            const V w = VMUL(VMUL(yq, VSUB(VLD(vg + q * VN), VPERM(dd, idx[q]))), vit);
+            VST(rg + q * VN, VKEEPNZ(yq, w));
+        }
+    }
+    return q0;
+}
+#endif
+
 static cmf_status S(softmax_d)(const cmf_geom *g, cmf_arr y, cmf_arr v, cmf_arr t, cmf_arr r)
 {
+#ifdef CMF_VEC
+    if (g->n >= 2 && g->n <= VN && g->n_inner == 1 && g->n_outer >= VN && y.sa == 1 && v.sa == 1 &&
+        r.sa == 1 && y.so == g->n && v.so == g->n && r.so == g->n && (!t.p || (t.so == 0 && t.si == 0))) {
+        /* rows back to back: whole groups here, the rest through the column kernel */
+        const ptrdiff_t done = S(softmax_vjp_short_rows)(g->n_outer, g->n, (const T *)y.p, (const T *)v.p,
+                                                         (T *)r.p, S(inv_temperature)(t.p ? *(const double *)t.p : 1.0));
+        cmf_geom rest = *g;
+        rest.n_outer -= done;
+        if (!rest.n_outer) return CMF_OK;
+        const ptrdiff_t off = done * g->n * (ptrdiff_t)sizeof(T);
+        y.p = (char *)y.p + off;
+        v.p = (char *)v.p + off;
+        r.p = (char *)r.p + off;
+        S(call) c;
+        memset(&c, 0, sizeof c);
+        c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
+        return S(run)(&rest, &c, S(softmax_vjp_rowfn), S(softmax_vjp_colfn));
+    }
+#endif
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = 2; c.in[0] = y; c.in[1] = v; c.nout = 1; c.out = r; c.t = t;
@@ -1097,9 +1245,88 @@ static void S(lse_colfn)(const S(cols) *c)
     }
 }
 
+#ifdef CMF_VEC
+/* logsumexp of the rows of a matrix of short rows (2 <= n <= VN, contiguous rows at any
+ * row stride, no weights, no mask, one temperature): CMF_LSB_GROUPS groups of VN rows at
+ * a time, each transposed in registers for its maxima and logsumexp's two sums (as
+ * S(vcols_sums)), then the log1p of the whole batch in one vector loop.  Each row's
+ * arithmetic is that of S(lse_colfn).  Returns the number of rows done (whole batches). */
+static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff_t sx, T it, double t,
+                                   double *lse, ptrdiff_t sl, double *sign, ptrdiff_t ss)
+{
+    enum { G = CMF_LSB_GROUPS };
+    const V zero = VSET1(0), vit = VSET1(it);
+    const int scaled = it != 1;
+    T mb[G * VN], cb[G * VN], sb[G * VN];
+    double ls[G * VN];
+    ptrdiff_t q0 = 0;
+    for (; q0 + G * VN <= R; q0 += G * VN) {
+        int special = 0;
+        for (int gg = 0; gg < G; gg++) {
+            V c[VN];
+            V m = S(vshort_load)(n, NULL, x + (q0 + gg * VN) * sx, sx, c);
+            VST(mb + gg * VN, m);
+            if (VNONFIN(m)) {         /* a harmless shift for those lanes; redone below */
+                special = 1;
+                T mm[VN];
+                for (int jj = 0; jj < VN; jj++) mm[jj] = S(is_finite)(mb[gg * VN + jj]) ? mb[gg * VN + jj] : (T)0;
+                m = VLD(mm);
+            }
+            V c0 = zero, c1 = zero;
+            for (int k = 0; k < VN; k++)
+                if (k < n) {
+                    V z = VSUB(c[k], m);
+                    if (scaled) z = VMUL(z, vit);
+                    const V t0 = VIS0(z);
+                    c0 = VADD(c0, t0);
+                    c1 = VADD(c1, VSUB(VEXPM(z), t0));
+                }
+            VST(cb + gg * VN, c0);
+            VST(sb + gg * VN, c1);
+        }
+        for (int j = 0; j < G * VN; j++)      /* vectorised */
+            ls[j] = cmf_log1p_f64(((0.0 + (double)cb[j]) - 1.0) + (0.0 + (double)sb[j]));
+        for (int j = 0; j < G * VN; j++) {
+            const ptrdiff_t q = q0 + j;
+            lse[q * sl] = (double)mb[j] + t * ls[j];
+            sign[q * ss] = 1.0;
+        }
+        for (int j = 0; special && j < G * VN; j++) {
+            if (S(is_finite)(mb[j])) continue;
+            const ptrdiff_t q = q0 + j;
+            int nan = 0;
+            for (ptrdiff_t k = 0; k < n; k++) nan |= x[q * sx + k] != x[q * sx + k];
+            lse[q * sl] = nan ? NAN : (double)mb[j];
+            sign[q * ss] = nan ? NAN : (mb[j] == NINF ? 0.0 : 1.0);
+        }
+    }
+    return q0;
+}
+#endif
+
 cmf_status FN(logsumexp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask,
                          cmf_arr lse, cmf_arr sign)
 {
+#ifdef CMF_VEC
+    if (g->n >= 2 && g->n <= VN && g->n_inner == 1 && g->n_outer >= CMF_LSB_GROUPS * VN && x.sa == 1 &&
+        !b.p && !mask.p && lse.p && sign.p && (!t.p || (t.so == 0 && t.si == 0))) {
+        /* whole batches of rows here, the rest through the column kernel */
+        const double t0 = t.p ? *(const double *)t.p : 1.0;
+        const ptrdiff_t done = S(lse_short_rows)(g->n_outer, g->n, (const T *)x.p, x.so, S(inv_temperature)(t0), t0,
+                                                 (double *)lse.p, lse.so, (double *)sign.p, sign.so);
+        if (done == g->n_outer) return CMF_OK;
+        cmf_geom rest = *g;
+        rest.n_outer -= done;
+        x.p = (T *)x.p + done * x.so;
+        lse.p = (double *)lse.p + done * lse.so;
+        sign.p = (double *)sign.p + done * sign.so;
+        S(call) c;
+        memset(&c, 0, sizeof c);
+        c.nin = 1; c.in[0] = x; c.t = t;
+        c.nsout = 2; c.sout[0] = lse; c.sout[1] = sign;
+        return S(run)(&rest, &c, S(lse_rowfn), S(lse_colfn));
+    }
+#endif
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = b.p ? 2 : 1; c.in[0] = x; c.in[1] = b; c.mask = mask; c.t = t;

@@ -73,6 +73,9 @@ for dt in ("float32", "float64"):
             for tname, tg, extra in (("lab", lab, {"label_smoothing": 0.1, "where": w}), ("dist", q, {})):
                 lv, gr = f(xf, tg, ax, reduction="none", return_grad=True, temperature=0.8, **kw, **extra)
                 res[f"loss_{name}_{tname}"], res[f"grad_{name}_{tname}"] = lv, gr
+        # plain labels (no smoothing, no mask): short slices take the register path
+        lv, gr = cmf.softmax_cross_entropy(xf, lab, ax, reduction="none", return_grad=True, temperature=0.8)
+        res["loss_ce_plain"], res["grad_ce_plain"] = lv, gr
         for k, v in res.items():
             out[f"{dt}/{shape}/{ax}/{k}"] = np.asarray(v, dtype=np.float64).ravel().tolist()
 json.dump(out, sys.stdout)

@@ -111,3 +111,104 @@ def test_cross_entropy_paths(n, dtype, rng):
         l2, g2 = cmf.softmax_cross_entropy(x[s:], lab[s:], reduction="none", return_grad=True)
         np.testing.assert_array_equal(l2, loss[s:])
         np.testing.assert_array_equal(g2, grad[s:])
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17])
+def test_cross_entropy_short_slices_match_tiles(n, dtype, rng):
+    """Short contiguous slices (n up to the vector width) take a register path; strided
+    logits go through the gathered tiles of the column kernel: the same bits, special
+    slices, ignored labels, weights and temperatures included, with or without gradient."""
+    x = _x(rng, 45, n, dtype, special=True)
+    x[13, :] = np.nan
+    x[17, 1] = np.inf
+    lab = rng.integers(0, n, size=x.shape[0])
+    lab[5] = 0                                   # a label on an all -inf slice: +inf
+    strided = np.zeros((x.shape[0], 2 * n), dtype)[:, ::2]
+    strided[...] = x
+    for kw in (dict(), dict(temperature=0.7), dict(ignore_index=int(lab[3])),
+               dict(sample_weight=rng.random(x.shape[0]) * (np.arange(x.shape[0]) % 4 != 1))):
+        for want_grad in (True, False):
+            got = cmf.softmax_cross_entropy(x, lab, reduction="none", return_grad=want_grad, **kw)
+            ref_ = cmf.softmax_cross_entropy(strided, lab, reduction="none", return_grad=want_grad, **kw)
+            if want_grad:
+                np.testing.assert_array_equal(got[0], ref_[0], err_msg=f"n={n} {kw} loss")
+                np.testing.assert_array_equal(got[1], ref_[1], err_msg=f"n={n} {kw} grad")
+            else:
+                np.testing.assert_array_equal(got, ref_, err_msg=f"n={n} {kw} loss only")
+    rows = [0, 1, 3, 4, 6]                       # finite slices
+    loss, grad = cmf.softmax_cross_entropy(x[rows], lab[rows], reduction="none", return_grad=True)
+    x64 = x[rows].astype(np.float64)
+    ops.assert_close(loss, ref.logsumexp(x64, -1) - x64[np.arange(len(rows)), lab[rows]], dtype, scale=10.0)
+    assert np.isinf(cmf.softmax_cross_entropy(x[5:6], lab[5:6], reduction="none")[0])
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17])
+def test_log_softmax_short_row_batches(n, dtype, rng):
+    """log_softmax of a matrix of short rows runs whole batches of rows (several vectors
+    of rows, the output written without a transpose): the same bits as the per-group path
+    (the tail rows, a strided output), wherever a row sits, special rows included."""
+    x = _x(rng, 300, n, dtype, special=True)
+    x[70, :] = -np.inf
+    x[133, n // 2] = np.nan
+    x[200, 0] = np.inf
+    for kw in (dict(), dict(temperature=0.7)):
+        full = cmf.log_softmax(x, **kw)
+        out = np.zeros((x.shape[0], 2 * n), dtype)[:, ::2]
+        np.testing.assert_array_equal(cmf.log_softmax(x, out=out, **kw), full, err_msg=f"n={n} strided")
+        for s in (1, 5, 16, 17, 64, 100):
+            np.testing.assert_array_equal(cmf.log_softmax(x[s:], **kw), full[s:], err_msg=f"n={n} shift={s}")
+        inplace = x.copy()
+        cmf.log_softmax(inplace, out=inplace, **kw)
+        np.testing.assert_array_equal(inplace, full, err_msg=f"n={n} in place")
+        fin = np.isfinite(x).all(axis=1)
+        ops.assert_close(full[fin], ref.log_softmax(x[fin].astype(np.float64), -1,
+                                                    temperature=kw.get("temperature", 1.0)), dtype)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17])
+def test_softmax_vjp_short_rows(n, dtype, rng):
+    """softmax_vjp of a matrix of short rows runs whole groups of rows in registers (the
+    output written without a transpose), the rest through the column kernel: the same
+    bits as the tiles (a strided output), wherever a row sits, in place too."""
+    x = _x(rng, 150, n, dtype, special=True)
+    y = cmf.softmax(x)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g[3, 0] = np.inf
+    g[40, n - 1] = np.nan
+    for kw in (dict(), dict(temperature=0.7)):
+        full = cmf.softmax_vjp(y, g, **kw)
+        out = np.zeros((x.shape[0], 2 * n), dtype)[:, ::2]
+        np.testing.assert_array_equal(cmf.softmax_vjp(y, g, out=out, **kw), full, err_msg=f"n={n} strided")
+        for s in (1, 5, 16, 17, 100):
+            np.testing.assert_array_equal(cmf.softmax_vjp(y[s:], g[s:], **kw), full[s:], err_msg=f"n={n} shift={s}")
+        inplace = g.copy()
+        cmf.softmax_vjp(y, inplace, out=inplace, **kw)
+        np.testing.assert_array_equal(inplace, full, err_msg=f"n={n} in place")
+    fin = np.isfinite(x).all(axis=1) & np.isfinite(g).all(axis=1)
+    ops.assert_close(cmf.softmax_vjp(y[fin], g[fin]),
+                     ref.softmax_vjp(x[fin].astype(np.float64), g[fin].astype(np.float64)), dtype, scale=10.0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17])
+def test_logsumexp_short_row_batches(n, dtype, rng):
+    """logsumexp of a matrix of short rows runs whole batches of rows in registers, the
+    rest through the column kernel's tiles: the same bits (a strided input takes the
+    tiles), wherever a row sits, special rows included."""
+    x = _x(rng, 300, n, dtype, special=True)
+    x[70, :] = -np.inf
+    x[133, n // 2] = np.nan
+    x[200, 0] = np.inf
+    x[201, :] = np.inf
+    strided = np.zeros((x.shape[0], 2 * n), dtype)[:, ::2]
+    strided[...] = x
+    for kw in (dict(), dict(temperature=0.7)):
+        full = cmf.logsumexp(x, -1, **kw)
+        np.testing.assert_array_equal(cmf.logsumexp(strided, -1, **kw), full, err_msg=f"n={n} strided")
+        for s in (1, 5, 16, 17, 64, 100):
+            np.testing.assert_array_equal(cmf.logsumexp(x[s:], -1, **kw), full[s:], err_msg=f"n={n} shift={s}")
+        lse, sign = cmf.logsumexp(x, -1, return_sign=True, **kw)
+        np.testing.assert_array_equal(lse, full)
+        fin = np.isfinite(x).all(axis=1)
+        ops.assert_close(full[fin], ref.logsumexp(x[fin].astype(np.float64), -1,
+                                                  temperature=kw.get("temperature", 1.0)), dtype)
+        assert np.isnan(full[133]) and full[70] == -np.inf and full[201] == np.inf
