@@ -1289,7 +1289,7 @@ static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff
         for (int j = 0; j < G * VN; j++) {
             const ptrdiff_t q = q0 + j;
             lse[q * sl] = (double)mb[j] + t * ls[j];
-            sign[q * ss] = 1.0;
+            if (sign) sign[q * ss] = 1.0;
         }
         for (int j = 0; special && j < G * VN; j++) {
             if (S(is_finite)(mb[j])) continue;
@@ -1297,7 +1297,7 @@ static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff
             int nan = 0;
             for (ptrdiff_t k = 0; k < n; k++) nan |= x[q * sx + k] != x[q * sx + k];
             lse[q * sl] = nan ? NAN : (double)mb[j];
-            sign[q * ss] = nan ? NAN : (mb[j] == NINF ? 0.0 : 1.0);
+            if (sign) sign[q * ss] = nan ? NAN : (mb[j] == NINF ? 0.0 : 1.0);
         }
     }
     return q0;
@@ -1309,7 +1309,7 @@ cmf_status FN(logsumexp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf
 {
 #ifdef CMF_VEC
     if (g->n >= 2 && g->n <= VN && g->n_inner == 1 && g->n_outer >= CMF_LSB_GROUPS * VN && x.sa == 1 &&
-        !b.p && !mask.p && lse.p && sign.p && (!t.p || (t.so == 0 && t.si == 0))) {
+        !b.p && !mask.p && lse.p && (!t.p || (t.so == 0 && t.si == 0))) {   /* sign: optional */
         /* whole batches of rows here, the rest through the column kernel */
         const double t0 = t.p ? *(const double *)t.p : 1.0;
         const ptrdiff_t done = S(lse_short_rows)(g->n_outer, g->n, (const T *)x.p, x.so, S(inv_temperature)(t0), t0,
@@ -1319,7 +1319,7 @@ cmf_status FN(logsumexp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf
         rest.n_outer -= done;
         x.p = (T *)x.p + done * x.so;
         lse.p = (double *)lse.p + done * lse.so;
-        sign.p = (double *)sign.p + done * sign.so;
+        if (sign.p) sign.p = (double *)sign.p + done * sign.so;
         S(call) c;
         memset(&c, 0, sizeof c);
         c.nin = 1; c.in[0] = x; c.t = t;
