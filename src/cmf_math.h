@@ -6,10 +6,9 @@
  * undefined for NaN).  NaN propagates through every function.
  *
  *   cmf_expm_f32/f64(x)   exp(x) for x <= 0 (x may be -inf or NaN).  Results below the
- *                         smallest normal number are flushed to 0.  f32: a 32-entry
- *                         table of 2^(j/32) + degree 2 in the AVX-512 translation unit
- *                         (<= 2.12 ULP), XNNPACK's rr2-p5 elsewhere (<= 1.98 ULP);
- *                         f64: a 16-entry table of 2^(j/16) + degree-7
+ *                         smallest normal number are flushed to 0.  f32: XNNPACK's
+ *                         rr2-p5 (<= 1.98 ULP; the AVX-512 vector form is a table one,
+ *                         see below); f64: a 16-entry table of 2^(j/16) + degree-7
  *                         Taylor (<= 0.57 ULP measured).
  *   cmf_log1pu_f32/f64(u) log(1 + u) for u in [0, 1] (atanh series, <= 2 ULP).
  *   cmf_expm1m_f32/f64(x) expm1(x) for x <= 0.
@@ -33,13 +32,12 @@ static inline double cmf_from_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8)
 static inline float cmf_keep_f32(int c, float a) { return cmf_from_bits_f32(cmf_bits_f32(a) & (0u - (uint32_t)c)); }
 static inline double cmf_keep_f64(int c, double a) { return cmf_from_bits_f64(cmf_bits_f64(a) & (0u - (uint64_t)c)); }
 
-/* exp(x), x <= 0.  The AVX-512 translation unit uses a table of 2^(j/32) (one two-register
- * permute in its vector form, cmf_simd.h) and a degree-2 polynomial: fewer multiplies than
- * rr2-p5 (<= 2.12 ULP, measured over every float32 in [-87.34, 0]); the others keep rr2-p5
- * (<= 1.98 ULP), where a 32-entry lookup has no one-instruction vector form.  Either way the
- * scalar function and the vector one of the same translation unit agree bit for bit. */
+/* The constants of the AVX-512 vector exp (cmf_simd.h): exp(x) = 2^e 2^(j/32) e^r for
+ * x = (32 e + j) ln 2 / 32 + r, a table of 2^(j/32) (one two-register permute) and a degree-2
+ * polynomial: 6 multiplies instead of rr2-p5's 9, <= 2.12 ULP measured over every float32 in
+ * [-87.34, 0].  Only the vector form: a scalar table lookup that the compiler vectorises
+ * becomes a gather (measured: sigmoid 2x slower), so cmf_expm_f32 stays rr2-p5 everywhere. */
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-#define CMF_EXPM_F32_T32 1
 /* 2^(j/32), j = 0..31, rounded to float */
 static const float cmf_exp2_32_f32[32] = {
     0x1.000000p+0f, 0x1.059b0ep+0f, 0x1.0b5586p+0f, 0x1.11301ep+0f, 0x1.172b84p+0f, 0x1.1d4874p+0f,
@@ -56,24 +54,9 @@ static const float cmf_exp2_32_f32[32] = {
 #define CMF_EXPM_F32_C1 0x1.0000f6p+0f        /* e^r - 1 ~ r (c1 + c2 r), |r| <= ln 2 / 64 (minimax) */
 #define CMF_EXPM_F32_C2 0x1.000006p-1f
 #define CMF_EXPM_F32_CUTOFF (-0x1.5D589Ep6f)  /* below: result is not a normal float */
-/* x = (32 e + j) ln 2 / 32 + r: exp(x) = 2^e 2^(j/32) e^r.  The rounded k = 32 e + j sits in
- * the low bits of n (two's complement): j = its low 5 bits, and (bits << 18) masked to the
- * exponent field is e << 23 (mod 2^32), added to the table entry's bits. */
-static inline float cmf_expm_f32(float x)
-{
-    float n = x * CMF_EXPM_F32_L32E + CMF_EXPM_F32_MAGIC;
-    const uint32_t b = cmf_bits_f32(n);
-    const float ts = cmf_from_bits_f32(cmf_bits_f32(cmf_exp2_32_f32[b & 31]) + ((b << 18) & 0xFF800000u));
-    n -= CMF_EXPM_F32_MAGIC;
-    float r = n * CMF_EXPM_F32_LN2HI + x;
-    r = n * CMF_EXPM_F32_LN2LO + r;
-    const float p = CMF_EXPM_F32_C2 * r + CMF_EXPM_F32_C1;
-    const float tr = ts * r;
-    const float f = tr * p + ts;
-    return x < CMF_EXPM_F32_CUTOFF ? 0.0f : f;
-}
-#else
-/* XNNPACK's rr2-p5 */
+#endif
+
+/* exp(x), x <= 0: XNNPACK's rr2-p5 (<= 1.98 ULP) */
 static inline float cmf_expm_f32(float x)
 {
     const float magic = 0x1.8000FEp23f;          /* 1.5*2^23 + 127: round and bias */
@@ -96,7 +79,6 @@ static inline float cmf_expm_f32(float x)
     float f = t * p + s;
     return x < cutoff ? 0.0f : f;
 }
-#endif
 
 /* 2^(j/16), j = 0..15, as hi + lo (hi rounded to double, lo = the rest rounded): the table
  * of cmf_expm_f64 and of its vector forms */

@@ -138,10 +138,12 @@ static inline void cmf_vmax_f64(ptrdiff_t B, double *m, const double *x)
  * plain-C loops.  Tails (the last n % lanes elements) are masked loads and stores, never
  * a scalar loop, so every element of a slice takes the same arithmetic.
  *
- * cmf_vexpm: exp(z) for z <= 0 (z may be -inf or NaN), the same operations as
- * cmf_expm_f32/f64 (cmf_math.h), so a lane gives the scalar function's result bit for bit
- * (both contract the same products into FMAs).  f32: a table of 2^(j/32) + degree 2 on
- * AVX-512 (<= 2.12 ULP), rr2-p5 on AVX2 (<= 1.98 ULP); f64: a table of
+ * cmf_vexpm: exp(z) for z <= 0 (z may be -inf or NaN).  f64, and f32 on AVX2: the same
+ * operations as cmf_expm_f32/f64 (cmf_math.h), so a lane gives the scalar function's result
+ * bit for bit (both contract the same products into FMAs).  f32 on AVX-512: a table of
+ * 2^(j/32) + degree 2 (<= 2.12 ULP, within ~2 ULP of the scalar rr2-p5); the kernels take
+ * the vector form for unmasked slices and the scalar function for masked ones, row and
+ * column kernels alike, so a slice gets the same bits wherever it sits.  f64: a table of
  * 2^(j/16) (hi + lo) + degree-7 Taylor (<= 0.57 ULP measured; AVX-512 looks the tables up
  * with one permute each, AVX2 gathers).  Results below the smallest normal number are 0; NaN propagates. */
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512BW__) && defined(__AVX512VL__)
@@ -201,8 +203,9 @@ CMF_VINLINE float cmf_vhmax_f32(__m512 a) { return _mm512_reduce_max_ps(a); }
 /* some lane of a is not finite (inf or NaN) */
 CMF_VINLINE int cmf_vnonfinite_f32(__m512 a)
 { return _mm512_cmp_ps_mask(_mm512_sub_ps(a, a), _mm512_setzero_ps(), _CMP_NEQ_UQ) != 0; }
-/* cmf_expm_f32's table form (cmf_math.h): the 32-entry table in two registers, looked up by
- * the low 5 bits of n with one permute */
+/* the table form (constants in cmf_math.h): k = round(z 32 / ln 2) in the low bits of n; the
+ * 32-entry table in two registers, looked up by its low 5 bits with one permute; (n << 18)
+ * masked to the exponent field is (k >> 5) << 23, added to the entry's bits */
 CMF_VINLINE __m512 cmf_vexpm_f32(__m512 z)
 {
     const __m512 magic = _mm512_set1_ps(CMF_EXPM_F32_MAGIC);
