@@ -130,13 +130,24 @@ static CMF_INLINE void S(vlse_impl)(ptrdiff_t n, const T *x, T m, T it, double *
     *s = VDSUM(st);
 }
 
-/* y[k] = (x[k] - m) * it - ls */
-static void S(vlogout_row)(ptrdiff_t n, const T *x, T *y, T m, T it, T ls)
+/* y[k] = (x[k] - m) * it - ls (`scaled` == 0: it == 1, (x[k] - m) - ls, the same bits) */
+static CMF_INLINE void S(vlogout_impl)(ptrdiff_t n, const T *x, T *y, T m, T it, T ls, const int scaled)
 {
     const V vm = VSET1(m), vit = VSET1(it), vls = VSET1(ls);
     ptrdiff_t k = 0;
-    for (; k + VN <= n; k += VN) VST(y + k, VFMS(VSUB(VLD(x + k), vm), vit, vls));
-    if (k < n) VSTT(y + k, n - k, VFMS(VSUB(VLDT(x + k, n - k, vm), vm), vit, vls));
+#define CMF_LOGOUT(z) (scaled ? VFMS((z), vit, vls) : VSUB((z), vls))
+    for (; k + 2 * VN <= n; k += 2 * VN) {
+        VST(y + k, CMF_LOGOUT(VSUB(VLD(x + k), vm)));
+        VST(y + k + VN, CMF_LOGOUT(VSUB(VLD(x + k + VN), vm)));
+    }
+    for (; k + VN <= n; k += VN) VST(y + k, CMF_LOGOUT(VSUB(VLD(x + k), vm)));
+    if (k < n) VSTT(y + k, n - k, CMF_LOGOUT(VSUB(VLDT(x + k, n - k, vm), vm)));
+#undef CMF_LOGOUT
+}
+static void S(vlogout_row)(ptrdiff_t n, const T *x, T *y, T m, T it, T ls)
+{
+    if (it == 1) S(vlogout_impl)(n, x, y, m, it, ls, 0);
+    else S(vlogout_impl)(n, x, y, m, it, ls, 1);
 }
 #endif
 
