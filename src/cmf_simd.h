@@ -120,13 +120,16 @@ static inline void cmf_vmax_f64(ptrdiff_t B, double *m, const double *x)
 #else
 #define CMF_UNLIKELY(c) (c)
 #endif
-/* prefetch the cache line at p for writing */
+/* prefetch the cache line at p for writing (W) or reading (R); p need not be valid memory */
 #if defined(_MSC_VER)
 #define CMF_PREFETCHW(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define CMF_PREFETCHR(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #elif defined(__GNUC__)
 #define CMF_PREFETCHW(p) __builtin_prefetch((const void *)(p), 1, 3)
+#define CMF_PREFETCHR(p) __builtin_prefetch((const void *)(p), 0, 3)
 #else
 #define CMF_PREFETCHW(p) ((void)0)
+#define CMF_PREFETCHR(p) ((void)0)
 #endif
 
 /* ---------- vector primitives for the hot row kernels (AVX2+FMA and AVX-512) ----------

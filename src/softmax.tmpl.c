@@ -43,6 +43,22 @@ static T S(vmax_row)(ptrdiff_t n, const T *x)
     return (T)VHMAX(VMAXPS(VMAXPS(a0, a1), VMAXPS(a2, a3)));
 }
 
+/* Where the next slice of a C-contiguous batch lies, x + n, when the compute-bound exp
+ * passes should prefetch it for the next slice's max pass (a prefetch never faults, so
+ * it does not matter that x + n may not be a slice); 0 for slices shorter than
+ * CMF_PF_NEXT bytes, whose stream the hardware prefetcher already follows (interleaved
+ * A/B through Python on a busy machine: 256 x 16384 float32 softmax, log_softmax and
+ * logsumexp about 5-10% faster; 4096 x 1024 up to 15% slower with it, hence the limit). */
+#ifndef CMF_PF_NEXT
+#define CMF_PF_NEXT 16384
+/* prefetch element k of the next slice (an address, not a pointer: it may lie past the array) */
+#define CMF_PF_NEXT_AT(nx, k) CMF_PREFETCHR((const void *)((nx) + (uintptr_t)(k) * sizeof(T)))
+#endif
+static uintptr_t S(next_slice)(ptrdiff_t n, const T *x)
+{
+    return n * (ptrdiff_t)sizeof(T) >= CMF_PF_NEXT ? (uintptr_t)x + (uintptr_t)n * sizeof(T) : 0;
+}
+
 /* sum_k exp((x_k - m) * it), stored to y when `store`: T lanes within blocks of CMF_BLOCK
  * elements, double across blocks.  The tail is loaded as -inf (exp 0).  `scaled` == 0
  * skips the product with it == 1 (exact either way). */
@@ -50,6 +66,7 @@ static CMF_INLINE double S(vexpsum_impl)(ptrdiff_t n, const T *x, T *y, T m, T i
                                          const int scaled, T *pfw)
 {
     const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY), zero = VSET1(0);
+    const uintptr_t nx = S(next_slice)(n, x);
     VDACC tot = VDZERO();
     ptrdiff_t k = 0;
     while (k < n) {
@@ -63,6 +80,7 @@ static CMF_INLINE double S(vexpsum_impl)(ptrdiff_t n, const T *x, T *y, T m, T i
             a0 = VADD(a0, e0);
             a1 = VADD(a1, e1);
             if (pfw) { CMF_PREFETCHW(pfw + k); CMF_PREFETCHW(pfw + k + VN); }
+            if (nx) { CMF_PF_NEXT_AT(nx, k); CMF_PF_NEXT_AT(nx, k + VN); }
         }
         for (; k < kend; k += VN) {
             const ptrdiff_t r = kend - k;
@@ -105,6 +123,7 @@ static void S(vscale_row)(ptrdiff_t n, T *y, T r)
  * elements, double across blocks */
 static CMF_INLINE void S(vlse_impl)(ptrdiff_t n, const T *x, T m, T it, double *c, double *s, const int scaled)
 {
+    const uintptr_t nx = S(next_slice)(n, x);
     const V vm = VSET1(m), vit = VSET1(it), ninf = VSET1(-INFINITY), zero = VSET1(0);
     VDACC ct = VDZERO(), st = VDZERO();
     ptrdiff_t k = 0;
@@ -116,6 +135,7 @@ static CMF_INLINE void S(vlse_impl)(ptrdiff_t n, const T *x, T m, T it, double *
             if (scaled) { z0 = VMUL(z0, vit); z1 = VMUL(z1, vit); }
             VTOPACC(&c0, &s0, z0, VEXPM(z0));
             VTOPACC(&c1, &s1, z1, VEXPM(z1));
+            if (nx) { CMF_PF_NEXT_AT(nx, k); CMF_PF_NEXT_AT(nx, k + VN); }
         }
         for (; k < kend; k += VN) {
             const ptrdiff_t r = kend - k;

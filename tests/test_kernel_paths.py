@@ -18,8 +18,9 @@ import ops
 import reference as ref
 
 # slice lengths around every vector width (4, 8, 16), the tile block (16), the short-slice
-# limit of the drivers (48) and the sum block (256)
-LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 257, 1000)
+# limit of the drivers (48), the sum block (256) and the row kernels' prefetch of the next
+# slice (16 KiB and longer)
+LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 257, 1000, 4500)
 SHIFTS = (1, 5, 16, 17)
 
 
