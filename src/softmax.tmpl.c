@@ -46,17 +46,20 @@ static T S(vmax_row)(ptrdiff_t n, const T *x)
 /* Where the next slice of a C-contiguous batch lies, x + n, when the compute-bound exp
  * passes should prefetch it for the next slice's max pass (a prefetch never faults, so
  * it does not matter that x + n may not be a slice); 0 for slices shorter than
- * CMF_PF_NEXT bytes, whose stream the hardware prefetcher already follows (interleaved
- * A/B through Python on a busy machine: 256 x 16384 float32 softmax, log_softmax and
- * logsumexp about 5-10% faster; 4096 x 1024 up to 15% slower with it, hence the limit). */
+ * CMF_PF_NEXT bytes, whose stream the hardware prefetcher already follows, and longer
+ * than CMF_PF_NEXT_MAX, which would not stay in L2 until read (interleaved A/B through
+ * Python on a busy machine: 256 x 16384 float32 softmax, log_softmax and logsumexp about
+ * 5-10% faster; 4096 x 1024 up to 15% slower with it, 16 x 262144 no faster). */
 #ifndef CMF_PF_NEXT
 #define CMF_PF_NEXT 16384
+#define CMF_PF_NEXT_MAX 262144
 /* prefetch element k of the next slice (an address, not a pointer: it may lie past the array) */
 #define CMF_PF_NEXT_AT(nx, k) CMF_PREFETCHR((const void *)((nx) + (uintptr_t)(k) * sizeof(T)))
 #endif
 static uintptr_t S(next_slice)(ptrdiff_t n, const T *x)
 {
-    return n * (ptrdiff_t)sizeof(T) >= CMF_PF_NEXT ? (uintptr_t)x + (uintptr_t)n * sizeof(T) : 0;
+    const ptrdiff_t b = n * (ptrdiff_t)sizeof(T);
+    return b >= CMF_PF_NEXT && b <= CMF_PF_NEXT_MAX ? (uintptr_t)x + (uintptr_t)b : 0;
 }
 
 /* sum_k exp((x_k - m) * it), stored to y when `store`: T lanes within blocks of CMF_BLOCK
