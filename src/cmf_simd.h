@@ -114,13 +114,22 @@ static inline void cmf_vmax_f64(ptrdiff_t B, double *m, const double *x)
 #else
 #define CMF_VINLINE static inline __attribute__((always_inline))
 #endif
-/* prefetch the cache line at p for writing */
+/* a condition that is almost never true (a branch the predictor learns) */
+#if defined(__GNUC__)
+#define CMF_UNLIKELY(c) __builtin_expect(!!(c), 0)
+#else
+#define CMF_UNLIKELY(c) (c)
+#endif
+/* prefetch the cache line at p for writing (W) or reading (R); p need not be valid memory */
 #if defined(_MSC_VER)
 #define CMF_PREFETCHW(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define CMF_PREFETCHR(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #elif defined(__GNUC__)
 #define CMF_PREFETCHW(p) __builtin_prefetch((const void *)(p), 1, 3)
+#define CMF_PREFETCHR(p) __builtin_prefetch((const void *)(p), 0, 3)
 #else
 #define CMF_PREFETCHW(p) ((void)0)
+#define CMF_PREFETCHR(p) ((void)0)
 #endif
 
 /* ---------- vector primitives for the hot row kernels (AVX2+FMA and AVX-512) ----------
@@ -132,9 +141,12 @@ static inline void cmf_vmax_f64(ptrdiff_t B, double *m, const double *x)
  * plain-C loops.  Tails (the last n % lanes elements) are masked loads and stores, never
  * a scalar loop, so every element of a slice takes the same arithmetic.
  *
- * cmf_vexpm: exp(z) for z <= 0 (z may be -inf or NaN), the same operations as
- * cmf_expm_f32/f64 (cmf_math.h), so a lane gives the scalar function's result bit for bit
- * (both contract the same products into FMAs).  f32: rr2-p5 (<= 2 ULP), f64: a table of
+ * cmf_vexpm: exp(z) for z <= 0 (z may be -inf or NaN).  f64, and f32 on AVX2: the same
+ * operations as cmf_expm_f32/f64 (cmf_math.h), so a lane gives the scalar function's result
+ * bit for bit (both contract the same products into FMAs).  f32 on AVX-512: a table of
+ * 2^(j/32) + degree 2 (<= 2.12 ULP, within ~2 ULP of the scalar rr2-p5); the kernels take
+ * the vector form for unmasked slices and the scalar function for masked ones, row and
+ * column kernels alike, so a slice gets the same bits wherever it sits.  f64: a table of
  * 2^(j/16) (hi + lo) + degree-7 Taylor (<= 0.57 ULP measured; AVX-512 looks the tables up
  * with one permute each, AVX2 gathers).  Results below the smallest normal number are 0; NaN propagates. */
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512BW__) && defined(__AVX512VL__)
@@ -161,6 +173,17 @@ CMF_VINLINE __m512 cmf_vmax_ps_f32(__m512 a, __m512 b) { return _mm512_max_ps(a,
 /* 1 where a == 0, else 0 */
 CMF_VINLINE __m512 cmf_vis0_f32(__m512 a)
 { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_EQ_OQ), _mm512_set1_ps(1.0f)); }
+/* logsumexp's sums: *c += [z == 0] (the maxima, whose exp is exactly 1), *s += the other e */
+CMF_VINLINE void cmf_vtopacc_f32(__m512 *c, __m512 *s, __m512 z, __m512 e)
+{
+    const __mmask16 top = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    if (CMF_UNLIKELY(top != 0)) {       /* rare: a maximum */
+        *c = _mm512_mask_add_ps(*c, top, *c, _mm512_set1_ps(1.0f));
+        *s = _mm512_mask_add_ps(*s, (__mmask16)~top, *s, e);
+    } else {
+        *s = _mm512_add_ps(*s, e);
+    }
+}
 /* v where a != 0 (or NaN), else 0 */
 CMF_VINLINE __m512 cmf_vkeepnz_f32(__m512 a, __m512 v)
 { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_UQ), v); }
@@ -183,21 +206,24 @@ CMF_VINLINE float cmf_vhmax_f32(__m512 a) { return _mm512_reduce_max_ps(a); }
 /* some lane of a is not finite (inf or NaN) */
 CMF_VINLINE int cmf_vnonfinite_f32(__m512 a)
 { return _mm512_cmp_ps_mask(_mm512_sub_ps(a, a), _mm512_setzero_ps(), _CMP_NEQ_UQ) != 0; }
+/* the table form (constants in cmf_math.h): k = round(z 32 / ln 2) in the low bits of n; the
+ * 32-entry table in two registers, looked up by its low 5 bits with one permute; (n << 18)
+ * masked to the exponent field is (k >> 5) << 23, added to the entry's bits */
 CMF_VINLINE __m512 cmf_vexpm_f32(__m512 z)
 {
-    const __m512 magic = _mm512_set1_ps(0x1.8000FEp23f), log2e = _mm512_set1_ps(0x1.715476p+0f);
-    __m512 n = _mm512_fmadd_ps(z, log2e, magic);
-    __m512 s = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(n), 23));
+    const __m512 magic = _mm512_set1_ps(CMF_EXPM_F32_MAGIC);
+    __m512 n = _mm512_fmadd_ps(z, _mm512_set1_ps(CMF_EXPM_F32_L32E), magic);
+    const __m512i b = _mm512_castps_si512(n);
+    const __m512i e = _mm512_and_si512(_mm512_slli_epi32(b, 18), _mm512_set1_epi32((int)0xFF800000u));
+    const __m512 t = _mm512_permutex2var_ps(_mm512_loadu_ps(cmf_exp2_32_f32), b, _mm512_loadu_ps(cmf_exp2_32_f32 + 16));
+    const __m512 ts = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(t), e));
     n = _mm512_sub_ps(n, magic);
-    __m512 t = _mm512_fmadd_ps(n, _mm512_set1_ps(-0x1.62E400p-1f), z);
-    t = _mm512_fmadd_ps(n, _mm512_set1_ps(-0x1.7F7D1Cp-20f), t);
-    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(0x1.0F9F9Cp-7f), t, _mm512_set1_ps(0x1.573A1Ap-5f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0x1.555A80p-3f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0x1.FFFDC6p-2f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0x1.FFFFF6p-1f));
-    t = _mm512_mul_ps(t, s);
-    __mmask16 ok = _mm512_cmp_ps_mask(z, _mm512_set1_ps(-0x1.5D589Ep6f), _CMP_NLT_UQ);
-    return _mm512_maskz_fmadd_ps(ok, t, p, s);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(CMF_EXPM_F32_LN2HI), z);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(CMF_EXPM_F32_LN2LO), r);
+    const __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(CMF_EXPM_F32_C2), r, _mm512_set1_ps(CMF_EXPM_F32_C1));
+    const __m512 tr = _mm512_mul_ps(ts, r);
+    const __mmask16 ok = _mm512_cmp_ps_mask(z, _mm512_set1_ps(CMF_EXPM_F32_CUTOFF), _CMP_NLT_UQ);
+    return _mm512_maskz_fmadd_ps(ok, tr, p, ts);
 }
 
 CMF_VINLINE __m512d cmf_vset1_f64(double a) { return _mm512_set1_pd(a); }
@@ -215,6 +241,12 @@ CMF_VINLINE __m512d cmf_vfms_f64(__m512d a, __m512d b, __m512d c) { return _mm51
 CMF_VINLINE __m512d cmf_vmax_ps_f64(__m512d a, __m512d b) { return _mm512_max_pd(a, b); }
 CMF_VINLINE __m512d cmf_vis0_f64(__m512d a)
 { return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_EQ_OQ), _mm512_set1_pd(1.0)); }
+CMF_VINLINE void cmf_vtopacc_f64(__m512d *c, __m512d *s, __m512d z, __m512d e)
+{
+    const __mmask8 top = _mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    *c = _mm512_mask_add_pd(*c, top, *c, _mm512_set1_pd(1.0));
+    *s = _mm512_mask_add_pd(*s, (__mmask8)~top, *s, e);
+}
 CMF_VINLINE __m512d cmf_vkeepnz_f64(__m512d a, __m512d v)
 { return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_NEQ_UQ), v); }
 CMF_VINLINE double cmf_vhsum_f64(__m512d a) { return _mm512_reduce_add_pd(a); }
@@ -383,6 +415,12 @@ CMF_VINLINE __m256 cmf_vfms_f32(__m256 a, __m256 b, __m256 c) { return _mm256_fm
 CMF_VINLINE __m256 cmf_vmax_ps_f32(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
 CMF_VINLINE __m256 cmf_vis0_f32(__m256 a)
 { return _mm256_and_ps(_mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_EQ_OQ), _mm256_set1_ps(1.0f)); }
+CMF_VINLINE void cmf_vtopacc_f32(__m256 *c, __m256 *s, __m256 z, __m256 e)
+{
+    const __m256 t = cmf_vis0_f32(z);
+    *c = _mm256_add_ps(*c, t);
+    *s = _mm256_add_ps(*s, _mm256_sub_ps(e, t));
+}
 CMF_VINLINE __m256 cmf_vkeepnz_f32(__m256 a, __m256 v)
 { return _mm256_and_ps(_mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NEQ_UQ), v); }
 CMF_VINLINE double cmf_vhsum_f32(__m256 a)
@@ -447,6 +485,12 @@ CMF_VINLINE __m256d cmf_vfms_f64(__m256d a, __m256d b, __m256d c) { return _mm25
 CMF_VINLINE __m256d cmf_vmax_ps_f64(__m256d a, __m256d b) { return _mm256_max_pd(a, b); }
 CMF_VINLINE __m256d cmf_vis0_f64(__m256d a)
 { return _mm256_and_pd(_mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_EQ_OQ), _mm256_set1_pd(1.0)); }
+CMF_VINLINE void cmf_vtopacc_f64(__m256d *c, __m256d *s, __m256d z, __m256d e)
+{
+    const __m256d t = cmf_vis0_f64(z);
+    *c = _mm256_add_pd(*c, t);
+    *s = _mm256_add_pd(*s, _mm256_sub_pd(e, t));
+}
 CMF_VINLINE __m256d cmf_vkeepnz_f64(__m256d a, __m256d v)
 { return _mm256_and_pd(_mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_NEQ_UQ), v); }
 CMF_VINLINE double cmf_vhsum_f64(__m256d a) { return cmf_vhsum4_f64(a); }

@@ -77,6 +77,7 @@
 #undef VMAXPS
 #undef VIS0
 #undef VKEEPNZ
+#undef VTOPACC
 #undef VHSUM
 #undef VHMAX
 #undef VEXPM
@@ -120,6 +121,7 @@
 #define VMAXPS CMF_CAT(cmf_vmax_ps_, SFX)
 #define VIS0 CMF_CAT(cmf_vis0_, SFX)
 #define VKEEPNZ CMF_CAT(cmf_vkeepnz_, SFX)
+#define VTOPACC CMF_CAT(cmf_vtopacc_, SFX)
 #define VHSUM CMF_CAT(cmf_vhsum_, SFX)
 #define VHMAX CMF_CAT(cmf_vhmax_, SFX)
 #define VEXPM CMF_CAT(cmf_vexpm_, SFX)

@@ -18,8 +18,9 @@ import ops
 import reference as ref
 
 # slice lengths around every vector width (4, 8, 16), the tile block (16), the short-slice
-# limit of the drivers (48) and the sum block (256)
-LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 257, 1000)
+# limit of the drivers (48), the sum block (256) and the row kernels' prefetch of the next
+# slice (16 KiB and longer)
+LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 257, 1000, 4500)
 SHIFTS = (1, 5, 16, 17)
 
 
@@ -93,6 +94,48 @@ def test_softmax_vjp_paths(n, dtype, rng):
                      scale=10.0, err_msg=f"n={n}")
     for s in SHIFTS:
         np.testing.assert_array_equal(cmf.softmax_vjp(y[s:], g[s:]), got[s:], err_msg=f"n={n} shift={s}")
+    # with a temperature (the row kernel's scaled output pass)
+    yt = cmf.softmax(x, temperature=0.7)
+    ops.assert_close(cmf.softmax_vjp(yt, g, temperature=0.7),
+                     ref.softmax_vjp(x.astype(np.float64), g.astype(np.float64), temperature=0.7), dtype,
+                     scale=10.0, err_msg=f"n={n} temperature")
+
+
+def _ulps(got, want, dtype):
+    """|got - want| in units of the last place of want rounded to dtype"""
+    w = want.astype(dtype)
+    spacing = np.spacing(np.abs(w)).astype(np.float64)
+    return np.abs(got.astype(np.float64) - want) / spacing
+
+
+@pytest.mark.parametrize("n", [48, 257, 1000, 4103])
+@pytest.mark.parametrize("masked", [False, True], ids=["vector", "scalar"])
+def test_exp_accuracy_through_softmax(n, masked, dtype):
+    """The polynomial exp itself, through softmax: a slice [0, z...] with every z <= -25
+    (float32; <= -45 float64) sums to 1 + s with s below half an ULP of 1, so the reciprocal
+    of the sum rounds to 1 and the outputs are the kernel's exps bit for bit.  Vector passes
+    (no mask) and the plain-C loops (a mask) over the whole argument range: at most 2.2 ULP
+    (float32: the 2^(j/32) table on AVX-512, rr2-p5 elsewhere), exactly 0
+    below the smallest normal number.  Entries closer to 0 go through the sum: 3.5 ULP (float32)."""
+    f32 = np.dtype(dtype) == np.float32
+    lo, tiny = (-87.3, -25.0) if f32 else (-708.0, -45.0)
+    z = np.linspace(lo, tiny, n - 1).astype(dtype)
+    z[::7] = np.linspace(1.02 * lo, 1.2 * lo, z[::7].size)   # below the cutoff: 0
+    x = np.concatenate([[0], z]).astype(dtype)
+    kw = dict(where=np.arange(n) != n // 2) if masked else {}
+    y = cmf.softmax(x, **kw)
+    want = np.exp(x.astype(np.float64))
+    on = np.ones(n, bool) if not masked else kw["where"]
+    normal = (want >= np.finfo(dtype).tiny) & on
+    assert y[0] == 1
+    assert _ulps(y[normal], want[normal], dtype).max() <= (2.2 if f32 else 1.1)   # f64: np.exp rounds too
+    assert np.all(y[~normal & (x < lo)] == 0)
+    if f32:   # the arguments near 0, where the sum moves the reciprocal away from 1
+        x2 = np.concatenate([[0], np.linspace(tiny, 0, n - 1)]).astype(dtype)
+        y2 = cmf.softmax(x2, **kw)
+        e2 = np.exp(x2.astype(np.float64))
+        w2 = e2 / e2[on].sum()
+        assert _ulps(y2[on], w2[on], dtype).max() <= 3.5
 
 
 @pytest.mark.parametrize("n", [2, 10, 47, 300, 1000])
