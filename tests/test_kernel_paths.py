@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import cmaxfam as cmf
+from cmaxfam import _config
 import ops
 import reference as ref
 
@@ -114,8 +115,9 @@ def test_exp_accuracy_through_softmax(n, masked, dtype):
     """The polynomial exp itself, through softmax: a slice [0, z...] with every z <= -25
     (float32; <= -45 float64) sums to 1 + s with s below half an ULP of 1, so the reciprocal
     of the sum rounds to 1 and the outputs are the kernel's exps bit for bit.  Vector passes
-    (no mask) and the plain-C loops (a mask) over the whole argument range: at most 2.2 ULP
-    (float32: the 2^(j/32) table on AVX-512, rr2-p5 elsewhere), exactly 0
+    (no mask) and the plain-C loops (a mask) over the whole argument range: at most 2 ULP
+    (float32: the 2^(j/32) table on AVX-512, rr2-p5 elsewhere; issue 6's bound; 2.05 on the
+    baseline path, which has no FMA), exactly 0
     below the smallest normal number.  Entries closer to 0 go through the sum: 3.5 ULP (float32)."""
     f32 = np.dtype(dtype) == np.float32
     lo, tiny = (-87.3, -25.0) if f32 else (-708.0, -45.0)
@@ -128,7 +130,11 @@ def test_exp_accuracy_through_softmax(n, masked, dtype):
     on = np.ones(n, bool) if not masked else kw["where"]
     normal = (want >= np.finfo(dtype).tiny) & on
     assert y[0] == 1
-    assert _ulps(y[normal], want[normal], dtype).max() <= (2.2 if f32 else 1.1)   # f64: np.exp rounds too
+    # float32: <= 2 ULP on the vector paths (FMA); the baseline's plain C, compiled without
+    # FMA for SSE2, rounds t * p apart and reaches 2.04 ULP for results below ~1e-37
+    baseline = _config.config()["isa_active"] == "baseline"
+    bound = (2.05 if baseline else 2.0) if f32 else 1.1                   # f64: np.exp rounds too
+    assert _ulps(y[normal], want[normal], dtype).max() <= bound
     assert np.all(y[~normal & (x < lo)] == 0)
     if f32:   # the arguments near 0, where the sum moves the reciprocal away from 1
         x2 = np.concatenate([[0], np.linspace(tiny, 0, n - 1)]).astype(dtype)
