@@ -118,14 +118,14 @@ _PARAMS = {
     "n_threads": """
         n_threads : int or None, keyword-only
             Threads for large calls (default 1; None or -1: all cores).  A call with at least
-            1 MiB of input is split into whole slices over a shared thread pool; smaller calls
+            4 MiB of input is split into whole slices over a shared thread pool; smaller calls
             never start a thread.  No slice is split, so the result is bitwise the same for
             any value.
     """,
     "n_threads_ew": """
         n_threads : int or None, keyword-only
             Threads for large calls (default 1; None or -1: all cores).  A call with at least
-            1 MiB of input is split into pieces over a shared thread pool; smaller calls never
+            4 MiB of input is split into pieces over a shared thread pool; smaller calls never
             start a thread.  Every element is computed on its own, so the result is bitwise
             the same for any value.
     """,

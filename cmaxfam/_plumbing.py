@@ -193,10 +193,13 @@ def finish_per_slice(res, plan, keepdims, out, rdt):
     return shaped[()] if shaped.ndim == 0 else shaped
 
 
-#: Calls smaller than this (bytes of the first array) never start threads.
-MIN_PARALLEL_BYTES = 1 << 20
+#: Calls smaller than this (bytes of the first array) never start threads: handing a task
+#: to a pool thread and waiting for it costs ~50 us (a thread wake-up; measured on a 2-vCPU
+#: VM), as much as a softmax of 0.5 MiB, so n_threads=2 only pays from about 4 MiB
+#: (1 MiB: 0.78x, 2 MiB: 0.98x, 4 MiB: 1.32x, 16 MiB: 1.74x for softmax).
+MIN_PARALLEL_BYTES = 4 << 20
 #: Each thread gets at least this many bytes.
-MIN_TASK_BYTES = 1 << 19
+MIN_TASK_BYTES = 2 << 20
 #: Split points are multiples of this many slices (or elements, along the axis of an
 #: elementwise op), so that every slice sits at the same position within the kernels' lane
 #: blocks and vector loops as in a one-thread run: the results are bitwise identical.
@@ -239,8 +242,8 @@ def run_slices(kernel, axis, arrays, n_threads=1, *, along_axis=False):
     on up to ``n_threads`` threads.
 
     Threads split whole slices only (never a reduction within a slice), at multiples of
-    SPLIT_ALIGN (any slice when slices are that long), and only for calls of at least MIN_PARALLEL_BYTES: the result is bitwise
-    the same for every ``n_threads``.  ``along_axis``: the op is elementwise, so the axis
+    SPLIT_ALIGN (any slice when slices are that long), and only for calls of at least
+    MIN_PARALLEL_BYTES: the result is bitwise the same for every ``n_threads``.  ``along_axis``: the op is elementwise, so the axis
     may be split too (a 1-d array is one long "slice").
     """
     chunks = slice_views(axis, arrays)

@@ -239,12 +239,11 @@ def test_asv_classes():
 
 
 def test_scaling_shapes_stream_and_stay_in_cache():
-    # one shape streams from memory (> 8 MiB an array), one stays in cache (<= 1 MiB an
-    # array) yet is large enough for n_threads=2 to split it
+    # one shape streams from memory (> 8 MiB an array) and is split by n_threads=2, one
+    # stays in cache (<= 1 MiB an array)
     sizes = [int(np.prod(s)) * 4 for s in B.SCALING_SHAPES]
-    assert max(sizes) >= 8 << 20
+    assert max(sizes) >= max(8 << 20, _plumbing.MIN_PARALLEL_BYTES)
     assert min(sizes) <= 1 << 20
-    assert min(sizes) >= 2 * _plumbing.MIN_TASK_BYTES
 
 
 def test_compute_floor_structure():

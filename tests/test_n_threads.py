@@ -60,6 +60,22 @@ def _same(a, b, what):
     assert a.tobytes() == b.tobytes(), f"{what}: not bitwise equal"
 
 
+DEFAULT_SPLIT_SIZES = (P.MIN_PARALLEL_BYTES, P.MIN_TASK_BYTES)
+
+
+@pytest.fixture(autouse=True)
+def small_split_sizes(monkeypatch):
+    """Split from 1 MiB (tasks of 512 KiB) in these tests, so that arrays of ~1 MB exercise
+    every way of splitting without making the suite slow; the defaults are larger."""
+    monkeypatch.setattr(P, "MIN_PARALLEL_BYTES", 1 << 20)
+    monkeypatch.setattr(P, "MIN_TASK_BYTES", 1 << 19)
+
+
+def test_default_split_sizes_pay_for_the_hand_off():
+    # read at import, before the autouse fixture patches them
+    assert DEFAULT_SPLIT_SIZES[0] >= 4 << 20 and DEFAULT_SPLIT_SIZES[1] >= 2 << 20
+
+
 @pytest.fixture
 def count_tasks(monkeypatch):
     """Record the number of tasks of every parallel run."""
