@@ -37,7 +37,7 @@ from ._cy import losses as _k
 from ._normalizers import softmax
 from ._validation import (as_float_array, check_alpha, check_choice, check_label_smoothing,
                           check_loss_target, check_n_threads, check_out, check_same_shape,
-                          check_sample_weight, check_where, slice_param)
+                          check_sample_weight, check_where, fill_value, slice_param)
 
 __all__ = ["softmax_cross_entropy", "sparsemax_loss", "entmax_loss", "distillation_loss",
            "softmax_layer_grad"]
@@ -52,7 +52,7 @@ def _weights(labels, sw, reduction, plan, uniform=False):
     if uniform:
         total = float(math.prod(plan.keep_shape))
         if reduction == "mean" and total > 0:
-            return sw, np.broadcast_to(np.float64(1.0) / total, plan.keep_shape), total
+            return sw, fill_value(1.0 / total, plan.keep_shape), total
         return sw, sw, total
     live = np.ones(plan.keep_shape, dtype=bool) if labels is None else labels >= 0
     wl = np.where(live, sw, 0.0)
@@ -78,7 +78,7 @@ def _run(a, rdt, plan, t, alpha, w, labels, dist, eps, gs, want_grad, grad_out, 
     else:
         ax, shape = plan.axis, a.shape
         ps = (lambda v: None if v is None else P.per_slice(v, shape, ax))
-        epsa = np.broadcast_to(np.float64(eps), plan.keep_shape)
+        epsa = fill_value(eps, plan.keep_shape)
         views = [P.kernel_ready(a), P.kernel_ready(dist), grad, ps(t), ps(alpha), P.mask_u8(w),
                  ps(labels), ps(gs), ps(epsa), ps(loss)]
         P.run_slices(_k.fy_loss_slices, ax, views, n_threads)
@@ -493,7 +493,7 @@ def distillation_loss(student, teacher, axis=-1, *, temperature=1.0, where=None,
     q = softmax(te.astype(a.dtype, copy=False), plan.axis, temperature=t, where=w, n_threads=nt)
     t2 = np.asarray(t, dtype=np.float64) ** 2
     wl, gs, total = _weights(None, sw, red, plan)
-    one = np.broadcast_to(np.float64(1.0), plan.keep_shape)
+    one = fill_value(1.0, plan.keep_shape)
     loss, grad = _run(a, rdt, plan, t, one, w, None, q, 0.0, gs * t2, want_grad, grad_out, nt)
     value = _reduce(loss * t2, wl, total, red, plan, rdt)
     return (value, grad) if want_grad else value

@@ -66,3 +66,29 @@ def test_bad_scalar_temperature_gives_the_array_message(bad):
 def test_bool_temperature_is_still_a_type_error():
     with pytest.raises(TypeError, match="temperature"):
         cmf.softmax(np.ones(3), temperature=True)
+
+
+@pytest.mark.parametrize("bad", [0.5, 0, float("inf"), float("nan"), -1])
+def test_bad_scalar_alpha_gives_the_array_message(bad):
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError) as fast:
+        cmf.entmax(x, alpha=bad)
+    with pytest.raises(ValueError) as slow:
+        cmf.entmax(x, alpha=np.array(float(bad)))
+    assert str(fast.value) == str(slow.value)
+
+
+@pytest.mark.parametrize("alpha", [1, 1.3, 2.0, 4])
+def test_scalar_alpha_is_the_same_as_an_array(alpha):
+    x = np.random.default_rng(2).standard_normal((5, 11))
+    assert cmf.entmax(x, alpha=alpha).tobytes() == cmf.entmax(x, alpha=np.array(alpha)).tobytes()
+    labels = np.arange(5) % 11
+    a = cmf.entmax_loss(x, labels, alpha=alpha, return_grad=True)
+    b = cmf.entmax_loss(x, labels, alpha=np.array(alpha), return_grad=True)
+    assert a[0] == b[0] and a[1].tobytes() == b[1].tobytes()
+
+
+def test_fill_value_is_a_read_only_broadcast():
+    v = V.fill_value(0.25, (3, 1, 4))
+    assert v.shape == (3, 1, 4) and v.dtype == np.float64 and not v.flags.writeable
+    assert v.strides == (0, 0, 0) and np.all(v == 0.25)
