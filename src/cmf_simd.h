@@ -387,6 +387,33 @@ CMF_VINLINE void cmf_vdaddst_f64(double *s, ptrdiff_t r, __m512d a)
         _mm512_mask_storeu_pd(s, k, _mm512_add_pd(_mm512_maskz_loadu_pd(k, s), a));
     }
 }
+/* Online sums (a non-last axis' softmax): s[l] *= exp((mo[l] - mn[l]) it[l]) in double,
+ * for the lanes l < r whose maximum rose (mn > mo) from a finite mo; the others keep s
+ * (0, or NaN, while their maximum is -inf).  Rare after the first rows: tested first. */
+CMF_VINLINE void cmf_vrescale_f32(double *s, ptrdiff_t r, __m512 mo, __m512 mn, __m512 it)
+{
+    __mmask16 k = _mm512_cmp_ps_mask(mn, mo, _CMP_GT_OQ)
+                  & _mm512_cmp_ps_mask(mo, _mm512_set1_ps(-INFINITY), _CMP_NEQ_OQ);
+    if (r < 16) k &= (__mmask16)((1u << r) - 1);
+    if (CMF_UNLIKELY(k != 0)) {
+        for (int h = 0; h < 2; h++) {
+            const __mmask8 kh = (__mmask8)(k >> (8 * h));
+#define CMF_HALF_(v) _mm512_cvtps_pd(h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) \
+                                       : _mm512_castps512_ps256(v))
+            const __m512d f = cmf_vexpm_f64(_mm512_mul_pd(_mm512_sub_pd(CMF_HALF_(mo), CMF_HALF_(mn)), CMF_HALF_(it)));
+#undef CMF_HALF_
+            _mm512_mask_storeu_pd(s + 8 * h, kh, _mm512_mul_pd(_mm512_maskz_loadu_pd(kh, s + 8 * h), f));
+        }
+    }
+}
+CMF_VINLINE void cmf_vrescale_f64(double *s, ptrdiff_t r, __m512d mo, __m512d mn, __m512d it)
+{
+    __mmask8 k = _mm512_cmp_pd_mask(mn, mo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(mo, _mm512_set1_pd(-INFINITY), _CMP_NEQ_OQ);
+    if (r < 8) k &= (__mmask8)((1u << r) - 1);
+    if (CMF_UNLIKELY(k != 0))
+        _mm512_mask_storeu_pd(s, k, _mm512_mul_pd(_mm512_maskz_loadu_pd(k, s),
+                                                  cmf_vexpm_f64(_mm512_mul_pd(_mm512_sub_pd(mo, mn), it))));
+}
 
 #elif defined(__AVX2__) && defined(__FMA__)
 #define CMF_VEC 256
@@ -621,6 +648,31 @@ CMF_VINLINE void cmf_vdaddst_f64(double *s, ptrdiff_t r, __m256d a)
         const __m256i k = cmf_vtailmask64(r);
         _mm256_maskstore_pd(s, k, _mm256_add_pd(_mm256_maskload_pd(s, k), a));
     }
+}
+/* online sums: as the AVX-512 form */
+CMF_VINLINE void cmf_vrescale_f32(double *s, ptrdiff_t r, __m256 mo, __m256 mn, __m256 it)
+{
+    __m256i k = _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(mn, mo, _CMP_GT_OQ),
+                                                  _mm256_cmp_ps(mo, _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ)));
+    if (r < 8) k = _mm256_and_si256(k, cmf_vtailmask32(r));
+    if (CMF_UNLIKELY(!_mm256_testz_si256(k, k))) {
+        for (int h = 0; h < 2; h++) {
+            const __m256i kh = _mm256_cvtepi32_epi64(h ? _mm256_extracti128_si256(k, 1) : _mm256_castsi256_si128(k));
+#define CMF_HALF_(v) _mm256_cvtps_pd(h ? _mm256_extractf128_ps(v, 1) : _mm256_castps256_ps128(v))
+            const __m256d f = cmf_vexpm_f64(_mm256_mul_pd(_mm256_sub_pd(CMF_HALF_(mo), CMF_HALF_(mn)), CMF_HALF_(it)));
+#undef CMF_HALF_
+            _mm256_maskstore_pd(s + 4 * h, kh, _mm256_mul_pd(_mm256_maskload_pd(s + 4 * h, kh), f));
+        }
+    }
+}
+CMF_VINLINE void cmf_vrescale_f64(double *s, ptrdiff_t r, __m256d mo, __m256d mn, __m256d it)
+{
+    __m256i k = _mm256_castpd_si256(_mm256_and_pd(_mm256_cmp_pd(mn, mo, _CMP_GT_OQ),
+                                                  _mm256_cmp_pd(mo, _mm256_set1_pd(-INFINITY), _CMP_NEQ_OQ)));
+    if (r < 4) k = _mm256_and_si256(k, cmf_vtailmask64(r));
+    if (CMF_UNLIKELY(!_mm256_testz_si256(k, k)))
+        _mm256_maskstore_pd(s, k, _mm256_mul_pd(_mm256_maskload_pd(s, k),
+                                                cmf_vexpm_f64(_mm256_mul_pd(_mm256_sub_pd(mo, mn), it))));
 }
 #endif
 

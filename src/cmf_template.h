@@ -90,6 +90,7 @@
 #undef VTR
 #undef VPERM
 #undef VDADDST
+#undef VRESCALE
 #if !defined(T) || !defined(SFX)
 #error "define T and SFX before including a template"
 #endif
@@ -134,4 +135,5 @@
 #define VTR CMF_CAT(cmf_vtr_, SFX)
 #define VPERM CMF_CAT(cmf_vperm_, SFX)
 #define VDADDST CMF_CAT(cmf_vdaddst_, SFX)
+#define VRESCALE CMF_CAT(cmf_vrescale_, SFX)
 #endif

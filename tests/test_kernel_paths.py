@@ -85,6 +85,45 @@ def test_non_last_axis_lanes(name, inner, dtype, rng):
             np.testing.assert_array_equal(f(x[:, s:], 0), full[..., s:], err_msg=f"inner={inner} cut={s}")
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("rows,inner", [(1, 100), (2, 65), (5, 300), (37, 129), (70, 300), (33, 4100)])
+def test_non_last_axis_online(name, rows, inner, dtype, rng):
+    """A non-last axis read in place takes the two-pass kernel (online maxima and sums,
+    rescaled in double when a lane's maximum rises): columns whose maximum rises in every
+    block of rows, -inf before the first finite entry, +inf, NaN, all -inf, huge and tiny
+    entries, one and per-slice temperatures, a row count off the block and lane sizes;
+    against the float64 reference, the same bits for any cut of the lanes, in place too."""
+    f, r = FORWARD[name]
+    x = (rng.standard_normal((rows, inner)) * 3).astype(dtype)
+    big = np.finfo(dtype).max / 4
+    cols = {
+        1: np.arange(rows, dtype=np.float64),                                 # rises every row
+        2: np.where(np.arange(rows) < rows // 2, -np.inf, np.arange(rows)),  # -inf, then finite
+        3: np.full(rows, -np.inf),
+        4: np.linspace(-big, big, rows),
+        5: np.linspace(0, 1e-30, rows),
+    }
+    for j, c in cols.items():
+        x[:, j] = c.astype(dtype)
+    x[rows // 2, 6] = np.inf
+    x[rows - 1, 7] = np.nan
+    x[0, 8] = -np.inf
+    t_lane = rng.uniform(0.3, 3.0, size=(1, inner))
+    for kw in (dict(), dict(temperature=0.7), dict(temperature=t_lane), dict(temperature=1e-30)):
+        t = kw.get("temperature", 1.0)
+        full = f(x, 0, **kw)
+        with np.errstate(all="ignore"):
+            ops.assert_close(full, r(x.astype(np.float64), 0, temperature=t), dtype,
+                             err_msg=f"{rows}x{inner} {name} t={np.ravel(t)[:2]}")
+        for s in (1, 16, 17):
+            if s < inner:
+                kws = dict(temperature=t[:, s:]) if np.ndim(t) else kw
+                np.testing.assert_array_equal(f(x[:, s:], 0, **kws), full[:, s:], err_msg=f"cut={s}")
+        y = x.copy()
+        assert f(y, 0, out=y, **kw) is y
+        np.testing.assert_array_equal(y, full)
+
+
 @pytest.mark.parametrize("n", LENGTHS)
 def test_softmax_vjp_paths(n, dtype, rng):
     x = _x(rng, 41, n, dtype)
