@@ -377,18 +377,29 @@ static void S(softmax_strided)(ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrd
  * blocks of CMF_BLOCK / CMF_LANES (per-lane state in registers within a block, so that
  * a block of rows is read from L1 once per lane vector).  Tail lanes (B % VN) are masked:
  * each lane takes the same arithmetic wherever it sits, so results do not depend on how
- * slices are grouped into tiles or blocks. */
+ * slices are grouped into tiles or blocks.  When the rows are far apart (a non-last axis
+ * read in place) each pass streams them CMF_ROW_GROUP at a time, the lane state loaded
+ * once for the group and the rows added in order (the same arithmetic; measured: the
+ * lane arrays reloaded for every row cost ~0.4x np.copyto of a 1024 x 4096 call). */
+#ifndef CMF_ROW_GROUP
+#define CMF_ROW_GROUP 4
+#endif
 static void S(vcols_max)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *m)
 {
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     const V ninf = VSET1(-INFINITY);
     for (ptrdiff_t j = 0; j < B; j += VN) S(vstn)(m + j, B - j, ninf);
     if (CMF_ROW_ORDER(ldx)) {
-        for (ptrdiff_t k = 0; k < n; k++)
+        for (ptrdiff_t k = 0; k < n; k += CMF_ROW_GROUP) {
+            const ptrdiff_t nr = n - k < CMF_ROW_GROUP ? n - k : CMF_ROW_GROUP;
             for (ptrdiff_t j = 0; j < B; j += VN) {
                 const ptrdiff_t r = B - j;
-                S(vstn)(m + j, r, VMAXPS(S(vldn)(x + k * ldx + j, r, ninf), S(vldn)(m + j, r, ninf)));
+                V a = S(vldn)(m + j, r, ninf);
+                for (ptrdiff_t kk = 0; kk < CMF_ROW_GROUP; kk++)
+                    if (kk < nr) a = VMAXPS(S(vldn)(x + (k + kk) * ldx + j, r, ninf), a);
+                S(vstn)(m + j, r, a);
             }
+        }
         return;
     }
     for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
@@ -419,15 +430,23 @@ static CMF_INLINE void S(vcols_expsum)(ptrdiff_t n, ptrdiff_t B, const T *x, ptr
         for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
             const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
             for (ptrdiff_t j = 0; j < B; j += VN) S(vstn)(acc + j, B - j, zero);
-            for (ptrdiff_t k = k0; k < k1; k++)
+            for (ptrdiff_t k = k0; k < k1; k += CMF_ROW_GROUP) {
+                const ptrdiff_t nr = k1 - k < CMF_ROW_GROUP ? k1 - k : CMF_ROW_GROUP;
                 for (ptrdiff_t j = 0; j < B; j += VN) {
                     const ptrdiff_t r = B - j;
-                    V z = VSUB(S(vldn)(x + k * ldx + j, r, ninf), S(vldn)(m + j, r, zero));
-                    if (scaled) z = VMUL(z, S(vldn)(it + j, r, one));
-                    const V e = VEXPM(z);
-                    if (store) S(vstn)(y + k * ldy + j, r, e);
-                    S(vstn)(acc + j, r, VADD(S(vldn)(acc + j, r, zero), e));
+                    const V vm = S(vldn)(m + j, r, zero), vit = scaled ? S(vldn)(it + j, r, one) : one;
+                    V a = S(vldn)(acc + j, r, zero);
+                    for (ptrdiff_t kk = 0; kk < CMF_ROW_GROUP; kk++)
+                        if (kk < nr) {
+                            V z = VSUB(S(vldn)(x + (k + kk) * ldx + j, r, ninf), vm);
+                            if (scaled) z = VMUL(z, vit);
+                            const V e = VEXPM(z);
+                            if (store) S(vstn)(y + (k + kk) * ldy + j, r, e);
+                            a = VADD(a, e);
+                        }
+                    S(vstn)(acc + j, r, a);
                 }
+            }
             for (ptrdiff_t j = 0; j < B; j += VN) VDADDST(s + j, B - j, S(vldn)(acc + j, B - j, zero));
         }
         return;
@@ -484,18 +503,23 @@ static CMF_INLINE void S(vcols_sums)(const int op, ptrdiff_t n, ptrdiff_t B, con
         for (ptrdiff_t k0 = 0; k0 < n; k0 += KB) {
             const ptrdiff_t k1 = n - k0 > KB ? k0 + KB : n;
             for (ptrdiff_t j = 0; j < B; j += VN) { S(vstn)(a0 + j, B - j, zero); if (lse) S(vstn)(a1 + j, B - j, zero); }
-            for (ptrdiff_t k = k0; k < k1; k++)
+            for (ptrdiff_t k = k0; k < k1; k += CMF_ROW_GROUP) {
+                const ptrdiff_t nr = k1 - k < CMF_ROW_GROUP ? k1 - k : CMF_ROW_GROUP;
                 for (ptrdiff_t j = 0; j < B; j += VN) {
                     const ptrdiff_t r = B - j;
                     V c0 = S(vldn)(a0 + j, r, zero), c1 = lse ? S(vldn)(a1 + j, r, zero) : zero;
                     const V vm = lse ? S(vldn)(m + j, r, zero) : zero;
                     const V vit = lse && scaled ? S(vldn)(it + j, r, one) : one;
-                    const V xk = S(vldn)(x + k * ldx + j, r, lse ? ninf : zero);
-                    const V vk = lse ? zero : S(vldn)(v + k * ldv + j, r, zero);
-                    CMF_SUM_STEP(xk, vk, c0, c1, vm, vit);
+                    for (ptrdiff_t kk = 0; kk < CMF_ROW_GROUP; kk++)
+                        if (kk < nr) {
+                            const V xk = S(vldn)(x + (k + kk) * ldx + j, r, lse ? ninf : zero);
+                            const V vk = lse ? zero : S(vldn)(v + (k + kk) * ldv + j, r, zero);
+                            CMF_SUM_STEP(xk, vk, c0, c1, vm, vit);
+                        }
                     S(vstn)(a0 + j, r, c0);
                     if (lse) S(vstn)(a1 + j, r, c1);
                 }
+            }
             for (ptrdiff_t j = 0; j < B; j += VN) {
                 VDADDST(s0 + j, B - j, S(vldn)(a0 + j, B - j, zero));
                 if (lse) VDADDST(s1 + j, B - j, S(vldn)(a1 + j, B - j, zero));
@@ -642,12 +666,10 @@ static void S(softmax_cols_redo)(ptrdiff_t n, T *y, ptrdiff_t ldy, const uint8_t
  * loads hide behind the exps).  Pass 2 writes each output from x and its lane's final
  * maximum and sum.  Against the three passes of the tiles' kernel (maxima; exps stored
  * and summed; y scaled in place) x is read twice and y never; softmax computes its exps
- * twice.  Rows go CMF_OUT_ROWS to a lane vector, so that the lane arrays (m, r, it, the
- * sums: 16 KiB each for 4096 float lanes) are loaded once for them, not once a row
- * (measured: ~0.4x np.copyto of the whole call).  An entry's arithmetic is that of the
- * tiles but for the rounding of its sum (a few ULP); a non-last axis read in place
- * always comes here, whatever the cut of its lanes or the thread that runs them. */
-#define CMF_OUT_ROWS 4
+ * twice.  Rows go CMF_ROW_GROUP to a lane vector, as in the passes above.  An entry's
+ * arithmetic is that of the tiles but for the rounding of its sum (a few ULP); a
+ * non-last axis read in place always comes here, whatever the cut of its lanes or the
+ * thread that runs them. */
 static CMF_INLINE V S(vcols_out)(V xk, V vm, V vit, V vr, const int lg, const int scaled)
 {
     V z = VSUB(xk, vm);
@@ -660,7 +682,7 @@ static CMF_INLINE void S(softmax_cols_online)(ptrdiff_t n, ptrdiff_t B, const T 
                                               T *y, ptrdiff_t ldy, const T *it, const int lg,
                                               double *ws, const int scaled)
 {
-    enum { RR = CMF_OUT_ROWS };
+    enum { RR = CMF_ROW_GROUP };
     const ptrdiff_t KB = CMF_BLOCK / CMF_LANES;
     const V ninf = VSET1(-INFINITY), zero = VSET1(0), one = VSET1(1), lowest = VSET1(-TMAX_SM);
     double *s = ws;
