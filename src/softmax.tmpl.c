@@ -725,6 +725,7 @@ static CMF_INLINE V S(vshort_load)(ptrdiff_t n, const T *const *rows, const T *b
 static CMF_INLINE V S(vshort_expsum)(ptrdiff_t n, V *c, V m, V vit, const int scaled, const int store)
 {
     V acc = VSET1(0);
+    CMF_UNROLL_VN
     for (int k = 0; k < VN; k++)
         if (k < n) {
             V z = VSUB(c[k], m);
@@ -791,6 +792,7 @@ static void S(softmax_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ya, T it, in
         /* (this loop written out: through S(vshort_expsum), with lg a variable or two
          * inlined copies, measured 6-7% slower here) */
         V acc = VSET1(0);
+        CMF_UNROLL_VN
         for (int k = 0; k < VN; k++)
             if (k < n) {
                 V z = VSUB(c[k], m);
@@ -1384,6 +1386,7 @@ static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff
                 m = VLD(mm);
             }
             V c0 = zero, c1 = zero;
+            CMF_UNROLL_VN
             for (int k = 0; k < VN; k++)
                 if (k < n) {
                     V z = VSUB(c[k], m);
