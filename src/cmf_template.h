@@ -88,6 +88,7 @@
 #undef VDSUM
 #undef VNONFIN
 #undef VTR
+#undef VTRP
 #undef VPERM
 #undef VDADDST
 #if !defined(T) || !defined(SFX)
@@ -132,6 +133,7 @@
 #define VDSUM CMF_CAT(cmf_vdsum_, SFX)
 #define VNONFIN CMF_CAT(cmf_vnonfinite_, SFX)
 #define VTR CMF_CAT(cmf_vtr_, SFX)
+#define VTRP CMF_CAT(cmf_vtrp_, SFX)
 #define VPERM CMF_CAT(cmf_vperm_, SFX)
 #define VDADDST CMF_CAT(cmf_vdaddst_, SFX)
 #endif
