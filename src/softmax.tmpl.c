@@ -865,8 +865,9 @@ static ptrdiff_t S(softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, T *
  * the batch's sums at once (one vector loop with room for the latency of the log), and
  * the output written in the rows' own layout, each entry's maximum and log-sum moved to
  * its lane by a permute (no transpose back).  Each entry's arithmetic is that of
- * S(softmax_short) and S(softmax_cols).  Returns the number of rows done (whole batches). */
-#define CMF_LSB_GROUPS 4
+ * S(softmax_short) and S(softmax_cols).  Returns the number of rows done (whole batches).
+ * (8 groups: log_softmax of 10-entry float32 rows 3% faster than with 4, logsumexp 1%.) */
+#define CMF_LSB_GROUPS 8
 /* VN rows of n entries back to back are n vectors: entry l of vector q is in row
  * idx[q][l] = (q VN + l) / n (the permute that takes per-row values to the entries) */
 static void S(row_lanes)(ptrdiff_t n, int32_t idx[VN][VN])
