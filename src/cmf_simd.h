@@ -120,6 +120,16 @@ static inline void cmf_vmax_f64(ptrdiff_t B, double *m, const double *x)
 #else
 #define CMF_UNLIKELY(c) (c)
 #endif
+/* unroll the next loop completely: the loops over the VN vectors of a register tile,
+ * whose exp bodies gcc leaves rolled otherwise, the tile then kept in memory (measured:
+ * softmax of 10-entry float32 rows 14% faster, logsumexp 4%) */
+#if defined(__clang__)
+#define CMF_UNROLL_VN _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define CMF_UNROLL_VN _Pragma("GCC unroll 16")
+#else
+#define CMF_UNROLL_VN
+#endif
 /* prefetch the cache line at p for writing (W) or reading (R); p need not be valid memory */
 #if defined(_MSC_VER)
 #define CMF_PREFETCHW(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
@@ -323,15 +333,20 @@ CMF_VINLINE __m512 cmf_vperm_f32(__m512 v, const int32_t *idx)
 CMF_VINLINE __m512d cmf_vperm_f64(__m512d v, const int32_t *idx)
 { return _mm512_permutexvar_pd(_mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)idx)), v); }
 
-/* in-register transposes of a VN x VN block: r[i] lane j <-> r[j] lane i */
-CMF_VINLINE void cmf_vtr_f32(__m512 *r)
+/* in-register transposes of a VN x VN block: r[i] lane j <-> r[j] lane i.  cmf_vtrp:
+ * the same when only r[i < ni] hold data and only r[j < nj] are wanted (the others left
+ * undefined): float32 on AVX-512 skips the shuffles that feed nothing wanted (10 of 64
+ * for a block of 10-entry rows, each way); the other paths transpose it all. */
+CMF_VINLINE void cmf_vtrp_f32(__m512 *r, ptrdiff_t ni, ptrdiff_t nj)
 {
     __m512 t[16], u[16];
     for (int i = 0; i < 8; i++) {
+        if (2 * i >= ni) { t[2 * i] = t[2 * i + 1] = r[0]; continue; }
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
     for (int q = 0; q < 4; q++) {
+        if (4 * q >= ni) { u[4 * q] = u[4 * q + 1] = u[4 * q + 2] = u[4 * q + 3] = r[0]; continue; }
         const __m512d a = _mm512_castps_pd(t[4 * q]), b = _mm512_castps_pd(t[4 * q + 1]);
         const __m512d c = _mm512_castps_pd(t[4 * q + 2]), d = _mm512_castps_pd(t[4 * q + 3]);
         u[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
@@ -340,14 +355,17 @@ CMF_VINLINE void cmf_vtr_f32(__m512 *r)
         u[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
     }
     for (int c = 0; c < 4; c++) {
-        const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
-        const __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44), v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        if (c >= nj) break;
+        const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
         r[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-        r[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        if (4 + c < nj) r[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        if (8 + c >= nj) continue;
+        const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE), v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
         r[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+        if (12 + c < nj) r[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
     }
 }
+CMF_VINLINE void cmf_vtr_f32(__m512 *r) { cmf_vtrp_f32(r, 16, 16); }
 CMF_VINLINE void cmf_vtr_f64(__m512d *r)
 {
     __m512d t[8];
@@ -364,6 +382,7 @@ CMF_VINLINE void cmf_vtr_f64(__m512d *r)
         r[6 + c] = _mm512_shuffle_f64x2(v1, v3, 0xDD);
     }
 }
+CMF_VINLINE void cmf_vtrp_f64(__m512d *r, ptrdiff_t ni, ptrdiff_t nj) { (void)ni; (void)nj; cmf_vtr_f64(r); }
 /* s[0..r) += (double) a[0..r) (0 < r <= lanes) */
 CMF_VINLINE void cmf_vdaddst_f32(double *s, ptrdiff_t r, __m512 a)
 {
@@ -629,6 +648,8 @@ CMF_VINLINE void cmf_vtr_f64(__m256d *r)
         r[2 + c] = _mm256_permute2f128_pd(t[c], t[2 + c], 0x31);
     }
 }
+CMF_VINLINE void cmf_vtrp_f32(__m256 *r, ptrdiff_t ni, ptrdiff_t nj) { (void)ni; (void)nj; cmf_vtr_f32(r); }
+CMF_VINLINE void cmf_vtrp_f64(__m256d *r, ptrdiff_t ni, ptrdiff_t nj) { (void)ni; (void)nj; cmf_vtr_f64(r); }
 CMF_VINLINE void cmf_vdaddst_f32(double *s, ptrdiff_t r, __m256 a)
 {
     const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));

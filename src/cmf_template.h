@@ -88,6 +88,7 @@
 #undef VDSUM
 #undef VNONFIN
 #undef VTR
+#undef VTRP
 #undef VPERM
 #undef VDADDST
 #undef VRESCALE
@@ -133,6 +134,7 @@
 #define VDSUM CMF_CAT(cmf_vdsum_, SFX)
 #define VNONFIN CMF_CAT(cmf_vnonfinite_, SFX)
 #define VTR CMF_CAT(cmf_vtr_, SFX)
+#define VTRP CMF_CAT(cmf_vtrp_, SFX)
 #define VPERM CMF_CAT(cmf_vperm_, SFX)
 #define VDADDST CMF_CAT(cmf_vdaddst_, SFX)
 #define VRESCALE CMF_CAT(cmf_vrescale_, SFX)

@@ -600,7 +600,7 @@ static void S(xent_short)(const cmf_geom *g, cmf_arr xa, cmf_arr ga, T it, doubl
             }
         }
         V c[VN];
-        V m = S(vshort_load)(n, xr, NULL, 0, c);
+        V m = S(vshort_load)(n, xr, NULL, 0, c, 0, 0);
         T mv[VN], sl[VN], rl[VN], scl[VN], labt[VN], keep[VN];
         VST(mv, m);
         /* lanes with a non-finite maximum: a harmless shift here, then redone by the row
