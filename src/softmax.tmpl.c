@@ -745,7 +745,7 @@ static CMF_INLINE void S(softmax_cols_online)(ptrdiff_t n, ptrdiff_t B, const T 
             const V vit = scaled ? S(vldn)(it + j, q, one) : one;
             V xk[RR];
             for (ptrdiff_t kk = 0; kk < RR; kk++)
-                if (kk < nr) xk[kk] = S(vldn)(x + (k + kk) * ldx + j, q, zero);
+                xk[kk] = kk < nr ? S(vldn)(x + (k + kk) * ldx + j, q, zero) : zero;
             for (ptrdiff_t kk = 0; kk < RR; kk++)
                 if (kk < nr) S(vstn)(y + (k + kk) * ldy + j, q, S(vcols_out)(xk[kk], vm, vit, vr, lg, scaled));
         }
