@@ -154,7 +154,8 @@ def _vjp_ref(y, g, alpha, t=1.0):
 def test_row_vjp_support_gather(n, dtype):
     """The row VJP (per-slice alpha: always the row kernel) gathers the support by groups
     of 16 entries: every length around a group / vector width, dense and one-hot
-    supports, NaN in y, non-finite cotangents off the support, out= aliasing y or g."""
+    supports, NaN in y (alpha 1.5, 1.3, 1.7: the powers of a gathered NaN), non-finite
+    cotangents off the support, out= aliasing y or g."""
     rng = np.random.default_rng(n)
     m = 12
     alpha = np.array([2.0, 1.5, 1.3, 1.0, 1.7, 1.15] * 2)
@@ -162,6 +163,8 @@ def test_row_vjp_support_gather(n, dtype):
     y = np.stack([cmf.entmax(x[i], alpha[i]) for i in range(m)]).astype(dtype)
     if n >= 3:
         y[7, n // 2] = nan                      # NaN in y: NaN on that slice's support
+        y[8, n - 1] = nan                       # (alpha 1.3, 1.7: powers on every entry)
+        y[10, 0] = nan
     g = rng.standard_normal((m, n)).astype(dtype)
     g[np.nonzero(y == 0)[0][:3], np.nonzero(y == 0)[1][:3]] = inf   # off the support: no effect
     r = cmf.entmax_vjp(y, g, alpha, temperature=0.5)
@@ -204,3 +207,31 @@ def test_short_slices_of_alpha_entmax(alpha, dtype):
         w[:, 0] = True
         xm = np.where(w, x, -inf)
         np.testing.assert_allclose(cmf.entmax(x, alpha, where=w), cmf.entmax(xm, alpha), **_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [5, 16, 33, 1000])
+def test_row_vjp_powers_over_decades(n, dtype):
+    """s = y^(2 - alpha) through the row VJP for y over thirty decades (subnormal-free),
+    every alpha between 1 and 2 per slice, with a temperature: within the float powers'
+    few ULP (float slices) of the float64 reference; a NaN in one slice leaves the others'
+    results as they were."""
+    rng = np.random.default_rng(n + 1)
+    m = 16
+    alpha = np.linspace(1.02, 1.98, m)
+    y = (10.0 ** rng.uniform(-30, 0, size=(m, n))).astype(dtype)
+    y[:, ::3] = 0
+    y[:, -1] = 1.0 if n % 2 else 0.5
+    g = rng.standard_normal((m, n)).astype(dtype)
+    r = cmf.entmax_vjp(y, g, alpha, temperature=0.7)
+    # relative to each entry's own terms s |g| + s |q| (r = s (g - q) / t cancels)
+    y64, g64 = y.astype(np.float64), g.astype(np.float64)
+    s = np.where(y64 > 0, y64 ** (2.0 - alpha[:, None]), 0.0)
+    q = (s * g64).sum(-1, keepdims=True) / s.sum(-1, keepdims=True)
+    bound = (5e-5 if dtype == np.float32 else 1e-11) * s * (np.abs(g64) + np.abs(q)) / 0.7
+    assert np.all(np.abs(r - _vjp_ref(y, g, alpha, 0.7)) <= bound)
+    y[3, n // 2] = nan
+    r2 = cmf.entmax_vjp(y, g, alpha, temperature=0.7)
+    assert np.all(np.isnan(r2[3][y[3] != 0]))
+    keep = np.arange(m) != 3
+    np.testing.assert_array_equal(r2[keep], r[keep])
