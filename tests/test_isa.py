@@ -36,6 +36,8 @@ for dt in ("float32", "float64"):
         res = {
             "softmax": y, "log_softmax": ly, "softmax_w": cmf.softmax(x, axis=ax, where=w),
             "softmax_t": cmf.softmax(x[..., ::-1], axis=ax, temperature=0.3),
+            "softmax_t_direct": cmf.softmax(x, axis=ax, temperature=0.3),
+            "log_softmax_t_direct": cmf.log_softmax(x, axis=ax, temperature=0.3),
             "logsumexp": lse, "logsumexp_b": cmf.logsumexp(x, axis=ax, b=np.abs(g)),
             "softmax_mean": f, "softmax_vjp": cmf.softmax_vjp(y, g, axis=ax),
             "log_softmax_vjp": cmf.log_softmax_vjp(ly, g, axis=ax),
