@@ -6,7 +6,7 @@ import numpy as np
 from . import _docstrings as _doc, _plumbing as P
 from ._cy import normalizers as _k
 from ._validation import (as_float_array, check_alpha, check_n_threads, check_out, check_same_shape,
-                          check_where, slice_param)
+                          check_where, common_alpha, slice_param)
 
 __all__ = [
     "argmax", "softmax", "log_softmax",
@@ -20,6 +20,14 @@ _SLICE_OK, _SLICE_NAN, _SLICE_ALL_NEGINF, _SLICE_EMPTY = 0, 1, 2, 3
 def _normalize(x, axis, temperature, where, out, kernel, *, alpha=None, allow_multiple=True,
                n_threads=1):
     """Validate, plan and run a normaliser: ``kernel(x, out, t, mask[, alpha])`` on 3-D views."""
+    if where is None and out is None:
+        c = P.common_rows(x, axis, temperature, n_threads)
+        al = None if alpha is None else common_alpha(alpha)
+        if c is not None and (alpha is None or al is not None):
+            y = np.empty(x.shape, x.dtype)
+            views = (c[0], P.rows_like(c[0], y), c[1], None)
+            kernel(*views) if alpha is None else kernel(*views, P.rows_value(al, c[0].shape))
+            return y
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=allow_multiple)
@@ -325,6 +333,14 @@ def _pair(y, v, vname):
 def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=None, zero_masked=True,
                   n_threads=1):
     """Validate and run a normaliser's derivative: ``kernel(y, v, r, t, mask[, alpha])``."""
+    if where is None and out is None:
+        c = P.common_rows(y, axis, temperature, n_threads, v)
+        al = None if alpha is None else common_alpha(alpha)
+        if c is not None and (alpha is None or al is not None):
+            r = np.empty(y.shape, y.dtype)
+            views = (c[0], c[2], P.rows_like(c[0], r), c[1], None)
+            kernel(*views) if alpha is None else kernel(*views, P.rows_value(al, c[0].shape))
+            return r
     ya, va, rdt = _pair(y, v, vname)
     nt = check_n_threads(n_threads)
     plan = P.AxisPlan(ya.shape, axis, allow_multiple=False)

@@ -89,3 +89,137 @@ def test_fill_value_is_a_read_only_broadcast():
     v = V.fill_value(0.25, (3, 1, 4))
     assert v.shape == (3, 1, 4) and v.dtype == np.float64 and not v.flags.writeable
     assert v.strides == (0, 0, 0) and np.all(v == 0.25)
+
+
+# ---------- the common call's short path (_plumbing.common_rows) ----------
+# A C-contiguous float32/float64 ndarray along its last axis, a Python scalar temperature
+# (and alpha), no where/out, one thread skips the general validation and planning.  It must
+# give the bits of the general path, which out= still takes, and hand every other call to it.
+
+def _rng_array(shape, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+_ROW_OPS = [
+    ("softmax", lambda x, **k: cmf.softmax(x, **k)),
+    ("log_softmax", lambda x, **k: cmf.log_softmax(x, **k)),
+    ("sparsemax", lambda x, **k: cmf.sparsemax(x, **k)),
+    ("entmax15", lambda x, **k: cmf.entmax15(x, **k)),
+    ("entmax@1.3", lambda x, **k: cmf.entmax(x, 1.3, **k)),
+    ("entmax@3", lambda x, **k: cmf.entmax(x, 3, **k)),
+    ("sigmoid", lambda x, **k: cmf.sigmoid(x, **k)),
+    ("log_sigmoid", lambda x, **k: cmf.log_sigmoid(x, **k)),
+    ("softplus", lambda x, **k: cmf.softplus(x, **k)),
+]
+_D_OPS = [
+    ("softmax_vjp", lambda y, g, **k: cmf.softmax_vjp(y, g, **k), cmf.softmax),
+    ("log_softmax_jvp", lambda y, g, **k: cmf.log_softmax_jvp(y, g, **k), cmf.log_softmax),
+    ("sparsemax_vjp", lambda y, g, **k: cmf.sparsemax_vjp(y, g, **k), cmf.sparsemax),
+    ("entmax15_vjp", lambda y, g, **k: cmf.entmax15_vjp(y, g, **k), cmf.entmax15),
+    ("entmax_vjp@1.3", lambda y, g, **k: cmf.entmax_vjp(y, g, 1.3, **k), lambda x: cmf.entmax(x, 1.3)),
+    ("sigmoid_vjp", lambda y, g, **k: cmf.sigmoid_vjp(y, g, **k), cmf.sigmoid),
+    ("softplus_vjp", lambda y, g, **k: cmf.softplus_vjp(y, g, **k), cmf.softplus),
+]
+_SHAPES = [(1,), (8,), (37,), (1, 7), (5, 1), (3, 5), (2, 3, 40), (300, 10)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", _SHAPES, ids=str)
+@pytest.mark.parametrize("t", [1.0, 0.3, 2])
+@pytest.mark.parametrize("name,f", _ROW_OPS, ids=[o[0] for o in _ROW_OPS])
+def test_common_call_matches_the_general_path(name, f, t, shape, dtype):
+    x = _rng_array(shape, dtype) * 3
+    x.flat[0] = np.inf if x.size > 3 else x.flat[0]    # a special value on the way
+    assert P.common_rows(x, -1, t, 1) is not None          # the short path is taken
+    got = f(x, temperature=t)
+    want = f(x, temperature=t, out=np.full_like(x, np.nan))
+    assert type(got) is np.ndarray and got.dtype == x.dtype and got.shape == x.shape
+    assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", _SHAPES, ids=str)
+@pytest.mark.parametrize("name,f,fwd", _D_OPS, ids=[o[0] for o in _D_OPS])
+def test_common_derivative_matches_the_general_path(name, f, fwd, shape, dtype):
+    y = fwd(_rng_array(shape, dtype))
+    g = _rng_array(shape, dtype, 1)
+    for t in (1.0, 0.7):
+        got = f(y, g, temperature=t)
+        want = f(y, g, temperature=t, out=np.full_like(y, np.nan))
+        assert got.dtype == y.dtype and got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1,), (8,), (1, 7), (5, 1), (3, 5), (2, 3, 40), (300, 10)], ids=str)
+@pytest.mark.parametrize("t", [1.0, 1e-30, 3, 1e30])
+def test_common_logsumexp_matches_the_general_path(t, shape, dtype):
+    x = _rng_array(shape, dtype) * 3
+    got = cmf.logsumexp(x, temperature=t)
+    want = cmf.logsumexp(x, temperature=t, keepdims=True).reshape(shape[:-1])
+    assert np.asarray(got).dtype == x.dtype and np.asarray(got).tobytes() == want.tobytes()
+    if len(shape) == 1:
+        assert type(got) is type(want[()])                 # a NumPy scalar, as before
+    big = np.full(shape, np.finfo(dtype).max, dtype)       # no overflow warning at t == 1
+    with np.errstate(over="raise"):
+        assert np.all(cmf.logsumexp(big) == np.finfo(dtype).max)
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+@pytest.mark.parametrize("make,kw", [
+    (lambda x: x[:, ::2], {}),                             # not contiguous
+    (lambda x: np.asfortranarray(x), {}),                  # Fortran order
+    (lambda x: x.view(_Sub), {}),                          # a subclass
+    (lambda x: x.astype(np.float16), {}),                  # float16
+    (lambda x: x.astype(">f8"), {}),                       # non-native byte order
+    (lambda x: x, {"axis": 0}),
+    (lambda x: x, {"temperature": np.float64(2.0)}),
+    (lambda x: x, {"temperature": [[1.0], [2.0], [3.0], [4.0]]}),
+    (lambda x: x, {"n_threads": 2}),
+    (lambda x: x, {"where": np.ones((4, 6), bool)}),
+], ids=["strided", "fortran", "subclass", "f16", "big-endian", "axis0", "np-scalar-t", "t-array",
+        "threads", "where"])
+def test_uncommon_calls_take_the_general_path(make, kw):
+    base = _rng_array((4, 6), np.float64)
+    x = make(base)
+    for f in (cmf.softmax, cmf.log_softmax, cmf.sparsemax):
+        got = f(x, **kw)
+        want = f(np.array(x, dtype=np.result_type(x.dtype, np.float32).newbyteorder("=")), **kw)
+        assert got.dtype == (np.float16 if x.dtype == np.float16 else want.dtype)
+        np.testing.assert_array_equal(got, want.astype(got.dtype))
+
+
+@pytest.mark.parametrize("kw,exc,word", [
+    ({"temperature": -1.0}, ValueError, "temperature"),
+    ({"temperature": 0}, ValueError, "temperature"),
+    ({"temperature": float("nan")}, ValueError, "temperature"),
+    ({"temperature": float("inf")}, ValueError, "temperature"),
+    ({"temperature": 10 ** 400}, (ValueError, OverflowError, TypeError), None),   # as before
+    ({"temperature": True}, TypeError, "temperature"),
+    ({"n_threads": 0}, ValueError, "n_threads"),
+    ({"n_threads": 1.0}, TypeError, "n_threads"),
+    ({"axis": 2}, Exception, "axis"),
+], ids=["t<0", "t=0", "t=nan", "t=inf", "t=10**400", "t=True", "threads=0", "threads=1.0", "axis=2"])
+def test_common_shapes_with_bad_parameters_still_raise(kw, exc, word):
+    x = _rng_array((3, 5), np.float32)
+    for f in (cmf.softmax, cmf.sigmoid, cmf.logsumexp, lambda x, **k: cmf.softmax_vjp(x, x, **k)):
+        if f is cmf.sigmoid and "axis" in kw:
+            continue
+        with pytest.raises(exc, match=word):
+            f(x, **kw)
+    for bad in (0.5, -1.0, float("nan"), True):
+        with pytest.raises((ValueError, TypeError), match="alpha"):
+            cmf.entmax(x, bad)
+
+
+def test_common_rows_views_are_the_general_views():
+    x = _rng_array((2, 3, 7), np.float32)
+    x3, t3, _ = P.common_rows(x, -1, 1.0, 1)
+    (gx, gt) = P.slice_views(2, [x, V.fill_value(1.0, (2, 3, 1))])[0]
+    assert x3.shape == gx.shape and x3.strides == gx.strides and np.shares_memory(x3, x)
+    assert t3.shape == gt.shape and t3.strides == (0, 0, 0) and not t3.flags.writeable
+    assert P.common_rows(x, -1, 1.0, 1, np.zeros((2, 3, 7), np.float64)) is None   # dtypes differ
+    assert P.common_rows(x[..., :0], -1, 1.0, 1) is None                            # empty
+    assert P.common_rows(np.zeros((0, 4), np.float32), -1, 1.0, 1) is None
