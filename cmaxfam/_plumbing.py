@@ -16,8 +16,8 @@ from ._validation import normalize_axes, positive_scalar
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 #: 1.0 (read-only), the temperature of most calls
-_ONE = np.ones(())
-_ONE.flags.writeable = False
+_ONE, _ZERO = np.ones(()), np.zeros(())
+_ONE.flags.writeable = _ZERO.flags.writeable = False
 
 
 class AxisPlan:
@@ -117,10 +117,19 @@ def rows_like(x3, a):
     return np.ndarray(x3.shape, a.dtype, a, 0, x3.strides)
 
 
+def rows_per_slice(x3, a):
+    """A C-contiguous float64 array ``a`` of one value per slice of :func:`common_rows`'
+    views (the input's shape without its last axis), seen as those views see a per-slice
+    value (stride 0 along the axis)."""
+    return np.ndarray(x3.shape, _F64, a, 0, (8 if x3.shape[0] > 1 else 0, 0, 0))
+
+
 def rows_value(value, shape):
     """One float64 value for every slice of :func:`common_rows`' views (stride 0, read-only)."""
     if value == 1.0:
         one = _ONE
+    elif value == 0.0 and math.copysign(1.0, value) > 0:
+        one = _ZERO
     else:
         one = np.array(value)
         one.flags.writeable = False

@@ -118,8 +118,7 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
         if c is not None:
             lse = np.empty(a.shape[:-1])
             x3 = c[0]
-            _k.logsumexp_slices(x3, None, c[1], None,
-                                np.ndarray(x3.shape, lse.dtype, lse, 0, (8 if x3.shape[0] > 1 else 0, 0, 0)))
+            _k.logsumexp_slices(x3, None, c[1], None, P.rows_per_slice(x3, lse))
             if a.dtype != lse.dtype:
                 if temperature == 1:     # m + log(sum) <= max + log(n): within float32's range
                     lse = lse.astype(a.dtype)

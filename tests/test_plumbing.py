@@ -223,3 +223,61 @@ def test_common_rows_views_are_the_general_views():
     assert P.common_rows(x, -1, 1.0, 1, np.zeros((2, 3, 7), np.float64)) is None   # dtypes differ
     assert P.common_rows(x[..., :0], -1, 1.0, 1) is None                            # empty
     assert P.common_rows(np.zeros((0, 4), np.float32), -1, 1.0, 1) is None
+
+
+_LOSSES = [
+    ("softmax_cross_entropy", lambda x, y, **k: cmf.softmax_cross_entropy(x, y, **k)),
+    ("sparsemax_loss", lambda x, y, **k: cmf.sparsemax_loss(x, y, **k)),
+    ("entmax_loss@1.5", lambda x, y, **k: cmf.entmax_loss(x, y, **k)),
+    ("entmax_loss@1.3", lambda x, y, **k: cmf.entmax_loss(x, y, alpha=1.3, **k)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7,), (1, 7), (5, 1), (64, 10), (2, 3, 40)], ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name,f", _LOSSES, ids=[o[0] for o in _LOSSES])
+def test_common_loss_matches_the_general_path(name, f, reduction, shape, dtype):
+    x = _rng_array(shape, dtype) * 3
+    lab = np.random.default_rng(2).integers(0, shape[-1], shape[:-1])
+    from cmaxfam import _losses
+    assert _losses._common_fy_loss(x, lab, -1, 1.0, reduction, True, 1.0, 1) is not None   # taken
+    for y, t in ((lab, 1.0), (lab.astype(np.uint8), 0.5), (np.array(lab, order="F"), 2)):
+        got_v, got_g = f(x, y, temperature=t, reduction=reduction, return_grad=True)
+        got = f(x, y, temperature=t, reduction=reduction)
+        want_v, want_g = f(x, y, temperature=t, reduction=reduction, grad_out=np.full_like(x, np.nan))
+        assert type(got_v) is type(want_v) and type(got) is type(want_v)
+        assert np.asarray(got_v).tobytes() == np.asarray(want_v).tobytes() == np.asarray(got).tobytes()
+        assert got_g.dtype == x.dtype and got_g.tobytes() == want_g.tobytes()
+
+
+@pytest.mark.parametrize("target,exc,word", [
+    (np.array([0, 10, 2]), ValueError, r"\[0, 10\)"),
+    (np.array([0, -1, 2]), ValueError, r"\[0, 10\)"),
+    (np.array([True, False, True]), TypeError, "boolean"),
+    (np.array([0.0, 1.5, 2.0]), ValueError, "integers"),
+    (np.array(["a", "b", "c"]), TypeError, "target"),
+    (np.zeros((3, 2), int), ValueError, "shape"),
+], ids=["label=n", "label<0", "bool", "float", "str", "shape"])
+def test_common_loss_shapes_with_bad_targets_still_raise(target, exc, word):
+    x = _rng_array((3, 10), np.float32)
+    for f in (cmf.softmax_cross_entropy, cmf.sparsemax_loss):
+        with pytest.raises(exc, match=word):
+            f(x, target)
+        with pytest.raises(ValueError, match="reduction"):
+            f(x, np.array([0, 1, 2]), reduction="avg")
+
+
+def test_common_loss_leaves_other_options_to_the_general_path():
+    x = _rng_array((6, 5), np.float32)
+    lab = np.array([0, 1, 2, 3, 4, 0])
+    base = cmf.softmax_cross_entropy(x, lab, reduction="none")
+    # a broadcast target, list labels, ignore_index, weights, smoothing, float labels
+    assert np.array_equal(cmf.softmax_cross_entropy(x, lab.tolist(), reduction="none"), base)
+    assert cmf.softmax_cross_entropy(x, lab, ignore_index=0, reduction="none")[0] == 0
+    w = np.arange(6.0)
+    assert np.allclose(cmf.softmax_cross_entropy(x, lab, sample_weight=w, reduction="none"), base * w)
+    assert np.all(cmf.softmax_cross_entropy(x, lab, label_smoothing=0.1, reduction="none") != base)
+    assert np.array_equal(cmf.softmax_cross_entropy(x, lab.astype(float), reduction="none"), base)
+    assert np.array_equal(cmf.softmax_cross_entropy(x[:1], np.array(2), reduction="none"),
+                          cmf.softmax_cross_entropy(x[:1], np.array([2]), reduction="none"))
