@@ -37,12 +37,11 @@ def _run(fn, arrays, out, rdt, shape, scalar, op, inputs, n_threads):
 
 
 def _forward(name, x, temperature, out, n_threads):
-    if out is None:
-        c = P.common_rows(x, -1, temperature, n_threads, elementwise=True)
-        if c is not None:
-            y = np.empty(x.shape, x.dtype)
-            _k.elementwise_slices(c[0], c[1], P.rows_like(c[0], y), _OPS[name])
-            return y
+    c = P.common_rows(x, -1, temperature, n_threads, elementwise=True)
+    if c is not None and (out is None or P.common_out(out, x)):
+        y = np.empty(x.shape, x.dtype) if out is None else out
+        _k.elementwise_slices(c[0], c[1], P.rows_like(c[0], y), _OPS[name])
+        return y
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
     t = elementwise_temperature(temperature, a.shape)
@@ -51,12 +50,11 @@ def _forward(name, x, temperature, out, n_threads):
 
 
 def _derivative(name, y, v, vname, temperature, out, n_threads):
-    if out is None:
-        c = P.common_rows(y, -1, temperature, n_threads, v, elementwise=True)
-        if c is not None:
-            r = np.empty(y.shape, y.dtype)
-            _k.elementwise_d_slices(c[0], c[2], c[1], P.rows_like(c[0], r), _OPS[name])
-            return r
+    c = P.common_rows(y, -1, temperature, n_threads, v, elementwise=True)
+    if c is not None and (out is None or P.common_out(out, y, v)):
+        r = np.empty(y.shape, y.dtype) if out is None else out
+        _k.elementwise_d_slices(c[0], c[2], c[1], P.rows_like(c[0], r), _OPS[name])
+        return r
     ya, yrdt = as_float_array(y, "y")
     nt = check_n_threads(n_threads)
     va, vrdt = as_float_array(v, vname)

@@ -20,11 +20,11 @@ _SLICE_OK, _SLICE_NAN, _SLICE_ALL_NEGINF, _SLICE_EMPTY = 0, 1, 2, 3
 def _normalize(x, axis, temperature, where, out, kernel, *, alpha=None, allow_multiple=True,
                n_threads=1):
     """Validate, plan and run a normaliser: ``kernel(x, out, t, mask[, alpha])`` on 3-D views."""
-    if where is None and out is None:
+    if where is None:
         c = P.common_rows(x, axis, temperature, n_threads)
         al = None if alpha is None else common_alpha(alpha)
-        if c is not None and (alpha is None or al is not None):
-            y = np.empty(x.shape, x.dtype)
+        if c is not None and (alpha is None or al is not None) and (out is None or P.common_out(out, x)):
+            y = np.empty(x.shape, x.dtype) if out is None else out
             views = (c[0], P.rows_like(c[0], y), c[1], None)
             kernel(*views) if alpha is None else kernel(*views, P.rows_value(al, c[0].shape))
             return y
@@ -333,11 +333,11 @@ def _pair(y, v, vname):
 def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=None, zero_masked=True,
                   n_threads=1):
     """Validate and run a normaliser's derivative: ``kernel(y, v, r, t, mask[, alpha])``."""
-    if where is None and out is None:
+    if where is None:
         c = P.common_rows(y, axis, temperature, n_threads, v)
         al = None if alpha is None else common_alpha(alpha)
-        if c is not None and (alpha is None or al is not None):
-            r = np.empty(y.shape, y.dtype)
+        if c is not None and (alpha is None or al is not None) and (out is None or P.common_out(out, y, v)):
+            r = np.empty(y.shape, y.dtype) if out is None else out
             views = (c[0], c[2], P.rows_like(c[0], r), c[1], None)
             kernel(*views) if alpha is None else kernel(*views, P.rows_value(al, c[0].shape))
             return r

@@ -111,6 +111,22 @@ def common_rows(x, axis, temperature, n_threads, v=None, *, elementwise=False):
             None if v is None else np.ndarray(shape, dt, v, 0, strides))
 
 
+def common_out(out, x, *others):
+    """Whether the short path may write straight into ``out``: an ndarray (not a subclass)
+    of ``x``'s shape and dtype, C-contiguous, aligned and writeable, that is one of the
+    inputs ``x``, ``others`` itself (in place) or overlaps none of them.  Any other ``out``
+    goes to the general path, which checks it (and raises, or writes through a copy)."""
+    if type(out) is not np.ndarray or out.dtype != x.dtype or out.shape != x.shape:
+        return False
+    f = out.flags
+    if not (f.c_contiguous and f.aligned and f.writeable):
+        return False
+    for a in (x,) + others:
+        if out is not a and np.may_share_memory(out, a):
+            return False
+    return True
+
+
 def rows_like(x3, a):
     """A C-contiguous array ``a`` with ``x3``'s entries (a result of the same shape as
     the input) seen as :func:`common_rows` sees the input."""

@@ -96,6 +96,10 @@ def test_fill_value_is_a_read_only_broadcast():
 # (and alpha), no where/out, one thread skips the general validation and planning.  It must
 # give the bits of the general path, which out= still takes, and hand every other call to it.
 
+class _Sub(np.ndarray):
+    pass
+
+
 def _rng_array(shape, dtype, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
@@ -132,9 +136,13 @@ def test_common_call_matches_the_general_path(name, f, t, shape, dtype):
     x.flat[0] = np.inf if x.size > 3 else x.flat[0]    # a special value on the way
     assert P.common_rows(x, -1, t, 1) is not None          # the short path is taken
     got = f(x, temperature=t)
-    want = f(x, temperature=t, out=np.full_like(x, np.nan))
+    want = f(x.view(_Sub), temperature=t)                 # a subclass: the general path
     assert type(got) is np.ndarray and got.dtype == x.dtype and got.shape == x.shape
     assert got.tobytes() == want.tobytes()
+    out = np.full_like(x, np.nan)                          # out=: the short path too
+    assert f(x, temperature=t, out=out) is out and out.tobytes() == want.tobytes()
+    xi = x.copy()                                          # in place
+    assert f(xi, temperature=t, out=xi) is xi and xi.tobytes() == want.tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -145,8 +153,12 @@ def test_common_derivative_matches_the_general_path(name, f, fwd, shape, dtype):
     g = _rng_array(shape, dtype, 1)
     for t in (1.0, 0.7):
         got = f(y, g, temperature=t)
-        want = f(y, g, temperature=t, out=np.full_like(y, np.nan))
+        want = f(y.view(_Sub), g, temperature=t)           # a subclass: the general path
         assert got.dtype == y.dtype and got.tobytes() == want.tobytes()
+        out = np.full_like(y, np.nan)
+        assert f(y, g, temperature=t, out=out) is out and out.tobytes() == want.tobytes()
+        gi = g.copy()                                      # in place, into the cotangent
+        assert f(y, gi, temperature=t, out=gi) is gi and gi.tobytes() == want.tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -157,15 +169,13 @@ def test_common_logsumexp_matches_the_general_path(t, shape, dtype):
     got = cmf.logsumexp(x, temperature=t)
     want = cmf.logsumexp(x, temperature=t, keepdims=True).reshape(shape[:-1])
     assert np.asarray(got).dtype == x.dtype and np.asarray(got).tobytes() == want.tobytes()
+    out = np.full(shape[:-1], np.nan, dtype)
+    assert cmf.logsumexp(x, temperature=t, out=out) is out and out.tobytes() == want.tobytes()
     if len(shape) == 1:
         assert type(got) is type(want[()])                 # a NumPy scalar, as before
     big = np.full(shape, np.finfo(dtype).max, dtype)       # no overflow warning at t == 1
     with np.errstate(over="raise"):
         assert np.all(cmf.logsumexp(big) == np.finfo(dtype).max)
-
-
-class _Sub(np.ndarray):
-    pass
 
 
 @pytest.mark.parametrize("make,kw", [
@@ -281,3 +291,36 @@ def test_common_loss_leaves_other_options_to_the_general_path():
     assert np.array_equal(cmf.softmax_cross_entropy(x, lab.astype(float), reduction="none"), base)
     assert np.array_equal(cmf.softmax_cross_entropy(x[:1], np.array(2), reduction="none"),
                           cmf.softmax_cross_entropy(x[:1], np.array([2]), reduction="none"))
+
+
+@pytest.mark.parametrize("f", [cmf.softmax, cmf.sigmoid, cmf.sparsemax,
+                               lambda x, **k: cmf.softmax_vjp(x, x[::-1].copy(), **k)],
+                         ids=["softmax", "sigmoid", "sparsemax", "softmax_vjp"])
+def test_common_call_with_an_uncommon_out(f):
+    x = _rng_array((6, 8), np.float32)
+    want = f(x)
+    for out in (np.zeros((6, 8), np.float32, order="F"), np.zeros((6, 16), np.float32)[:, ::2],
+                np.zeros((6, 8), np.float32).view(_Sub)):
+        assert f(x, out=out) is out and np.array_equal(out, want)       # the general path
+    buf = np.concatenate([x, x], axis=0)                   # out overlapping the input
+    r = f(buf[:6], out=buf[3:9])
+    assert r.base is buf and np.array_equal(buf[3:9], want)
+    for out, exc in ((np.zeros((6, 8)), TypeError), (np.zeros((6, 7), np.float32), ValueError),
+                     (np.zeros((6, 8), np.float32), ValueError)):
+        if exc is ValueError and out.shape == (6, 8):
+            out.flags.writeable = False
+        before = out.tobytes()
+        with pytest.raises(exc, match="out"):
+            f(x, out=out)
+        assert out.tobytes() == before
+
+
+def test_common_logsumexp_with_an_uncommon_out():
+    x = _rng_array((6, 8), np.float32)
+    want = cmf.logsumexp(x)
+    out = np.zeros(12, np.float32)[::2]
+    assert cmf.logsumexp(x, out=out) is out and np.array_equal(out, want)
+    for bad, exc in ((np.zeros(6), TypeError), (np.zeros(5, np.float32), ValueError)):
+        with pytest.raises(exc, match="out"):
+            cmf.logsumexp(x, out=bad)
+        assert not bad.any()
