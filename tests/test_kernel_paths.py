@@ -85,14 +85,16 @@ def test_non_last_axis_lanes(name, inner, dtype, rng):
             np.testing.assert_array_equal(f(x[:, s:], 0), full[..., s:], err_msg=f"inner={inner} cut={s}")
 
 
-@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
 @pytest.mark.parametrize("rows,inner", [(1, 100), (2, 65), (5, 300), (37, 129), (70, 300), (33, 4100)])
 def test_non_last_axis_online(name, rows, inner, dtype, rng):
-    """A non-last axis read in place takes the two-pass kernel (online maxima and sums,
-    rescaled in double when a lane's maximum rises): columns whose maximum rises in every
-    block of rows, -inf before the first finite entry, +inf, NaN, all -inf, huge and tiny
-    entries, one and per-slice temperatures, a row count off the block and lane sizes;
-    against the float64 reference, the same bits for any cut of the lanes, in place too."""
+    """A non-last axis read in place: softmax and log_softmax take the two-pass kernel
+    (online maxima and sums, rescaled in double when a lane's maximum rises), logsumexp
+    its maxima then its two sums.  Columns whose maximum rises in every block of rows, -inf
+    before the first finite entry, +inf, NaN, all -inf, huge and tiny entries, terms 1e-17
+    below a maximum that comes last or in later blocks (logsumexp's count of the maxima),
+    one and per-slice temperatures, a row count off the block and lane sizes; against the
+    float64 reference, the same bits for any cut of the lanes, in place too."""
     f, r = FORWARD[name]
     x = (rng.standard_normal((rows, inner)) * 3).astype(dtype)
     big = np.finfo(dtype).max / 4
@@ -102,6 +104,8 @@ def test_non_last_axis_online(name, rows, inner, dtype, rng):
         3: np.full(rows, -np.inf),
         4: np.linspace(-big, big, rows),
         5: np.linspace(0, 1e-30, rows),
+        9: np.where(np.arange(rows) == rows - 1, 0.0, -40.0),               # tiny terms, max last
+        10: np.where(np.arange(rows) % 17 == 16, 0.0, -40.0),               # maxima in later blocks
     }
     for j, c in cols.items():
         x[:, j] = c.astype(dtype)
@@ -118,9 +122,9 @@ def test_non_last_axis_online(name, rows, inner, dtype, rng):
         for s in (1, 16, 17):
             if s < inner:
                 kws = dict(temperature=t[:, s:]) if np.ndim(t) else kw
-                np.testing.assert_array_equal(f(x[:, s:], 0, **kws), full[:, s:], err_msg=f"cut={s}")
-        y = x.copy()
-        assert f(y, 0, out=y, **kw) is y
+                np.testing.assert_array_equal(f(x[:, s:], 0, **kws), full[..., s:], err_msg=f"cut={s}")
+        y = x.copy() if name != "logsumexp" else np.zeros(inner, dtype)
+        assert f(x if name == "logsumexp" else y, 0, out=y, **kw) is y
         np.testing.assert_array_equal(y, full)
 
 
