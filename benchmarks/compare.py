@@ -33,6 +33,9 @@ thread's data stays in cache, the GIL-release test proper), with ``np.copyto`` a
 ``hashlib.sha256`` in Python threads as the memory system's and the CPU's own ceilings
 (on a shared machine, the second core may simply not be there).
 
+``--small`` adds the per-call time of small arrays (1x8 and 64x10 float32, no ``out=``)
+against SciPy and PyTorch: there the Python around the kernels is most of the time.
+
 ``--floor`` adds the compute floor of each case: cmaxfam's ns/element with its data in
 cache (the same slices, few enough to stay in L2, less the per-call time of one short
 slice) against ``np.copyto`` of the full array.  Where that alone is above a target, no
@@ -141,6 +144,9 @@ def main(argv=None):
                     help="also a table of N = 1, 2 Python threads each calling cmaxfam on its "
                     "own data, and n_threads=2 against 1 on one call (4096x1024 and 256x1024 "
                     "float32: streaming from memory, and in cache)")
+    ap.add_argument("--small", action="store_true",
+                    help="also a table of the per-call time of small arrays (1x8, 64x10 "
+                    "float32) against SciPy and PyTorch: the Python around the kernels")
     ap.add_argument("--floor", action="store_true",
                     help="also a table of each kernel's cost with its data in cache (the same "
                     "slices, few enough to stay in L2) against np.copyto of the full array: "
@@ -193,6 +199,11 @@ def main(argv=None):
                                           shapes, dt, quick=args.quick, progress=progress)
         print("\n## Compute floor: the kernels with their data in cache\n")
         print(B.format_compute_floor(floor_rows))
+    small_rows = None
+    if args.small:
+        small_rows = B.small_calls(quick=args.quick, progress=progress)
+        print("\n## Small calls: microseconds per call\n")
+        print(B.format_small_calls(small_rows))
     routes = None
     if args.rng_routes:
         routes = [r for shape in ((4096, 1024), (100000, 10))
@@ -211,7 +222,7 @@ def main(argv=None):
                                     full=args.full, threads=threads, elapsed_s=elapsed,
                                     loadavg_before=load0, loadavg_after=load1,
                                     threads_scaling=scaling_rows, rng_routes=routes,
-                                    compute_floor=floor_rows),
+                                    compute_floor=floor_rows, small_calls=small_rows),
                       f, indent=1, ensure_ascii=False)
             f.write("\n")
     return 0

@@ -1389,6 +1389,87 @@ def _usable_cores():
         return os.cpu_count()
 
 
+#: the small calls' table: ops, each with how SciPy and PyTorch spell it (None: no peer)
+SMALL_OPS = ("softmax", "log_softmax", "logsumexp", "sigmoid", "softmax_vjp", "sparsemax",
+             "entmax15", "softmax_cross_entropy", "softmax_cross_entropy+grad")
+SMALL_SHAPES = ((1, 8), (64, 10))
+
+
+def _small_fns(op, x, g, labels, sp, torch):
+    """{implementation: callable} for one small call: what a user writes (no out=)."""
+    import cmaxfam as cmf
+    fns = {}
+    if op == "softmax_vjp":
+        fns["cmaxfam"] = lambda: cmf.softmax_vjp(x, g)
+    elif op.startswith("softmax_cross_entropy"):
+        grad = op.endswith("+grad")
+        fns["cmaxfam"] = lambda: cmf.softmax_cross_entropy(x, labels, return_grad=grad)
+    else:
+        fc = getattr(cmf, op)
+        fns["cmaxfam"] = (lambda: fc(x)) if op == "sigmoid" else (lambda: fc(x, axis=-1))
+    if sp is not None and op in ("softmax", "log_softmax", "logsumexp", "sigmoid"):
+        fs = sp.expit if op == "sigmoid" else getattr(sp, op)
+        fns["scipy"] = (lambda: fs(x)) if op == "sigmoid" else (lambda: fs(x, axis=-1))
+    if torch is not None and (op in ("softmax", "log_softmax", "logsumexp", "sigmoid")
+                              or op.startswith("softmax_cross_entropy")):
+        xt, lt = torch.from_numpy(x), torch.from_numpy(labels)
+        if op == "sigmoid":
+            fns["torch"] = lambda: torch.sigmoid(xt)
+        elif op == "softmax_cross_entropy":
+            fns["torch"] = lambda: torch.nn.functional.cross_entropy(xt, lt)
+        elif op == "softmax_cross_entropy+grad":
+            def fwd_bwd():
+                a = xt.detach().requires_grad_(True)
+                torch.nn.functional.cross_entropy(a, lt).backward()
+                return a.grad
+            fns["torch"] = fwd_bwd
+        else:
+            ft = getattr(torch, op)
+            fns["torch"] = lambda: ft(xt, -1)
+    return fns
+
+
+def small_calls(ops=SMALL_OPS, shapes=SMALL_SHAPES, dtype="float32", *, quick=False, progress=None):
+    """Per-call time of small arrays (where the Python around the kernels is most of it),
+    cmaxfam against SciPy and PyTorch (one thread) when they import, timed interleaved.
+    Returns rows of {op, shape, dtype, us: {implementation: median microseconds}}."""
+    sp, torch = _import_peer("scipy"), _import_peer("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    rows = []
+    for shape in shapes:
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(shape).astype(dtype)
+        labels = rng.integers(0, shape[-1], shape[:-1])
+        for op in ops:
+            if progress:
+                progress(f"small call: {op} {'x'.join(map(str, shape))}")
+            fns = _small_fns(op, x, g, labels, sp, torch)
+            samples = time_calls(fns, 0.05 if quick else 0.2, repeat_time=0.005 if quick else 0.02)
+            rows.append({"op": op, "shape": tuple(shape), "dtype": dtype,
+                         "us": {k: float(np.median(v)) * 1e6 for k, v in samples.items()}})
+    return rows
+
+
+def format_small_calls(rows):
+    """A markdown table of :func:`small_calls`: microseconds per call, and the fastest
+    peer's time over cmaxfam's (> 1: cmaxfam is faster)."""
+    lines = ["| op | shape | cmaxfam µs | SciPy µs | PyTorch µs | fastest peer / cmaxfam |",
+             "|---|---|--:|--:|--:|--:|"]
+    for r in rows:
+        us = r["us"]
+        peers = [us[p] for p in ("scipy", "torch") if p in us]
+        cell = lambda p: f"{us[p]:.1f}" if p in us else "–"  # noqa: E731
+        ratio = f"{min(peers) / us['cmaxfam']:.2f}" if peers else "–"
+        lines.append(f"| {r['op']} | {'x'.join(map(str, r['shape']))} | {us['cmaxfam']:.1f} | "
+                     f"{cell('scipy')} | {cell('torch')} | {ratio} |")
+    lines.append("")
+    lines.append("(median per call, float32, one thread, no out=: what a user writes; the "
+                 "+grad row is PyTorch's forward and backward())")
+    return "\n".join(lines)
+
+
 def rng_routes(shape=(4096, 1024), dtype="float32", *, quick=False):
     """Is drawing through the bit generator's capsule slower than materialising the draws
     in NumPy first?  Times, interleaved, on an array of ``shape``:

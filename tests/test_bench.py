@@ -267,3 +267,16 @@ def test_in_cache_shape_keeps_the_slice_length():
     assert B._in_cache_shape((1024, 4096), 0, 4, 128 << 10) == (1024, 32)
     assert B._in_cache_shape((16, 262144), -1, 4, 128 << 10) == (1, 262144)
     assert B._in_cache_shape((8, 9, 10), 1, 8, 1000) == (8, 9, 1)     # 576 bytes
+
+
+def test_small_calls_structure():
+    rows = B.small_calls(("softmax", "sigmoid", "softmax_cross_entropy+grad"), ((1, 8), (3, 5)),
+                         quick=True)
+    assert [(r["op"], r["shape"]) for r in rows] == [
+        ("softmax", (1, 8)), ("sigmoid", (1, 8)), ("softmax_cross_entropy+grad", (1, 8)),
+        ("softmax", (3, 5)), ("sigmoid", (3, 5)), ("softmax_cross_entropy+grad", (3, 5))]
+    for r in rows:
+        assert r["us"]["cmaxfam"] > 0
+        assert ("scipy" in r["us"]) == (B._import_peer("scipy") is not None and r["op"] != "softmax_cross_entropy+grad")
+    text = B.format_small_calls(rows)
+    assert text.count("\n| softmax |") == 2 and "fastest peer / cmaxfam" in text
