@@ -37,11 +37,9 @@ def _run(fn, arrays, out, rdt, shape, scalar, op, inputs, n_threads):
 
 
 def _forward(name, x, temperature, out, n_threads):
-    c = P.common_rows(x, -1, temperature, n_threads, elementwise=True)
-    if c is not None and (out is None or P.common_out(out, x)):
-        y = np.empty(x.shape, x.dtype) if out is None else out
-        _k.elementwise_slices(c[0], c[1], P.rows_like(c[0], y), _OPS[name])
-        return y
+    r = _k.elementwise_common(x, None, temperature, out, n_threads, _OPS[name])   # the common call
+    if r is not None:
+        return r
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
     t = elementwise_temperature(temperature, a.shape)
@@ -50,10 +48,8 @@ def _forward(name, x, temperature, out, n_threads):
 
 
 def _derivative(name, y, v, vname, temperature, out, n_threads):
-    c = P.common_rows(y, -1, temperature, n_threads, v, elementwise=True)
-    if c is not None and (out is None or P.common_out(out, y, v)):
-        r = np.empty(y.shape, y.dtype) if out is None else out
-        _k.elementwise_d_slices(c[0], c[2], c[1], P.rows_like(c[0], r), _OPS[name])
+    r = _k.elementwise_common(y, v, temperature, out, n_threads, _OPS[name])   # the common call
+    if r is not None:
         return r
     ya, yrdt = as_float_array(y, "y")
     nt = check_n_threads(n_threads)

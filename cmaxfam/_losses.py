@@ -134,29 +134,19 @@ def _common_fy_loss(logits, target, axis, temperature, reduction, return_grad, a
     """The usual call of a loss (class labels of an integer ndarray of the slices' shape, all
     in range; a Python scalar temperature and alpha; a reduction among "mean", "sum",
     "none"; no where, ignore_index, label_smoothing, sample_weight, grad_out; one thread;
-    logits as _plumbing.common_rows takes them) with the general path's views, checks and
-    arithmetic, at a fraction of its per-call time; None for any other call."""
-    c = P.common_rows(logits, axis, temperature, n_threads)
+    logits as cmaxfam/_cy/_common.pxd's common_input takes them): the kernel through
+    _k.fy_loss_common,
+    the reduction as the general path's; None for any other call."""
     al = common_alpha(alpha)
-    if c is None or al is None or type(reduction) is not str or reduction not in _REDUCTIONS:
+    if al is None or type(reduction) is not str or reduction not in _REDUCTIONS:
         return None
-    if type(target) is not np.ndarray or target.dtype.kind not in "iu" or target.shape != logits.shape[:-1]:
+    r = _k.fy_loss_common(logits, target, axis, temperature, reduction == "mean", return_grad, al,
+                          n_threads)
+    if r is None:
         return None
-    x3 = c[0]
-    n = x3.shape[1]
-    if not (target.min() >= 0 and target.max() < n):
-        return None                                    # the general path says which label
-    total = float(x3.shape[0])
-    loss = np.zeros(x3.shape[0])
-    grad = np.empty(logits.shape, logits.dtype) if return_grad else None
-    _k.fy_loss_slices(x3, None, None if grad is None else P.rows_like(x3, grad), c[1],
-                      P.rows_value(al, x3.shape), None,
-                      P.rows_per_slice(x3, target.astype(np.float64).reshape(-1)),
-                      P.rows_value(1.0 / total if reduction == "mean" else 1.0, x3.shape),
-                      P.rows_value(0.0, x3.shape), P.rows_per_slice(x3, loss))
-    value = _reduce(loss, None, total, reduction, target.shape, logits.dtype, True)
+    loss, grad = r
+    value = _reduce(loss, None, float(loss.shape[0]), reduction, target.shape, logits.dtype, True)
     return (value, grad) if return_grad else value
-
 
 
 @_doc.fill(alpha_err="", cite="1")

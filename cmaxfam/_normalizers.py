@@ -18,16 +18,18 @@ _SLICE_OK, _SLICE_NAN, _SLICE_ALL_NEGINF, _SLICE_EMPTY = 0, 1, 2, 3
 
 
 def _normalize(x, axis, temperature, where, out, kernel, *, alpha=None, allow_multiple=True,
-               n_threads=1):
-    """Validate, plan and run a normaliser: ``kernel(x, out, t, mask[, alpha])`` on 3-D views."""
-    if where is None:
-        c = P.common_rows(x, axis, temperature, n_threads)
-        al = None if alpha is None else common_alpha(alpha)
-        if c is not None and (alpha is None or al is not None) and (out is None or P.common_out(out, x)):
-            y = np.empty(x.shape, x.dtype) if out is None else out
-            views = (c[0], P.rows_like(c[0], y), c[1], None)
-            kernel(*views) if alpha is None else kernel(*views, P.rows_value(al, c[0].shape))
-            return y
+               n_threads=1, common_op=None):
+    """Validate, plan and run a normaliser: ``kernel(x, out, t, mask[, alpha])`` on 3-D views.
+    With ``common_op``, _k.normalizer_common first takes the common call
+    (cmaxfam/_cy/_common.pxd) without Python in between, or returns None."""
+    if where is None and common_op is not None:
+        if alpha is None:
+            r = _k.normalizer_common(x, axis, temperature, out, n_threads, common_op)
+        else:
+            al = common_alpha(alpha)
+            r = None if al is None else _k.normalizer_common(x, axis, temperature, out, n_threads, common_op, al)
+        if r is not None:
+            return r
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=allow_multiple)
@@ -135,7 +137,8 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     >>> cmf.softmax([1.0, np.inf, np.inf, -np.inf])
     array([0. , 0.5, 0.5, 0. ])
     """
-    return _normalize(x, axis, temperature, where, out, _softmax_kernel, n_threads=n_threads)
+    return _normalize(x, axis, temperature, where, out, _softmax_kernel, n_threads=n_threads,
+                      common_op=0)
 
 
 @_doc.fill()
@@ -200,7 +203,8 @@ def log_softmax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=
     >>> cmf.log_softmax([1.0, 2.0, 3.0], where=[True, False, True]).round(4)
     array([-2.1269,    -inf, -0.1269])
     """
-    return _normalize(x, axis, temperature, where, out, _log_softmax_kernel, n_threads=n_threads)
+    return _normalize(x, axis, temperature, where, out, _log_softmax_kernel, n_threads=n_threads,
+                      common_op=1)
 
 
 def _argmax_codes(a, plan, w, n_threads=1):
@@ -332,14 +336,17 @@ def _pair(y, v, vname):
 
 def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=None, zero_masked=True,
                   n_threads=1):
-    """Validate and run a normaliser's derivative: ``kernel(y, v, r, t, mask[, alpha])``."""
-    if where is None:
-        c = P.common_rows(y, axis, temperature, n_threads, v)
-        al = None if alpha is None else common_alpha(alpha)
-        if c is not None and (alpha is None or al is not None) and (out is None or P.common_out(out, y, v)):
-            r = np.empty(y.shape, y.dtype) if out is None else out
-            views = (c[0], c[2], P.rows_like(c[0], r), c[1], None)
-            kernel(*views) if alpha is None else kernel(*views, P.rows_value(al, c[0].shape))
+    """Validate and run a normaliser's derivative: ``kernel(y, v, r, t, mask[, alpha])``.
+    A kernel with a ``common_op`` first tries _k.normalizer_d_common (the common call,
+    without Python in between)."""
+    op = getattr(kernel, "common_op", None)
+    if where is None and op is not None:
+        if alpha is None:
+            r = _k.normalizer_d_common(y, v, axis, temperature, out, n_threads, op)
+        else:
+            al = common_alpha(alpha)
+            r = None if al is None else _k.normalizer_d_common(y, v, axis, temperature, out, n_threads, op, al)
+        if r is not None:
             return r
     ya, va, rdt = _pair(y, v, vname)
     nt = check_n_threads(n_threads)
@@ -363,12 +370,23 @@ def _normalizer_d(y, v, vname, axis, temperature, where, out, kernel, *, alpha=N
     return P.finish(target, out, copy, rdt)
 
 
+def _d_kernel(log, jvp):
+    def kernel(y, v, r, t, m):
+        _k.softmax_d_slices(y, v, r, t, m, log, jvp)
+    kernel.common_op = 2 * log + jvp          # _k.normalizer_d_common's op
+    return kernel
+
+
+_SOFTMAX_D = (_d_kernel(False, False), _d_kernel(False, True))
+_LOG_SOFTMAX_D = (_d_kernel(True, False), _d_kernel(True, True))
+
+
 def _softmax_d_kernel(jvp):
-    return lambda y, v, r, t, m: _k.softmax_d_slices(y, v, r, t, m, False, jvp)
+    return _SOFTMAX_D[jvp]
 
 
 def _log_softmax_d_kernel(jvp):
-    return lambda y, v, r, t, m: _k.softmax_d_slices(y, v, r, t, m, True, jvp)
+    return _LOG_SOFTMAX_D[jvp]
 
 
 @_doc.fill(fwd="softmax", v="g")

@@ -12,12 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _pool
-from ._validation import normalize_axes, positive_scalar
-
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-#: 1.0 (read-only), the temperature of most calls
-_ONE, _ZERO = np.ones(()), np.zeros(())
-_ONE.flags.writeable = _ZERO.flags.writeable = False
+from ._validation import normalize_axes
 
 
 class AxisPlan:
@@ -65,91 +60,6 @@ class AxisPlan:
         k = len(self.axes)
         moved = self.red_shape + tuple(self.shape[d] for d in self.axes)
         return np.moveaxis(a.reshape(moved), range(-k, 0), self.axes)
-
-
-def common_rows(x, axis, temperature, n_threads, v=None, *, elementwise=False):
-    """The kernels' views for the most common call, or None.
-
-    That call: ``x`` (and ``v``, a derivative's cotangent, when given) a C-contiguous,
-    aligned float32/float64 ndarray (not a subclass) with entries, the same for ``v``;
-    ``axis`` -1 or the last; a Python float or int temperature, positive and finite; one
-    thread.  (The caller checks that ``where``, ``out`` and the op's other options are
-    absent.)  For it, the general path (``as_float_array``, :class:`AxisPlan`,
-    ``slice_param``, :func:`slice_views`) would validate nothing away and build exactly
-    these views, so the kernels see the same geometry and give the same bits, for about a
-    third of the per-call time (a softmax of 8 entries: 12 -> 4 us).  ``elementwise``: the
-    general path runs along the last axis longer than 1, so a last axis of length 1 (of a
-    2-d or more array) is left to it.
-
-    Returns ``(x3, t3, v3)``: (outer, n, 1) views of ``x`` and ``v`` (None without it) and
-    the temperature's stride-0 float64 view; :func:`rows_like` views a result the same way.
-    """
-    if type(x) is not np.ndarray or type(n_threads) is not int or n_threads != 1:
-        return None
-    dt, nd = x.dtype, x.ndim
-    if not (dt == _F32 or dt == _F64) or nd == 0 or type(axis) is not int or (axis != -1 and axis != nd - 1):
-        return None
-    fl = x.flags
-    n = x.shape[-1]
-    if not (fl.c_contiguous and fl.aligned) or n == 0 or (elementwise and n == 1 and nd > 1):
-        return None
-    if v is not None:
-        if type(v) is not np.ndarray or v.dtype != dt or v.shape != x.shape:
-            return None
-        fv = v.flags
-        if not (fv.c_contiguous and fv.aligned):
-            return None
-    size = x.size
-    if size == 0:
-        return None
-    t = positive_scalar(temperature)
-    if t is None:
-        return None
-    O, isz = size // n, dt.itemsize
-    shape, strides = (O, n, 1), (n * isz if O > 1 else 0, isz, 0)
-    return (np.ndarray(shape, dt, x, 0, strides), rows_value(t, shape),
-            None if v is None else np.ndarray(shape, dt, v, 0, strides))
-
-
-def common_out(out, x, *others):
-    """Whether the short path may write straight into ``out``: an ndarray (not a subclass)
-    of ``x``'s shape and dtype, C-contiguous, aligned and writeable, that is one of the
-    inputs ``x``, ``others`` itself (in place) or overlaps none of them.  Any other ``out``
-    goes to the general path, which checks it (and raises, or writes through a copy)."""
-    if type(out) is not np.ndarray or out.dtype != x.dtype or out.shape != x.shape:
-        return False
-    f = out.flags
-    if not (f.c_contiguous and f.aligned and f.writeable):
-        return False
-    for a in (x,) + others:
-        if out is not a and np.may_share_memory(out, a):
-            return False
-    return True
-
-
-def rows_like(x3, a):
-    """A C-contiguous array ``a`` with ``x3``'s entries (a result of the same shape as
-    the input) seen as :func:`common_rows` sees the input."""
-    return np.ndarray(x3.shape, a.dtype, a, 0, x3.strides)
-
-
-def rows_per_slice(x3, a):
-    """A C-contiguous float64 array ``a`` of one value per slice of :func:`common_rows`'
-    views (the input's shape without its last axis), seen as those views see a per-slice
-    value (stride 0 along the axis)."""
-    return np.ndarray(x3.shape, _F64, a, 0, (8 if x3.shape[0] > 1 else 0, 0, 0))
-
-
-def rows_value(value, shape):
-    """One float64 value for every slice of :func:`common_rows`' views (stride 0, read-only)."""
-    if value == 1.0:
-        one = _ONE
-    elif value == 0.0 and math.copysign(1.0, value) > 0:
-        one = _ZERO
-    else:
-        one = np.array(value)
-        one.flags.writeable = False
-    return np.ndarray(shape, _F64, one, 0, (0, 0, 0))
 
 
 def kernel_ready(a):

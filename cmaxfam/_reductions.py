@@ -114,25 +114,9 @@ def logsumexp(a, axis=-1, b=None, keepdims=False, return_sign=False, *, temperat
     (-1.0, True)
     """
     if b is None and where is None and not keepdims and not return_sign:
-        c = P.common_rows(a, axis, temperature, n_threads)
-        if c is not None and (out is None or (type(out) is np.ndarray and out.dtype == a.dtype
-                                              and out.shape == a.shape[:-1] and out.flags.writeable)):
-            lse = np.empty(a.shape[:-1])
-            x3 = c[0]
-            _k.logsumexp_slices(x3, None, c[1], None, P.rows_per_slice(x3, lse))
-            if a.dtype == lse.dtype or temperature == 1:
-                # (m + log(sum) <= max + log(n): within float32's range at t == 1)
-                if out is not None:
-                    np.copyto(out, lse, casting="unsafe")
-                    return out
-                lse = lse if a.dtype == lse.dtype else lse.astype(a.dtype)
-            else:
-                with np.errstate(over="ignore"):
-                    if out is not None:
-                        np.copyto(out, lse, casting="unsafe")
-                        return out
-                    lse = lse.astype(a.dtype)
-            return lse[()] if lse.ndim == 0 else lse
+        r = _k.logsumexp_common(a, axis, temperature, out, n_threads)    # the common call
+        if r is not None:
+            return r
     x, bb, rdt = _with_b(a, b)
     nt = check_n_threads(n_threads)
     plan = P.AxisPlan(x.shape, axis, allow_multiple=True)

@@ -26,6 +26,9 @@ def _entmax_d_kernel(y, v, r, t, m, a):
     _k.entmax_d_slices(y, v, r, t, m, a)
 
 
+_entmax_d_kernel.common_op = 4                 # _k.normalizer_d_common's op
+
+
 @_doc.fill(fwd="entmax")
 def sparsemax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     r"""Sparsemax along an axis: the Euclidean projection onto the probability simplex.
@@ -102,7 +105,7 @@ def sparsemax(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1)
     True
     """
     return _normalize(x, axis, temperature, where, out, _sparsemax_kernel, allow_multiple=False,
-                      n_threads=n_threads)
+                      n_threads=n_threads, common_op=2)
 
 
 @_doc.fill()
@@ -177,7 +180,7 @@ def entmax15(x, axis=-1, *, temperature=1.0, where=None, out=None, n_threads=1):
     (True, True)
     """
     return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=1.5, allow_multiple=False,
-                      n_threads=n_threads)
+                      n_threads=n_threads, common_op=3)
 
 
 @_doc.fill()
@@ -272,7 +275,7 @@ def entmax(x, alpha=1.5, axis=-1, *, temperature=1.0, where=None, out=None, n_th
         f = softmax if float(al) == 1.0 else sparsemax
         return f(x, axis, temperature=temperature, where=where, out=out, n_threads=n_threads)
     return _normalize(x, axis, temperature, where, out, _entmax_kernel, alpha=alpha, allow_multiple=False,
-                      n_threads=n_threads)
+                      n_threads=n_threads, common_op=3)
 
 
 def _entmax_iterations(x, alpha, axis=-1, *, temperature=1.0):

@@ -129,17 +129,6 @@ def fill_value(value, shape):
     return np.ndarray(shape, np.float64, one, 0, (0,) * len(shape))
 
 
-def positive_scalar(value):
-    """``value`` as a float when it is a Python float or int that is positive and finite
-    (what every temperature check accepts), else None: the caller then takes its general
-    path, which validates and raises."""
-    if type(value) is float:
-        return value if 0.0 < value < math.inf else None
-    if type(value) is int and 0 < value <= 1 << 1000:
-        return float(value)
-    return None
-
-
 def common_alpha(alpha):
     """entmax's alpha as a float when it is a Python float or int that :func:`check_alpha`
     accepts, else None (the general path then validates)."""

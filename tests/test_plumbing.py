@@ -2,6 +2,8 @@
 a parameter given as a Python scalar behaves exactly as the same value given as an array."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -91,13 +93,31 @@ def test_fill_value_is_a_read_only_broadcast():
     assert v.strides == (0, 0, 0) and np.all(v == 0.25)
 
 
-# ---------- the common call's short path (_plumbing.common_rows) ----------
+# ---------- the common call's short path (cmaxfam/_cy/_common.pxd: common_input) ----------
 # A C-contiguous float32/float64 ndarray along its last axis, a Python scalar temperature
-# (and alpha), no where/out, one thread skips the general validation and planning.  It must
-# give the bits of the general path, which out= still takes, and hand every other call to it.
+# (and alpha), no where, one thread, no out or a usable one skips the general validation
+# and planning.  It must give the bits of the general path (an ndarray subclass takes that
+# one) and hand every other call to it.
 
 class _Sub(np.ndarray):
     pass
+
+
+class _GeneralPath(Exception):
+    pass
+
+
+class _general_path_forbidden:
+    """Within it, the general path (every op's runs through _plumbing.run_slices) raises."""
+
+    def __enter__(self):
+        def boom(*a, **k):
+            raise _GeneralPath
+        self.saved = P.run_slices
+        P.run_slices = boom
+
+    def __exit__(self, *exc):
+        P.run_slices = self.saved
 
 
 def _rng_array(shape, dtype, seed=0):
@@ -134,8 +154,10 @@ _SHAPES = [(1,), (8,), (37,), (1, 7), (5, 1), (3, 5), (2, 3, 40), (300, 10)]
 def test_common_call_matches_the_general_path(name, f, t, shape, dtype):
     x = _rng_array(shape, dtype) * 3
     x.flat[0] = np.inf if x.size > 3 else x.flat[0]    # a special value on the way
-    assert P.common_rows(x, -1, t, 1) is not None          # the short path is taken
-    got = f(x, temperature=t)
+    # the short path is taken (elementwise ops run along the last axis longer than 1)
+    short = not (name in ("sigmoid", "log_sigmoid", "softplus") and shape[-1] == 1 and len(shape) > 1)
+    with _general_path_forbidden() if short else contextlib.nullcontext():
+        got = f(x, temperature=t)
     want = f(x.view(_Sub), temperature=t)                 # a subclass: the general path
     assert type(got) is np.ndarray and got.dtype == x.dtype and got.shape == x.shape
     assert got.tobytes() == want.tobytes()
@@ -151,8 +173,10 @@ def test_common_call_matches_the_general_path(name, f, t, shape, dtype):
 def test_common_derivative_matches_the_general_path(name, f, fwd, shape, dtype):
     y = fwd(_rng_array(shape, dtype))
     g = _rng_array(shape, dtype, 1)
+    short = not (name.startswith(("sigmoid", "softplus")) and shape[-1] == 1 and len(shape) > 1)
     for t in (1.0, 0.7):
-        got = f(y, g, temperature=t)
+        with _general_path_forbidden() if short else contextlib.nullcontext():
+            got = f(y, g, temperature=t)
         want = f(y.view(_Sub), g, temperature=t)           # a subclass: the general path
         assert got.dtype == y.dtype and got.tobytes() == want.tobytes()
         out = np.full_like(y, np.nan)
@@ -166,7 +190,8 @@ def test_common_derivative_matches_the_general_path(name, f, fwd, shape, dtype):
 @pytest.mark.parametrize("t", [1.0, 1e-30, 3, 1e30])
 def test_common_logsumexp_matches_the_general_path(t, shape, dtype):
     x = _rng_array(shape, dtype) * 3
-    got = cmf.logsumexp(x, temperature=t)
+    with _general_path_forbidden():
+        got = cmf.logsumexp(x, temperature=t)
     want = cmf.logsumexp(x, temperature=t, keepdims=True).reshape(shape[:-1])
     assert np.asarray(got).dtype == x.dtype and np.asarray(got).tobytes() == want.tobytes()
     out = np.full(shape[:-1], np.nan, dtype)
@@ -224,15 +249,20 @@ def test_common_shapes_with_bad_parameters_still_raise(kw, exc, word):
             cmf.entmax(x, bad)
 
 
-def test_common_rows_views_are_the_general_views():
-    x = _rng_array((2, 3, 7), np.float32)
-    x3, t3, _ = P.common_rows(x, -1, 1.0, 1)
-    (gx, gt) = P.slice_views(2, [x, V.fill_value(1.0, (2, 3, 1))])[0]
-    assert x3.shape == gx.shape and x3.strides == gx.strides and np.shares_memory(x3, x)
-    assert t3.shape == gt.shape and t3.strides == (0, 0, 0) and not t3.flags.writeable
-    assert P.common_rows(x, -1, 1.0, 1, np.zeros((2, 3, 7), np.float64)) is None   # dtypes differ
-    assert P.common_rows(x[..., :0], -1, 1.0, 1) is None                            # empty
-    assert P.common_rows(np.zeros((0, 4), np.float32), -1, 1.0, 1) is None
+def test_only_the_common_call_skips_the_general_path():
+    x = _rng_array((4, 6), np.float32)
+    with _general_path_forbidden():
+        cmf.softmax(x, temperature=2), cmf.sigmoid(x), cmf.logsumexp(x, out=np.empty(4, np.float32))
+        cmf.entmax(x, 1.3, axis=1), cmf.softmax_vjp(x, x, out=np.empty_like(x))
+    for call in (lambda: cmf.softmax(x, axis=0), lambda: cmf.softmax(x, temperature=np.float64(2)),
+                 lambda: cmf.softmax(x.tolist()), lambda: cmf.softmax(x[:, ::2]),
+                 lambda: cmf.softmax(x, n_threads=2), lambda: cmf.softmax(x, out=x[::-1]),
+                 lambda: cmf.softmax_vjp(x, x.astype(np.float64)), lambda: cmf.sigmoid(x[:, :1]),
+                 lambda: cmf.logsumexp(x, keepdims=True), lambda: cmf.entmax(x, np.float64(1.3)),
+                 lambda: cmf.softmax_cross_entropy(x, np.array([0, 1, 2, 6])),
+                 lambda: cmf.softmax_cross_entropy(x, np.array([0, 1, 2, 3]), label_smoothing=0.1)):
+        with _general_path_forbidden(), pytest.raises((_GeneralPath, ValueError)):
+            call()
 
 
 _LOSSES = [
@@ -250,8 +280,8 @@ _LOSSES = [
 def test_common_loss_matches_the_general_path(name, f, reduction, shape, dtype):
     x = _rng_array(shape, dtype) * 3
     lab = np.random.default_rng(2).integers(0, shape[-1], shape[:-1])
-    from cmaxfam import _losses
-    assert _losses._common_fy_loss(x, lab, -1, 1.0, reduction, True, 1.0, 1) is not None   # taken
+    with _general_path_forbidden():                        # the short path is taken
+        f(x, lab, reduction=reduction, return_grad=True)
     for y, t in ((lab, 1.0), (lab.astype(np.uint8), 0.5), (np.array(lab, order="F"), 2)):
         got_v, got_g = f(x, y, temperature=t, reduction=reduction, return_grad=True)
         got = f(x, y, temperature=t, reduction=reduction)

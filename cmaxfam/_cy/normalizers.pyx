@@ -6,9 +6,69 @@ Private: every argument is a 3-D (outer, n, inner) view prepared and validated b
 Python layer (cmaxfam._plumbing); the kernels run with the GIL released.
 """
 from cmaxfam._cy.kernels cimport *
-from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa
+from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa, common_call, scalar_view
+cimport numpy as cnp
 
+cnp.import_array()
 init_isa()
+
+
+def normalizer_common(x, axis, temperature, out, n_threads, int op, double alpha=0.0):
+    """A normaliser (op 0 softmax, 1 log_softmax, 2 sparsemax, 3 alpha-entmax with
+    ``alpha`` > 1, not 2) of the common call, checked and run without Python in between
+    (_common.common_call): the result, or None for any other call."""
+    cdef cmf_geom g
+    cdef cmf_arr xa, ya
+    cdef double tv
+    cdef cmf_status st
+    r = common_call(x, None, axis, temperature, out, n_threads, False, &g, &xa, NULL, &ya, &tv)
+    if r is None:
+        return None
+    cdef cmf_arr ta = scalar_view(&tv), aa = scalar_view(&alpha), ma = absent(), na = absent()
+    cdef bint f32 = cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.NPY_FLOAT
+    with nogil:
+        if f32:
+            if op == 0: st = cmf_softmax_f32(&g, xa, ta, ma, ya)
+            elif op == 1: st = cmf_log_softmax_f32(&g, xa, ta, ma, ya)
+            elif op == 2: st = cmf_sparsemax_f32(&g, xa, ta, ma, ya)
+            else: st = cmf_entmax_f32(&g, xa, ta, aa, ma, ya, na)
+        else:
+            if op == 0: st = cmf_softmax_f64(&g, xa, ta, ma, ya)
+            elif op == 1: st = cmf_log_softmax_f64(&g, xa, ta, ma, ya)
+            elif op == 2: st = cmf_sparsemax_f64(&g, xa, ta, ma, ya)
+            else: st = cmf_entmax_f64(&g, xa, ta, aa, ma, ya, na)
+    check(st)
+    return r
+
+
+def normalizer_d_common(y, v, axis, temperature, out, n_threads, int op, double alpha=0.0):
+    """A normaliser's derivative (op 0 softmax vjp, 1 softmax jvp, 2 log_softmax vjp, 3
+    log_softmax jvp, 4 entmax vjp == jvp with ``alpha``) of the common call, y and v
+    twins: the result, or None for any other call."""
+    cdef cmf_geom g
+    cdef cmf_arr ya, va, ra
+    cdef double tv
+    cdef cmf_status st
+    r = common_call(y, v, axis, temperature, out, n_threads, False, &g, &ya, &va, &ra, &tv)
+    if r is None:
+        return None
+    cdef cmf_arr ta = scalar_view(&tv), aa = scalar_view(&alpha), ma = absent()
+    cdef bint f32 = cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_FLOAT
+    with nogil:
+        if f32:
+            if op == 0: st = cmf_softmax_vjp_f32(&g, ya, va, ta, ra)
+            elif op == 1: st = cmf_softmax_jvp_f32(&g, ya, va, ta, ra)
+            elif op == 2: st = cmf_log_softmax_vjp_f32(&g, ya, va, ta, ma, ra)
+            elif op == 3: st = cmf_log_softmax_jvp_f32(&g, ya, va, ta, ma, ra)
+            else: st = cmf_entmax_vjp_f32(&g, ya, va, ta, aa, ra)
+        else:
+            if op == 0: st = cmf_softmax_vjp_f64(&g, ya, va, ta, ra)
+            elif op == 1: st = cmf_softmax_jvp_f64(&g, ya, va, ta, ra)
+            elif op == 2: st = cmf_log_softmax_vjp_f64(&g, ya, va, ta, ma, ra)
+            elif op == 3: st = cmf_log_softmax_jvp_f64(&g, ya, va, ta, ma, ra)
+            else: st = cmf_entmax_vjp_f64(&g, ya, va, ta, aa, ra)
+    check(st)
+    return r
 
 
 def softmax_slices(const floating[:, :, :] x, floating[:, :, :] out, const double[:, :, :] t,

@@ -25,3 +25,8 @@ def softmax_mean_d_slices(x: NDArray[_F], t: NDArray[np.float64], mask: NDArray[
                           f: NDArray[np.float64], v_slice: NDArray[_F] | None,
                           v_scalar: NDArray[np.float64] | None, r_slice: NDArray[_F] | None,
                           r_scalar: NDArray[np.float64] | None) -> None: ...
+
+# The common call of logsumexp, checked and run in C: the value (a NumPy scalar for 1-d
+# x) or out, or None for any other call.
+def logsumexp_common(x: object, axis: object, temperature: object, out: object,
+                     n_threads: object) -> np.ndarray | np.floating | None: ...

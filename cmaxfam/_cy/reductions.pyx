@@ -6,9 +6,55 @@ Private: 3-D (outer, n, inner) views from cmaxfam._plumbing; per-slice arrays ar
 views of the same shape whose axis stride is ignored.  The GIL is released in the kernels.
 """
 from cmaxfam._cy.kernels cimport *
-from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa
+from cmaxfam._cy._common cimport (floating, view, absent, geom, check, init_isa, common_input,
+                                  common_per_slice_out, scalar_view, to_f32)
+cimport numpy as cnp
 
+cnp.import_array()
 init_isa()
+
+
+def logsumexp_common(x, axis, temperature, out, n_threads):
+    """logsumexp of the common call (_common.common_input; no b, where, keepdims or
+    return_sign; out None or common_per_slice_out's), checked and run without Python in
+    between: the value (a NumPy scalar for 1-d x) or out, or None for any other call.  As
+    the general path, the kernel writes float64 values, rounded to float32 for float32 x."""
+    cdef cmf_geom g
+    cdef cmf_arr xa
+    cdef double tv
+    cdef cmf_status st
+    cdef Py_ssize_t j
+    cdef cnp.npy_intp O
+    if not common_input(x, axis, temperature, n_threads, False, &g, &xa, &tv):
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x, o
+    cdef int nd = cnp.PyArray_NDIM(a)
+    cdef bint f32 = cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT
+    if out is None:
+        o = cnp.PyArray_EMPTY(nd - 1, cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
+    else:
+        r = common_per_slice_out(out, x)
+        if r is None:
+            return None
+        o = <cnp.ndarray>r
+    O = g.n_outer
+    cdef cnp.ndarray lse = o if not f32 else cnp.PyArray_EMPTY(1, &O, cnp.NPY_DOUBLE, 0)
+    cdef double *lp = <double *>cnp.PyArray_DATA(lse)
+    cdef float *op = <float *>cnp.PyArray_DATA(o)
+    cdef cmf_arr ta = scalar_view(&tv), la = scalar_view(lp), ab = absent()
+    la.so = 1 if O > 1 else 0
+    with nogil:
+        if f32:
+            st = cmf_logsumexp_f32(&g, xa, ab, ta, ab, la, ab)
+            if st == CMF_OK:
+                for j in range(O):
+                    op[j] = to_f32(lp[j])
+        else:
+            st = cmf_logsumexp_f64(&g, xa, ab, ta, ab, la, ab)
+    check(st)
+    if out is not None:
+        return out
+    return o[()] if nd == 1 else o              # (PyArray_Return would steal o's reference)
 
 
 def logsumexp_slices(const floating[:, :, :] x, const floating[:, :, :] b, const double[:, :, :] t,
