@@ -290,6 +290,10 @@ def argmax(x, axis=-1, *, temperature=1.0, where=None, return_indices=False, kee
     >>> cmf.argmax([1.0, 3.0, 2.0], where=[True, False, True])
     array([0., 0., 1.])
     """
+    if where is None and not (return_indices and (keepdims or out is not None)):
+        r = _k.argmax_common(x, axis, temperature, out, n_threads, return_indices)   # the common call
+        if r is not None:
+            return r
     a, rdt = as_float_array(x)
     nt = check_n_threads(n_threads)
     plan = P.AxisPlan(a.shape, axis, allow_multiple=False)

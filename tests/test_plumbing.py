@@ -131,6 +131,7 @@ _ROW_OPS = [
     ("entmax15", lambda x, **k: cmf.entmax15(x, **k)),
     ("entmax@1.3", lambda x, **k: cmf.entmax(x, 1.3, **k)),
     ("entmax@3", lambda x, **k: cmf.entmax(x, 3, **k)),
+    ("argmax", lambda x, **k: cmf.argmax(x, **k)),
     ("sigmoid", lambda x, **k: cmf.sigmoid(x, **k)),
     ("log_sigmoid", lambda x, **k: cmf.log_sigmoid(x, **k)),
     ("softplus", lambda x, **k: cmf.softplus(x, **k)),
@@ -165,6 +166,24 @@ def test_common_call_matches_the_general_path(name, f, t, shape, dtype):
     assert f(x, temperature=t, out=out) is out and out.tobytes() == want.tobytes()
     xi = x.copy()                                          # in place
     assert f(xi, temperature=t, out=xi) is xi and xi.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", _SHAPES, ids=str)
+def test_common_argmax_matches_the_general_path(shape, dtype):
+    x = np.round(_rng_array(shape, dtype) * 2)              # ties
+    if x.ndim == 2 and x.shape[0] >= 3 and x.shape[1] >= 2:
+        x[0, 1] = np.nan
+        x[1] = -np.inf
+        x[2, 0] = np.inf
+    for kw in ({}, {"return_indices": True}, {"temperature": 0.5}):
+        with _general_path_forbidden():
+            got = cmf.argmax(x, **kw)
+        want = cmf.argmax(x.view(_Sub), **kw)
+        assert type(got) is type(want) and got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+    want = cmf.argmax(x.view(_Sub), return_indices=True, keepdims=True)
+    assert np.array_equal(cmf.argmax(x, return_indices=True, keepdims=True), want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -8,6 +8,12 @@ cdef extern from "cmaxfam.h" nogil:
         CMF_EINVAL
         CMF_EDOMAIN
 
+    enum:
+        CMF_SLICE_OK
+        CMF_SLICE_NAN
+        CMF_SLICE_ALL_NEGINF
+        CMF_SLICE_EMPTY
+
     int cmf_detect_isa()
     int cmf_select_isa(int requested)
     int cmf_active_isa()

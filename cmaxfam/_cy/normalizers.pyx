@@ -8,6 +8,7 @@ Python layer (cmaxfam._plumbing); the kernels run with the GIL released.
 from cmaxfam._cy.kernels cimport *
 from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa, common_call, scalar_view
 cimport numpy as cnp
+from libc.math cimport NAN
 
 cnp.import_array()
 init_isa()
@@ -39,6 +40,61 @@ def normalizer_common(x, axis, temperature, out, n_threads, int op, double alpha
             else: st = cmf_entmax_f64(&g, xa, ta, aa, ma, ya, na)
     check(st)
     return r
+
+
+def argmax_common(x, axis, temperature, out, n_threads, bint indices):
+    """argmax of the common call (_common.common_call; the temperature is only checked),
+    without Python in between: the one-hot (x's dtype; NaN over a slice with NaN or only
+    -inf, as the general path) or, with ``indices``, the int64 indices of the slices'
+    shape (out None); None for any other call."""
+    cdef cmf_geom g
+    cdef cmf_arr xa, ya
+    cdef double tv
+    cdef cmf_status st
+    cdef cnp.npy_intp j, k, O
+    r = common_call(x, None, axis, temperature, None if indices else out, n_threads, False, &g, &xa,
+                    NULL, &ya, &tv)
+    if r is None or (indices and out is not None):
+        return None
+    O = g.n_outer
+    cdef cnp.ndarray a = <cnp.ndarray>x, res = <cnp.ndarray>r
+    cdef cnp.npy_intp O2 = 2 * O
+    cdef cnp.ndarray ic = cnp.PyArray_EMPTY(1, &O2, cnp.NPY_DOUBLE, 0)
+    cdef double *idx = <double *>cnp.PyArray_DATA(ic)
+    cdef double *code = idx + O
+    cdef cmf_arr ia = scalar_view(idx), ca = scalar_view(code)
+    ia.so = ca.so = 1 if O > 1 else 0
+    cdef bint f32 = cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT
+    cdef Py_ssize_t n = g.n
+    cdef float *h32
+    cdef double *h64
+    cdef long long *ii
+    cdef double v
+    with nogil:
+        st = cmf_argmax_f32(&g, xa, absent(), ia, ca) if f32 else cmf_argmax_f64(&g, xa, absent(), ia, ca)
+    check(st)
+    if indices:
+        res = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a) - 1, cnp.PyArray_DIMS(a), cnp.NPY_INT64, 0)
+        ii = <long long *>cnp.PyArray_DATA(res)
+        for j in range(O):
+            ii[j] = <long long>idx[j]
+        return res
+    h32 = <float *>ya.p
+    h64 = <double *>ya.p
+    with nogil:
+        for j in range(O):
+            for k in range(n):                  # (x may be the output: written after the kernel)
+                if code[j] == CMF_SLICE_OK:
+                    v = 1.0 if k == <cnp.npy_intp>idx[j] else 0.0
+                elif code[j] == CMF_SLICE_NAN or code[j] == CMF_SLICE_ALL_NEGINF:
+                    v = NAN
+                else:
+                    v = 0.0
+                if f32:
+                    h32[j * n + k] = <float>v
+                else:
+                    h64[j * n + k] = v
+    return res
 
 
 def normalizer_d_common(y, v, axis, temperature, out, n_threads, int op, double alpha=0.0):
