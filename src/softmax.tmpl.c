@@ -1004,6 +1004,12 @@ static ptrdiff_t S(softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, T *
  * S(softmax_short) and S(softmax_cols).  Returns the number of rows done (whole batches).
  * (8 groups: log_softmax of 10-entry float32 rows 3% faster than with 4, logsumexp 1%.) */
 #define CMF_LSB_GROUPS 8
+/* rows of the row kernel per group of the batched logs (logsumexp, log_softmax); for
+ * log_softmax, rows of at most CMF_LSM_ROW_BYTES, so that the group's rows are still in L2
+ * for its output pass (measured float32: 16384 x 128 1280 -> 800 us, 100000 x 48 6330 ->
+ * 2900, 4096 x 1024 the same, 256 x 16384 25 % slower, hence the limit) */
+#define CMF_LSM_GROUP 16
+#define CMF_LSM_ROW_BYTES 8192
 /* VN rows of n entries back to back are n vectors: entry l of vector q is in row
  * idx[q][l] = (q VN + l) / n (the permute that takes per-row values to the entries) */
 static void S(row_lanes)(ptrdiff_t n, int32_t idx[VN][VN])
@@ -1046,6 +1052,39 @@ static ptrdiff_t S(log_softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x,
 }
 #endif
 
+#ifdef CMF_VEC
+/* log_softmax of the rows that the row kernel takes (contiguous, at least CMF_SHORT_SLICE
+ * long, at any row strides; no mask, one temperature), CMF_LSM_GROUP rows at a time: each
+ * row's maximum and sum as S(softmax_row) computes them, the logs of the group's sums in
+ * one vector loop instead of a scalar log per row, then each row's output (the group's
+ * rows are still in L1/L2).  Rows with a non-finite maximum go through S(softmax_row)
+ * itself; every row gets its bits.  Returns the number of rows done (whole groups). */
+static ptrdiff_t S(log_softmax_mid_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff_t sx, T *y,
+                                         ptrdiff_t sy, T it)
+{
+    enum { G = CMF_LSM_GROUP };
+    double sm[G];
+    T mb[G], ls[G];
+    ptrdiff_t q0 = 0;
+    for (; q0 + G <= R; q0 += G) {
+        for (int j = 0; j < G; j++) {
+            const T *xr = x + (q0 + j) * sx;
+            mb[j] = S(vmax_row)(n, xr);
+            sm[j] = S(is_finite)(mb[j]) ? S(vexpsum_row)(n, xr, NULL, mb[j], it, y + (q0 + j) * sy) : 1.0;
+        }
+        for (int j = 0; j < G; j++)                 /* vectorised */
+            ls[j] = (T)cmf_log_f64(sm[j]);
+        for (int j = 0; j < G; j++) {
+            const T *xr = x + (q0 + j) * sx;
+            T *yr = y + (q0 + j) * sy;
+            if (S(is_finite)(mb[j])) S(vlogout_row)(n, xr, yr, mb[j], it, ls[j]);
+            else S(softmax_row)(n, xr, yr, NULL, it, 1);
+        }
+    }
+    return q0;
+}
+#endif
+
 static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y, int lg)
 {
 #ifdef CMF_VEC
@@ -1064,6 +1103,18 @@ static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_ar
         S(softmax_short)(&rest, x, y, it, lg);
         return CMF_OK;
     }
+    cmf_geom rest = *g;
+    if (lg && g->n >= CMF_SHORT_SLICE && g->n * (ptrdiff_t)sizeof(T) <= CMF_LSM_ROW_BYTES && g->n_inner == 1 &&
+        g->n_outer >= CMF_LSM_GROUP && x.sa == 1 && y.sa == 1 && !mask.p && (!t.p || (t.so == 0 && t.si == 0))) {
+        /* whole groups of rows here, the rest through the row kernel */
+        const ptrdiff_t done = S(log_softmax_mid_rows)(g->n_outer, g->n, (const T *)x.p, x.so, (T *)y.p, y.so,
+                                                       S(inv_temperature)(t.p ? *(const double *)t.p : 1.0));
+        if (done == g->n_outer) return CMF_OK;
+        rest.n_outer -= done;
+        x.p = (T *)x.p + done * x.so;
+        y.p = (T *)y.p + done * y.so;
+    }
+    g = &rest;
 #endif
     S(call) c;
     memset(&c, 0, sizeof c);
@@ -1560,16 +1611,76 @@ static ptrdiff_t S(lse_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff
 }
 #endif
 
+#ifdef CMF_VEC
+/* logsumexp of the rows that the row kernel takes (contiguous, at least CMF_SHORT_SLICE
+ * long, at any row stride; no weights, no mask, one temperature), CMF_LSM_GROUP rows at a
+ * time: each row's maximum and sums as S(lse_rowfn) computes them, then the log1p of the
+ * group's sums in one vector loop instead of a scalar log per row (16384 x 128 float32:
+ * 1435 -> 855 us).  Rows with a non-finite maximum or a NaN sum go through S(lse_rowfn)
+ * itself; every row gets S(lse_rowfn)'s bits (tests/test_kernel_paths.py: cuts of the rows
+ * move rows between the two).  Returns the number of rows done (whole groups). */
+static void S(lse_rowfn)(S(row) *a);
+static ptrdiff_t S(lse_mid_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff_t sx, T it, double t,
+                                 double *lse, ptrdiff_t sl, double *sign, ptrdiff_t ss)
+{
+    enum { G = CMF_LSM_GROUP };
+    double cc[G], sm[G], ls[G];
+    T mb[G];
+    ptrdiff_t q0 = 0;
+    for (; q0 + G <= R; q0 += G) {
+        int special = 0;
+        for (int j = 0; j < G; j++) {
+            const T *xr = x + (q0 + j) * sx;
+            const T m = S(vmax_row)(n, xr);
+            double c = 1.0, sv = 0.0;
+            if (S(is_finite)(m)) {
+                if (it == 1) S(vlse_impl)(n, xr, m, it, &c, &sv, 0);
+                else S(vlse_impl)(n, xr, m, it, &c, &sv, 1);
+            }
+            mb[j] = m;
+            cc[j] = c;
+            sm[j] = sv;
+            special |= !S(is_finite)(m) || sv != sv;
+        }
+        for (int j = 0; j < G; j++)                 /* vectorised */
+            ls[j] = cmf_log1p_f64((cc[j] - 1.0) + sm[j]);
+        for (int j = 0; j < G; j++) {
+            const ptrdiff_t q = q0 + j;
+            lse[q * sl] = (double)mb[j] + t * ls[j];
+            if (sign) sign[q * ss] = 1.0;
+        }
+        for (int j = 0; special && j < G; j++) {
+            if (S(is_finite)(mb[j]) && sm[j] == sm[j]) continue;
+            S(row) r;
+            memset(&r, 0, sizeof r);
+            r.n = n;
+            r.in[0] = x + (q0 + j) * sx;
+            r.it = it;
+            r.t = t;
+            S(lse_rowfn)(&r);
+            lse[(q0 + j) * sl] = r.sout[0];
+            if (sign) sign[(q0 + j) * ss] = r.sout[1];
+        }
+    }
+    return q0;
+}
+#endif
+
 cmf_status FN(logsumexp)(const cmf_geom *g, cmf_arr x, cmf_arr b, cmf_arr t, cmf_arr mask,
                          cmf_arr lse, cmf_arr sign)
 {
 #ifdef CMF_VEC
-    if (g->n >= 2 && g->n <= VN && g->n_inner == 1 && g->n_outer >= CMF_LSB_GROUPS * VN && x.sa == 1 &&
-        !b.p && !mask.p && lse.p && (!t.p || (t.so == 0 && t.si == 0))) {   /* sign: optional */
-        /* whole batches of rows here, the rest through the column kernel */
+    /* rows (one temperature, no weights, no mask): short ones in batches transposed in
+     * registers, those of the row kernel in groups with their logs batched; whole batches
+     * or groups here, the rest through the column or row kernel (sign: optional) */
+    const int shortr = g->n >= 2 && g->n <= VN && g->n_outer >= CMF_LSB_GROUPS * VN;
+    const int midr = g->n >= CMF_SHORT_SLICE && g->n_outer >= CMF_LSM_GROUP;
+    if ((shortr || midr) && g->n_inner == 1 && x.sa == 1 && !b.p && !mask.p && lse.p &&
+        (!t.p || (t.so == 0 && t.si == 0))) {
         const double t0 = t.p ? *(const double *)t.p : 1.0;
-        const ptrdiff_t done = S(lse_short_rows)(g->n_outer, g->n, (const T *)x.p, x.so, S(inv_temperature)(t0), t0,
-                                                 (double *)lse.p, lse.so, (double *)sign.p, sign.so);
+        const ptrdiff_t done = (shortr ? S(lse_short_rows) : S(lse_mid_rows))(
+            g->n_outer, g->n, (const T *)x.p, x.so, S(inv_temperature)(t0), t0, (double *)lse.p, lse.so,
+            (double *)sign.p, sign.so);
         if (done == g->n_outer) return CMF_OK;
         cmf_geom rest = *g;
         rest.n_outer -= done;
