@@ -1004,10 +1004,11 @@ static ptrdiff_t S(softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, T *
  * S(softmax_short) and S(softmax_cols).  Returns the number of rows done (whole batches).
  * (8 groups: log_softmax of 10-entry float32 rows 3% faster than with 4, logsumexp 1%.) */
 #define CMF_LSB_GROUPS 8
-/* rows of the row kernel per group of the batched logs (logsumexp, log_softmax); for
- * log_softmax, rows of at most CMF_LSM_ROW_BYTES, so that the group's rows are still in L2
- * for its output pass (measured float32: 16384 x 128 1280 -> 800 us, 100000 x 48 6330 ->
- * 2900, 4096 x 1024 the same, 256 x 16384 25 % slower, hence the limit) */
+/* rows of the row kernel per group of the batched logs / reciprocals (logsumexp, softmax,
+ * log_softmax); for the softmaxes, rows of at most CMF_LSM_ROW_BYTES, so that the group's
+ * rows are still in L2 for its output pass (measured float32 log_softmax: 16384 x 128
+ * 1280 -> 800 us, 100000 x 48 6330 -> 2900, 4096 x 1024 the same, 256 x 16384 25 % slower,
+ * hence the limit) */
 #define CMF_LSM_GROUP 16
 #define CMF_LSM_ROW_BYTES 8192
 /* VN rows of n entries back to back are n vectors: entry l of vector q is in row
@@ -1053,14 +1054,16 @@ static ptrdiff_t S(log_softmax_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *x,
 #endif
 
 #ifdef CMF_VEC
-/* log_softmax of the rows that the row kernel takes (contiguous, at least CMF_SHORT_SLICE
- * long, at any row strides; no mask, one temperature), CMF_LSM_GROUP rows at a time: each
- * row's maximum and sum as S(softmax_row) computes them, the logs of the group's sums in
- * one vector loop instead of a scalar log per row, then each row's output (the group's
- * rows are still in L1/L2).  Rows with a non-finite maximum go through S(softmax_row)
- * itself; every row gets its bits.  Returns the number of rows done (whole groups). */
-static ptrdiff_t S(log_softmax_mid_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff_t sx, T *y,
-                                         ptrdiff_t sy, T it)
+/* softmax (lg: log_softmax) of the rows that the row kernel takes (contiguous, at least
+ * CMF_SHORT_SLICE long, at any row strides; no mask, one temperature), CMF_LSM_GROUP rows
+ * at a time: each row's maximum and sum (softmax: its exps stored) as S(softmax_row)
+ * computes them, the group's reciprocals or logs in one vector loop instead of a scalar
+ * division or log per row, then each row's output pass (the group's rows are still in
+ * L1/L2).  Rows with a non-finite maximum go through S(softmax_row) itself (their input is
+ * untouched until then, in place too); every row gets its bits.  Returns the number of
+ * rows done (whole groups). */
+static ptrdiff_t S(softmax_mid_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff_t sx, T *y,
+                                     ptrdiff_t sy, T it, const int lg)
 {
     enum { G = CMF_LSM_GROUP };
     double sm[G];
@@ -1069,16 +1072,21 @@ static ptrdiff_t S(log_softmax_mid_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, p
     for (; q0 + G <= R; q0 += G) {
         for (int j = 0; j < G; j++) {
             const T *xr = x + (q0 + j) * sx;
+            T *yr = y + (q0 + j) * sy;
             mb[j] = S(vmax_row)(n, xr);
-            sm[j] = S(is_finite)(mb[j]) ? S(vexpsum_row)(n, xr, NULL, mb[j], it, y + (q0 + j) * sy) : 1.0;
+            sm[j] = !S(is_finite)(mb[j]) ? 1.0 : lg ? S(vexpsum_row)(n, xr, NULL, mb[j], it, yr)
+                                                     : S(vexpsum_row)(n, xr, yr, mb[j], it, NULL);
         }
-        for (int j = 0; j < G; j++)                 /* vectorised */
-            ls[j] = (T)cmf_log_f64(sm[j]);
+        if (lg)
+            for (int j = 0; j < G; j++) ls[j] = (T)cmf_log_f64(sm[j]);      /* vectorised */
+        else
+            for (int j = 0; j < G; j++) ls[j] = (T)(1.0 / sm[j]);
         for (int j = 0; j < G; j++) {
             const T *xr = x + (q0 + j) * sx;
             T *yr = y + (q0 + j) * sy;
-            if (S(is_finite)(mb[j])) S(vlogout_row)(n, xr, yr, mb[j], it, ls[j]);
-            else S(softmax_row)(n, xr, yr, NULL, it, 1);
+            if (!S(is_finite)(mb[j])) S(softmax_row)(n, xr, yr, NULL, it, lg);
+            else if (lg) S(vlogout_row)(n, xr, yr, mb[j], it, ls[j]);
+            else S(vscale_row)(n, yr, ls[j]);
         }
     }
     return q0;
@@ -1104,11 +1112,11 @@ static cmf_status S(softmax_any)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_ar
         return CMF_OK;
     }
     cmf_geom rest = *g;
-    if (lg && g->n >= CMF_SHORT_SLICE && g->n * (ptrdiff_t)sizeof(T) <= CMF_LSM_ROW_BYTES && g->n_inner == 1 &&
+    if (g->n >= CMF_SHORT_SLICE && g->n * (ptrdiff_t)sizeof(T) <= CMF_LSM_ROW_BYTES && g->n_inner == 1 &&
         g->n_outer >= CMF_LSM_GROUP && x.sa == 1 && y.sa == 1 && !mask.p && (!t.p || (t.so == 0 && t.si == 0))) {
         /* whole groups of rows here, the rest through the row kernel */
-        const ptrdiff_t done = S(log_softmax_mid_rows)(g->n_outer, g->n, (const T *)x.p, x.so, (T *)y.p, y.so,
-                                                       S(inv_temperature)(t.p ? *(const double *)t.p : 1.0));
+        const ptrdiff_t done = S(softmax_mid_rows)(g->n_outer, g->n, (const T *)x.p, x.so, (T *)y.p, y.so,
+                                                   S(inv_temperature)(t.p ? *(const double *)t.p : 1.0), lg);
         if (done == g->n_outer) return CMF_OK;
         rest.n_outer -= done;
         x.p = (T *)x.p + done * x.so;

@@ -309,12 +309,13 @@ def test_logsumexp_short_row_batches(n, dtype, rng):
         assert np.isnan(full[133]) and full[70] == -np.inf and full[201] == np.inf
 
 
-@pytest.mark.parametrize("name", ["logsumexp", "log_softmax"])
+@pytest.mark.parametrize("name", ["logsumexp", "log_softmax", "softmax"])
 @pytest.mark.parametrize("n", [48, 128, 1000, 3000])
 def test_grouped_rows_match_single_rows(name, n, dtype, rng):
-    """Rows the row kernel takes go 16 at a time with their logs batched (logsumexp, and
-    log_softmax up to 8 KiB rows): every row holds the bits it gets alone, with NaN, +inf,
-    all -inf and huge rows inside a group, and a temperature."""
+    """Rows the row kernel takes go 16 at a time with their logs or reciprocals batched
+    (logsumexp; softmax and log_softmax up to 8 KiB rows): every row holds the bits it gets
+    alone, with NaN, +inf, all -inf and huge rows inside a group, and a temperature; in
+    place too."""
     f, r = FORWARD[name]
     x = (rng.standard_normal((37, n)) * 3).astype(dtype)
     x[1, 5] = np.nan
@@ -328,3 +329,7 @@ def test_grouped_rows_match_single_rows(name, n, dtype, rng):
             np.testing.assert_array_equal(f(x[i:i + 1], -1, **kw), full[i:i + 1], err_msg=f"row {i} {kw}")
         with np.errstate(all="ignore"):
             ops.assert_close(full[5:], r(x[5:].astype(np.float64), -1, **kw), dtype, err_msg=f"{kw}")
+        if name != "logsumexp":
+            y = x.copy()
+            assert f(y, -1, out=y, **kw) is y
+            np.testing.assert_array_equal(y, full)
