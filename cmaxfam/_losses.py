@@ -104,7 +104,7 @@ def _reduce(loss, wl, total, reduction, red_shape, rdt, uniform=False):
 def _fy_loss(logits, target, axis, temperature, where, ignore_index, label_smoothing, sample_weight,
              reduction, return_grad, grad_out, alpha, n_threads):
     if (where is None and ignore_index is None and sample_weight is None and grad_out is None
-            and (label_smoothing == 0.0 and type(label_smoothing) in (float, int))
+            and type(label_smoothing) in (float, int) and label_smoothing == 0
             and (return_grad is True or return_grad is False)):
         r = _common_fy_loss(logits, target, axis, temperature, reduction, return_grad, alpha, n_threads)
         if r is not None:
@@ -135,8 +135,7 @@ def _common_fy_loss(logits, target, axis, temperature, reduction, return_grad, a
     in range; a Python scalar temperature and alpha; a reduction among "mean", "sum",
     "none"; no where, ignore_index, label_smoothing, sample_weight, grad_out; one thread;
     logits as cmaxfam/_cy/_common.pxd's common_input takes them): the kernel through
-    _k.fy_loss_common,
-    the reduction as the general path's; None for any other call."""
+    _k.fy_loss_common, the reduction as the general path's; None for any other call."""
     al = common_alpha(alpha)
     if al is None or type(reduction) is not str or reduction not in _REDUCTIONS:
         return None

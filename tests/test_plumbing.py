@@ -338,6 +338,8 @@ def test_common_loss_leaves_other_options_to_the_general_path():
     assert np.allclose(cmf.softmax_cross_entropy(x, lab, sample_weight=w, reduction="none"), base * w)
     assert np.all(cmf.softmax_cross_entropy(x, lab, label_smoothing=0.1, reduction="none") != base)
     assert np.array_equal(cmf.softmax_cross_entropy(x, lab.astype(float), reduction="none"), base)
+    with pytest.raises(ValueError, match="label_smoothing"):      # an array: the general check
+        cmf.softmax_cross_entropy(x, lab, label_smoothing=np.zeros(2))
     assert np.array_equal(cmf.softmax_cross_entropy(x[:1], np.array(2), reduction="none"),
                           cmf.softmax_cross_entropy(x[:1], np.array([2]), reduction="none"))
 
