@@ -66,6 +66,7 @@ cdef inline int init_isa() except -1:
 # general path (cmaxfam._plumbing) would build, so they give its bits; for any other call
 # they return None and the Python layer validates, plans and runs as before.
 cimport numpy as cnp
+from libc.math cimport INFINITY
 
 cdef inline bint _overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
     """Whether the memory of two contiguous arrays overlaps (np.may_share_memory's bounds)."""
@@ -74,21 +75,27 @@ cdef inline bint _overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
     return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
 
 
-cdef inline bint _twin(object v, cnp.ndarray a) noexcept:
-    """v is an ndarray (not a subclass) of a's dtype (native) and shape, C-contiguous and aligned."""
-    cdef cnp.ndarray b
+cdef inline bint same_lead_dims(cnp.ndarray b, cnp.ndarray a, int nd) noexcept:
+    """b has nd dimensions, equal to a's first nd."""
     cdef int i
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIMS(b)[i] != cnp.PyArray_DIMS(a)[i]:
+            return False
+    return True
+
+
+cdef inline bint _twin(object v, cnp.ndarray a, int nd) noexcept:
+    """v is an ndarray (not a subclass) of a's dtype (native), C-contiguous and aligned, of
+    nd dimensions equal to a's first nd (nd = a's: a's shape; one less: its slices')."""
+    cdef cnp.ndarray b
     if not cnp.PyArray_CheckExact(v):
         return False
     b = <cnp.ndarray>v
     if cnp.PyArray_TYPE(b) != cnp.PyArray_TYPE(a) or not cnp.PyArray_ISNOTSWAPPED(b):
         return False
-    if cnp.PyArray_NDIM(b) != cnp.PyArray_NDIM(a):
-        return False
-    for i in range(cnp.PyArray_NDIM(a)):
-        if cnp.PyArray_DIMS(b)[i] != cnp.PyArray_DIMS(a)[i]:
-            return False
-    return cnp.PyArray_IS_C_CONTIGUOUS(b) and cnp.PyArray_ISALIGNED(b)
+    return same_lead_dims(b, a, nd) and cnp.PyArray_IS_C_CONTIGUOUS(b) and cnp.PyArray_ISALIGNED(b)
 
 
 cdef inline bint common_input(object x, object axis, object temperature, object n_threads,
@@ -142,7 +149,7 @@ cdef inline bint common_input(object x, object axis, object temperature, object 
 
 cdef inline bint common_like(object v, object x, const cmf_arr *xa, cmf_arr *va):
     """Whether a second input v (a cotangent) is x's twin (see _twin); fills its view."""
-    if not _twin(v, <cnp.ndarray>x):
+    if not _twin(v, <cnp.ndarray>x, cnp.PyArray_NDIM(<cnp.ndarray>x)):
         return False
     va[0] = xa[0]
     va.p = cnp.PyArray_DATA(<cnp.ndarray>v)
@@ -157,7 +164,7 @@ cdef inline object common_out(object out, object x, object v, const cmf_arr *xa,
     if out is None:
         o = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
     else:
-        if not _twin(out, a):
+        if not _twin(out, a, cnp.PyArray_NDIM(a)):
             return None
         o = <cnp.ndarray>out
         if not cnp.PyArray_ISWRITEABLE(o):
@@ -198,27 +205,18 @@ cdef inline float to_f32(double v) noexcept nogil:
     range to +-inf without the C cast's undefined behaviour: from FLT_MAX plus half an ulp
     (0x1.ffffffp127, a tie that rounds to the even 2**128) on."""
     if v >= 3.4028235677973366e38:
-        return <float>(1e300 * 1e300)
+        return INFINITY
     if v <= -3.4028235677973366e38:
-        return <float>(-1e300 * 1e300)
+        return -INFINITY
     return <float>v
 
 
 cdef inline object common_per_slice_out(object out, object x):
     """``out`` for a per-slice result of the common call (x's dtype and shape without its
     last axis, C-contiguous, aligned, writeable, not overlapping x), else None."""
-    cdef cnp.ndarray a = <cnp.ndarray>x, o
-    cdef int i, nd = cnp.PyArray_NDIM(a)
-    if not cnp.PyArray_CheckExact(out):
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    if not _twin(out, a, cnp.PyArray_NDIM(a) - 1) or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out):
         return None
-    o = <cnp.ndarray>out
-    if cnp.PyArray_TYPE(o) != cnp.PyArray_TYPE(a) or not cnp.PyArray_ISNOTSWAPPED(o) or cnp.PyArray_NDIM(o) != nd - 1:
+    if _overlap(a, <cnp.ndarray>out):
         return None
-    for i in range(nd - 1):
-        if cnp.PyArray_DIMS(o)[i] != cnp.PyArray_DIMS(a)[i]:
-            return None
-    if not (cnp.PyArray_IS_C_CONTIGUOUS(o) and cnp.PyArray_ISALIGNED(o) and cnp.PyArray_ISWRITEABLE(o)):
-        return None
-    if _overlap(a, o):
-        return None
-    return o
+    return out

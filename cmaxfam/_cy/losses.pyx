@@ -7,7 +7,8 @@ Private: every argument is a 3-D (outer, n, inner) view prepared and validated b
 Python layer (cmaxfam._losses); the kernel runs with the GIL released.
 """
 from cmaxfam._cy.kernels cimport *
-from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa, common_input, scalar_view
+from cmaxfam._cy._common cimport (floating, view, absent, geom, check, init_isa, common_input, same_lead_dims,
+                                  scalar_view)
 cimport numpy as cnp
 
 cnp.import_array()
@@ -30,15 +31,12 @@ def fy_loss_common(logits, target, axis, temperature, bint mean, bint want_grad,
     if not common_input(logits, axis, temperature, n_threads, False, &g, &xa, &tv):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>logits, tg, lab, loss, grad = None
-    cdef int i, nd = cnp.PyArray_NDIM(a)
+    cdef int nd = cnp.PyArray_NDIM(a)
     if not cnp.PyArray_CheckExact(target):
         return None
     tg = <cnp.ndarray>target
-    if not cnp.PyArray_ISINTEGER(tg) or cnp.PyArray_NDIM(tg) != nd - 1 or not cnp.PyArray_IS_C_CONTIGUOUS(tg):
+    if not cnp.PyArray_ISINTEGER(tg) or not same_lead_dims(tg, a, nd - 1) or not cnp.PyArray_IS_C_CONTIGUOUS(tg):
         return None
-    for i in range(nd - 1):
-        if cnp.PyArray_DIMS(tg)[i] != cnp.PyArray_DIMS(a)[i]:
-            return None
     O = g.n_outer
     lab = cnp.PyArray_Cast(tg, cnp.NPY_DOUBLE)
     cdef double *lp = <double *>cnp.PyArray_DATA(lab)

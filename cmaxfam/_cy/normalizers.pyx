@@ -6,7 +6,8 @@ Private: every argument is a 3-D (outer, n, inner) view prepared and validated b
 Python layer (cmaxfam._plumbing); the kernels run with the GIL released.
 """
 from cmaxfam._cy.kernels cimport *
-from cmaxfam._cy._common cimport floating, view, absent, geom, check, init_isa, common_call, scalar_view
+from cmaxfam._cy._common cimport (floating, view, absent, geom, check, init_isa, common_call, common_input,
+                                  scalar_view)
 cimport numpy as cnp
 from libc.math cimport NAN
 
@@ -52,10 +53,14 @@ def argmax_common(x, axis, temperature, out, n_threads, bint indices):
     cdef double tv
     cdef cmf_status st
     cdef cnp.npy_intp j, k, O
-    r = common_call(x, None, axis, temperature, None if indices else out, n_threads, False, &g, &xa,
-                    NULL, &ya, &tv)
-    if r is None or (indices and out is not None):
-        return None
+    if indices:                                # (no one-hot to allocate)
+        if out is not None or not common_input(x, axis, temperature, n_threads, False, &g, &xa, &tv):
+            return None
+        r = x
+    else:
+        r = common_call(x, None, axis, temperature, out, n_threads, False, &g, &xa, NULL, &ya, &tv)
+        if r is None:
+            return None
     O = g.n_outer
     cdef cnp.ndarray a = <cnp.ndarray>x, res = <cnp.ndarray>r
     cdef cnp.npy_intp O2 = 2 * O
