@@ -682,18 +682,24 @@ static void S(entmax_rowfn)(S(row) *a)
 
 /* lane j of a column block through the row kernel: from xin (x, or the stored z with the
  * scale that keeps it: it = 1 / (alpha - 1)), into ybuf (n values); needs 4n + n bytes */
+#define CMF_SP_LANE_STACK 48     /* lanes of up to this many entries: buffers on the stack */
 static int S(sp_lane_row)(ptrdiff_t n, const uint8_t *mk, ptrdiff_t ldm, ptrdiff_t j, const T *xin, ptrdiff_t ldx,
                           T it, double alpha, T *ybuf, double *n_iter)
 {
-    T *buf = (T *)malloc((size_t)(n * (1 + CMF_CAND_SCRATCH) + 1) * sizeof(T));
-    uint8_t *mb = mk ? (uint8_t *)malloc((size_t)n + 1) : NULL;
-    if (!buf || (mk && !mb)) { free(buf); free(mb); return 0; }
+    T sbuf[CMF_SP_LANE_STACK * (1 + CMF_CAND_SCRATCH)];
+    uint8_t smb[CMF_SP_LANE_STACK];
+    const int small = n <= CMF_SP_LANE_STACK;
+    T *buf = small ? sbuf : (T *)malloc((size_t)(n * (1 + CMF_CAND_SCRATCH) + 1) * sizeof(T));
+    uint8_t *mb = !mk ? NULL : small ? smb : (uint8_t *)malloc((size_t)n + 1);
+    if (!buf || (mk && !mb)) {
+        if (!small) { free(buf); free(mb); }
+        return 0;
+    }
     for (ptrdiff_t q = 0; q < n; q++) buf[q] = xin[q * ldx + j];
     if (mb)
         for (ptrdiff_t q = 0; q < n; q++) mb[q] = mk[q * ldm + j];
     S(entmax_row)(n, buf, ybuf, mb, it, alpha, buf + n, n_iter);
-    free(buf);
-    free(mb);
+    if (!small) { free(buf); free(mb); }
     return 1;
 }
 
@@ -894,8 +900,9 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
  * computed there and copied out, so that the passes after the first hit L2. */
 /* Long lanes (a non-last axis): groups of 16 lanes transposed into rows (register
  * transposes), the row kernel on each (the same result as for the same values along the
- * last axis), transposed back.  Returns 0 when the rows' buffer cannot be had. */
-static int S(sparse_cols_rows)(const S(cols) *k, double alpha)
+ * last axis), transposed back; alpha, or each lane's al[j] when al is given.  Returns 0
+ * when the rows' buffer cannot be had. */
+static int S(sparse_cols_rows)(const S(cols) *k, double alpha, const double *al)
 {
     /* as many lanes per group as keep the rows within about 512 KiB (at least 16): each
      * row of the input is then read over a long contiguous stretch */
@@ -914,7 +921,7 @@ static int S(sparse_cols_rows)(const S(cols) *k, double alpha)
             if (mb)
                 for (ptrdiff_t q = 0; q < n; q++) mb[q] = k->mask[q * k->ldm + j0 + j];
             double it = 0.0;
-            S(entmax_row)(n, R + j * ldr, R + j * ldr, mb, k->it[j0 + j], alpha, scr, &it);
+            S(entmax_row)(n, R + j * ldr, R + j * ldr, mb, k->it[j0 + j], al ? al[j0 + j] : alpha, scr, &it);
             if (k->sout[0]) k->sout[0][j0 + j] = it;
         }
         S(sp_transpose)(g, n, R, ldr, k->out + j0, k->ldo);
@@ -926,7 +933,7 @@ static int S(sparse_cols_rows)(const S(cols) *k, double alpha)
 static void S(sparse_cols)(const S(cols) *k, double alpha)
 {
     const ptrdiff_t n = k->n, ldx = k->ldi[0], ldy = k->ldo, ldm = k->ldm;
-    if (n >= 48 && n <= 65536 && S(sparse_cols_rows)(k, alpha)) return;
+    if (n >= 48 && n <= 65536 && S(sparse_cols_rows)(k, alpha, NULL)) return;
     const ptrdiff_t ldt = CMF_SP_CB + 16;
     T *tile = NULL;
     if (ldx > 2 * CMF_SP_CB && (size_t)n * (size_t)ldt * sizeof(T) <= ((size_t)1 << 20))
@@ -951,6 +958,338 @@ static void S(sparse_cols)(const S(cols) *k, double alpha)
 static void S(sparsemax_colfn)(const S(cols) *k) { S(sparse_cols)(k, 2.0); }
 static void S(entmax15_colfn)(const S(cols) *k) { S(sparse_cols)(k, 1.5); }
 
+/* ---------- column kernel: alpha-entmax for any alpha, short slices side by side ----------
+ * The row kernel's root finder (S(entmax_tau): Jensen's bounds, Halley / Newton steps on
+ * float then double sums, bisection when a step leaves the bracket, the same stopping
+ * rules) run for CMF_EM_CB lanes in lockstep: each pass is one walk down the block's rows,
+ * vectorised across the lanes, every lane with its own bracket, threshold, alpha and
+ * iteration count.  Every entry is a candidate (no compaction: the slices are short).  In
+ * each pass every lane says which sums it wants next (Jensen's, float or double Halley
+ * sums, or none: settled); the pass computes each kind some lane wants, and each lane reads
+ * its own, so a lane's steps and result never depend on its neighbours (the same bits for
+ * any grouping: n_threads, sub-ranges).  The block's z = (x - m)(alpha - 1) / t, with -inf
+ * where masked, live in a stack tile whose lanes past B are -inf (whole 16-lane strips, no
+ * tails).  Lanes with alpha 1, 1.5 or >= 2 (a per-slice alpha) or a non-finite maximum:
+ * the row kernel, from a copy taken before anything is written (x may be y); an included
+ * NaN: NaN (0 where masked).  (For alpha > 2 the row kernel is faster: its candidates
+ * z > -1 are few, and Newton's steps, up to 20 on some slices, would hold a whole block:
+ * float32 4096 x 30 at alpha 3 took 6.6 ms in lanes, 2.5 by rows; at alpha 1.3, 100000 x
+ * 10 31 ms in lanes, 56 by rows.) */
+#ifndef CMF_EM_CB   /* (the same text for either T) */
+#define CMF_EM_CB 64
+#define CMF_EM_NMAX 48
+#define CMF_EM_SL 16
+/* the sums a lane asks for: Jensen's (count and sum of z - tau over z > tau), Halley's on
+ * float powers, Halley's on double powers */
+enum { CMF_EM_DONE = 0, CMF_EM_JENSEN = 1, CMF_EM_LO = 2, CMF_EM_HI = 4 };
+#endif
+
+/* one pass over the tile z (zt[q * CMF_EM_CB + j], q < n, j < B rounded up to a strip):
+ * for each lane, over u = z - tau > 0, the sums of `kind` into r[0..3) (Jensen: count, sum
+ * u; Halley: sum u^b, sum u^(b-1), sum u^(b-2), float powers of u = (z - th) - tl for
+ * CMF_EM_LO, double powers of u = z - tau for CMF_EM_HI); r holds 3 CMF_EM_CB lanes */
+static void S(em_pass)(ptrdiff_t n, ptrdiff_t B, const T *zt, const double *tau, const double *beta, int kind,
+                       double *r)
+{
+    for (ptrdiff_t s0 = 0; s0 < B; s0 += CMF_EM_SL) {
+        const T *zs = zt + s0;
+        if (kind != CMF_EM_JENSEN) {
+            /* Halley's sums, float (AT = float: u = (z - th) - tl, float powers) or double
+             * (u = z - tau, double powers) */
+#define CMF_EM_HALLEY(AT, KEEP, U, POW)                                                       \
+    do {                                                                                    \
+        AT fa[CMF_EM_SL], ga[CMF_EM_SL], ha[CMF_EM_SL];                                     \
+        for (int j = 0; j < CMF_EM_SL; j++) fa[j] = ga[j] = ha[j] = 0;                      \
+        for (ptrdiff_t q = 0; q < n; q++) {                                                 \
+            const T *zq = zs + q * CMF_EM_CB;                                               \
+            for (int j = 0; j < CMF_EM_SL; j++) {                                           \
+                const AT u = (U);                                                           \
+                const int pos = u > 0;                                                      \
+                const AT uu = KEEP(pos, u) + KEEP(!pos, (AT)1);                             \
+                const AT pb = KEEP(pos, (POW));                                             \
+                const AT ru = (AT)1 / uu;                                                   \
+                fa[j] += pb;                                                                \
+                ga[j] += pb * ru;                                                           \
+                ha[j] += pb * ru * ru;                                                      \
+            }                                                                               \
+        }                                                                                   \
+        for (int j = 0; j < CMF_EM_SL; j++) {                                               \
+            r[s0 + j] = fa[j];                                                              \
+            r[CMF_EM_CB + s0 + j] = ga[j];                                                  \
+            r[2 * CMF_EM_CB + s0 + j] = ha[j];                                              \
+        }                                                                                   \
+    } while (0)
+            T th[CMF_EM_SL], tl[CMF_EM_SL];
+            float bf[CMF_EM_SL];
+            double ta[CMF_EM_SL], ba[CMF_EM_SL];
+            for (int j = 0; j < CMF_EM_SL; j++) {
+                ta[j] = tau[s0 + j];
+                ba[j] = beta[s0 + j];
+                bf[j] = (float)ba[j];
+                S(sp_split)(ta[j], &th[j], &tl[j]);
+            }
+            if (kind == CMF_EM_LO)
+                CMF_EM_HALLEY(float, cmf_keep_f32, (float)((zq[j] - th[j]) - tl[j]),
+                              cmf_expm_f32(bf[j] * cmf_sp_logu_f32(uu)));
+            else
+                CMF_EM_HALLEY(double, cmf_keep_f64, (double)zq[j] - ta[j], S(powu)(uu, ba[j]));
+#undef CMF_EM_HALLEY
+        } else {
+            double ca[CMF_EM_SL], sa[CMF_EM_SL], ta[CMF_EM_SL];
+            for (int j = 0; j < CMF_EM_SL; j++) {
+                ca[j] = sa[j] = 0.0;
+                ta[j] = tau[s0 + j];
+            }
+            for (ptrdiff_t q = 0; q < n; q++) {
+                const T *zq = zs + q * CMF_EM_CB;
+                for (int j = 0; j < CMF_EM_SL; j++) {
+                    const double z = (double)zq[j];
+                    const int on = z > ta[j];
+                    ca[j] += cmf_keep_f64(on, 1.0);
+                    sa[j] += cmf_keep_f64(on, z - ta[j]);
+                }
+            }
+            for (int j = 0; j < CMF_EM_SL; j++) {
+                r[s0 + j] = ca[j];
+                r[CMF_EM_CB + s0 + j] = sa[j];
+            }
+        }
+    }
+}
+
+/* S(entmax_block)'s lanes computed apart into y: state 2, the row kernel's result (row
+ * slot[j] of spec); 3, NaN (0 where masked); and every lane's iterations into nit */
+static void S(em_apart)(ptrdiff_t n, ptrdiff_t B, T *y, ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm,
+                        const int *state, const ptrdiff_t *slot, const T *spec, double *iters, double *nit)
+{
+    for (ptrdiff_t j = 0; j < B; j++) {
+        if (state[j] == 2) {
+            const T *src = spec + slot[j] * n;
+            for (ptrdiff_t q = 0; q < n; q++) y[q * ldy + j] = src[q];
+        } else if (state[j] == 3) {
+            for (ptrdiff_t q = 0; q < n; q++) y[q * ldy + j] = (!mk || mk[q * ldm + j]) ? (T)NAN : (T)0;
+            iters[j] = 0;
+        }
+        if (nit) nit[j] = iters[j];
+    }
+}
+
+/* B <= CMF_EM_CB short slices (n < CMF_EM_NMAX) side by side: lane j's entry q at
+ * x[q * ldx + j] (may be y); alpha al[j] and 1 / temperature itl[j] per lane; the
+ * iterations into nit when given */
+static void S(entmax_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
+                            const uint8_t *mk, ptrdiff_t ldm, const T *itl, const double *al, double *nit)
+{
+    T zt[CMF_EM_NMAX * CMF_EM_CB], m[CMF_EM_CB], sc[CMF_EM_CB];
+    double tau[CMF_EM_CB], lo[CMF_EM_CB], hi[CMF_EM_CB], beta[CMF_EM_CB], ftol[CMF_EM_CB];
+    double iters[CMF_EM_CB], nanc[CMF_EM_CB], live[CMF_EM_CB], ncand[CMF_EM_CB];
+    int want[CMF_EM_CB], jens[CMF_EM_CB], state[CMF_EM_CB];   /* state: 0 here, 2 row kernel, 3 NaN */
+    ptrdiff_t slot[CMF_EM_CB];                                /* a state-2 lane's row in spec */
+    const ptrdiff_t Bs = (B + CMF_EM_SL - 1) / CMF_EM_SL * CMF_EM_SL;
+    S(cols_max)(n, B, x, ldx, mk, ldm, m);
+    ptrdiff_t nspec = 0;
+    for (ptrdiff_t j = 0; j < CMF_EM_CB; j++) {
+        const int in = j < B;
+        const double a = in ? al[j] : 3.0;
+        state[j] = in && (!S(is_finite)(m[j]) || !(a > 1.0 && a < 2.0) || a == 1.5) ? 2 : 0;
+        nspec += state[j] == 2;
+        if (!in || state[j]) m[j] = 0;
+        const double am1 = a - 1.0;
+        const T s = in ? (T)((double)itl[j] * am1) : (T)1;
+        sc[j] = s > 0 ? s : (T)0;
+        beta[j] = 1.0 / am1;
+        tau[j] = -1.0;
+        iters[j] = nanc[j] = live[j] = ncand[j] = 0.0;
+    }
+    /* the row kernel's lanes, from x as it is now */
+    T *spec = NULL;
+    if (nspec) {
+        spec = (T *)malloc((size_t)(nspec * n + 1) * sizeof(T));
+        ptrdiff_t q = 0;
+        for (ptrdiff_t j = 0; j < B; j++)
+            if (state[j] == 2) {
+                slot[j] = q++;
+                if (!spec || !S(sp_lane_row)(n, mk, ldm, j, x, ldx, itl[j], al[j], spec + slot[j] * n, &iters[j]))
+                    state[j] = 3;
+            }
+    }
+    if (nspec == B) {          /* every lane through the row kernel (alpha > 2): no passes */
+        S(em_apart)(n, B, y, ldy, mk, ldm, state, slot, spec, iters, nit);
+        free(spec);
+        return;
+    }
+    /* z into the tile (-inf where masked and in the lanes past B); the included NaN, the
+     * included entries and the candidates z > -1 counted */
+    for (ptrdiff_t q = 0; q < n; q++) {
+        const T *xq = x + q * ldx;
+        T *zq = zt + q * CMF_EM_CB;
+        const uint8_t *mq = mk ? mk + q * ldm : NULL;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            const T v = xq[j];
+            const int incl = !mq || mq[j];
+            const T z = incl ? (v - m[j]) * sc[j] : NINF_S;
+            zq[j] = z;
+            nanc[j] += (v != v) & incl;
+            live[j] += incl;
+            ncand[j] += z > (T)-1;
+        }
+        for (ptrdiff_t j = B; j < Bs; j++) zq[j] = NINF_S;
+    }
+    /* c^(1 - alpha) for a count c of every lane (vectorised: log and exp of each lane),
+     * here of the included entries (the bracket's upper end), later of Jensen's sets */
+    double ap[CMF_EM_CB], cw[CMF_EM_CB];
+    for (ptrdiff_t j = 0; j < CMF_EM_CB; j++) ap[j] = j < B ? al[j] : 3.0;
+#define CMF_EM_CPOW(C)                                                                      \
+    for (ptrdiff_t j = 0; j < Bs; j++)                                                     \
+        cw[j] = cmf_expm_f64((1.0 - ap[j]) * cmf_log_f64((C)[j] > 1.0 ? (C)[j] : 1.0))
+    CMF_EM_CPOW(live);
+    int any = 0;
+    for (ptrdiff_t j = 0; j < CMF_EM_CB; j++) {
+        want[j] = CMF_EM_DONE;
+        jens[j] = 0;
+        lo[j] = hi[j] = -1.0;
+        ftol[j] = 0.0;
+        if (j >= B || state[j]) continue;
+        if (nanc[j] > 0) { state[j] = 3; continue; }
+        const double a = al[j], h = -cw[j];
+        hi[j] = h < -1.0 ? -1.0 : h;
+        ftol[j] = (sizeof(T) == 4 ? 0x1p-24 : 0x1p-52) * (4.0 + sqrt(ncand[j]));
+        jens[j] = a < 2.0 ? 2 : 0;                 /* Jensen passes left */
+        want[j] = jens[j] ? CMF_EM_JENSEN : sizeof(T) == 4 && beta[j] <= 8.0 ? CMF_EM_LO : CMF_EM_HI;
+        any = 1;
+    }
+    const double tol = (sizeof(T) == 4 ? 1e-7 : 4e-16);
+    /* passes until every lane has settled */
+    while (any) {
+        int kinds = 0;
+        for (ptrdiff_t j = 0; j < B; j++) kinds |= want[j];
+        double rj[3 * CMF_EM_CB], rl[3 * CMF_EM_CB], rh[3 * CMF_EM_CB];
+        if (kinds & CMF_EM_JENSEN) S(em_pass)(n, Bs, zt, tau, beta, CMF_EM_JENSEN, rj);
+        if (kinds & CMF_EM_LO) S(em_pass)(n, Bs, zt, tau, beta, CMF_EM_LO, rl);
+        if (kinds & CMF_EM_HI) S(em_pass)(n, Bs, zt, tau, beta, CMF_EM_HI, rh);
+        if (kinds & CMF_EM_JENSEN) CMF_EM_CPOW(rj);
+        any = 0;
+        for (ptrdiff_t j = 0; j < B; j++) {
+            const int w = want[j];
+            if (w == CMF_EM_DONE) continue;
+            const double a = al[j], b = beta[j];
+            iters[j] += 1.0;
+            if (w == CMF_EM_JENSEN) {
+                const double c = rj[j], s = rj[CMF_EM_CB + j], t0 = tau[j];
+                const double tj = t0 + s / c - cw[j];
+                int more = 0;
+                if (tj > t0 && tj <= hi[j]) {
+                    tau[j] = lo[j] = tj;
+                    more = tj - t0 >= 0.05 * fabs(tj) && --jens[j] > 0;
+                }
+                want[j] = more ? CMF_EM_JENSEN : sizeof(T) == 4 && b <= 8.0 ? CMF_EM_LO : CMF_EM_HI;
+                any = 1;
+                continue;
+            }
+            const double *rr = w == CMF_EM_LO ? rl : rh;
+            const double f = rr[j] - 1.0, d1 = rr[CMF_EM_CB + j], d2 = rr[2 * CMF_EM_CB + j];
+            const int was_lowp = w == CMF_EM_LO;
+            const int sure = !was_lowp || fabs(f) > 1e-4;
+            const int lowp = was_lowp && fabs(f) > 1e-3;
+            if (!was_lowp && fabs(f) <= ftol[j]) { want[j] = CMF_EM_DONE; continue; }
+            if (sure) {
+                if (f > 0) lo[j] = tau[j];
+                else hi[j] = tau[j];
+            }
+            const double fp = -b * d1, fpp = b * (b - 1.0) * d2;
+            const double step = a < 2.0 ? 2.0 * f * fp / (2.0 * fp * fp - f * fpp) : f / fp;
+            double tn = tau[j] - step;
+            if (!(tn >= lo[j] && tn <= hi[j])) tn = 0.5 * (lo[j] + hi[j]);
+            const double dt = fabs(tn - tau[j]);
+            tau[j] = tn;
+            if ((!was_lowp && (dt <= tol * (fabs(tn) > 1e-3 ? fabs(tn) : 1e-3) || hi[j] - lo[j] <= tol * 1e-3))
+                || iters[j] >= 100.0) {
+                want[j] = CMF_EM_DONE;
+                continue;
+            }
+            want[j] = lowp ? CMF_EM_LO : CMF_EM_HI;
+            any = 1;
+        }
+    }
+#undef CMF_EM_CPOW
+    /* the outputs: p = (z - tau)_+^beta (float powers for float slices and beta <= 8, as
+     * S(entmax_cand_p)), renormalised to sum 1 */
+    double tot[CMF_EM_CB];
+    for (ptrdiff_t s0 = 0; s0 < Bs; s0 += CMF_EM_SL) {
+        double ta[CMF_EM_SL], ba[CMF_EM_SL], acc[CMF_EM_SL];
+        T th[CMF_EM_SL], tl[CMF_EM_SL];
+        float bf[CMF_EM_SL];
+        int lowp = 0;
+        for (int j = 0; j < CMF_EM_SL; j++) {
+            const ptrdiff_t jj = s0 + j;
+            ta[j] = state[jj] ? 0.0 : tau[jj];
+            ba[j] = beta[jj];
+            bf[j] = (float)beta[jj];
+            acc[j] = 0.0;
+            S(sp_split)(ta[j], &th[j], &tl[j]);
+            lowp += jj < B && sizeof(T) == 4 && beta[jj] <= 8.0;
+        }
+        T *zs = zt + s0;
+        if (lowp == (B - s0 < CMF_EM_SL ? B - s0 : CMF_EM_SL)) {   /* every lane of the strip */
+            for (ptrdiff_t q = 0; q < n; q++) {
+                T *zq = zs + q * CMF_EM_CB;
+                for (int j = 0; j < CMF_EM_SL; j++) {
+                    const float u = (float)((zq[j] - th[j]) - tl[j]);
+                    const int pos = u > 0;
+                    const float p = pos ? cmf_expm_f32(bf[j] * cmf_sp_logu_f32(pos ? u : 1.0f)) : 0.0f;
+                    zq[j] = (T)p;
+                    acc[j] += (double)p;
+                }
+            }
+        } else {
+            for (ptrdiff_t q = 0; q < n; q++) {
+                T *zq = zs + q * CMF_EM_CB;
+                for (int j = 0; j < CMF_EM_SL; j++) {
+                    const int lp = sizeof(T) == 4 && ba[j] <= 8.0;
+                    T p;
+                    if (lp) {
+                        const float u = (float)((zq[j] - th[j]) - tl[j]);
+                        p = u > 0 ? (T)cmf_expm_f32(bf[j] * cmf_sp_logu_f32(u)) : (T)0;
+                    } else {
+                        const double u = (double)zq[j] - ta[j];
+                        p = u > 0 ? (T)S(powu)(u, ba[j]) : (T)0;
+                    }
+                    zq[j] = p;
+                    acc[j] += (double)p;
+                }
+            }
+        }
+        for (int j = 0; j < CMF_EM_SL; j++) tot[s0 + j] = acc[j];
+    }
+    T rc[CMF_EM_CB];
+    for (ptrdiff_t j = 0; j < B; j++) rc[j] = (T)(1.0 / tot[j]);
+    for (ptrdiff_t q = 0; q < n; q++) {
+        const T *zq = zt + q * CMF_EM_CB;
+        T *yq = y + q * ldy;
+        for (ptrdiff_t j = 0; j < B; j++) yq[j] = zq[j] * rc[j];
+    }
+    S(em_apart)(n, B, y, ldy, mk, ldm, state, slot, spec, iters, nit);
+    free(spec);
+}
+
+static void S(entmax_colfn)(const S(cols) *k)
+{
+    const ptrdiff_t n = k->n;
+    const double *al = k->sin[0];
+    if (n >= CMF_EM_NMAX) {
+        if (!S(sparse_cols_rows)(k, 0.0, al))      /* out of memory: NaN */
+            for (ptrdiff_t q = 0; q < n; q++)
+                for (ptrdiff_t j = 0; j < k->B; j++)
+                    k->out[q * k->ldo + j] = (!k->mask || k->mask[q * k->ldm + j]) ? (T)NAN : (T)0;
+        return;
+    }
+    for (ptrdiff_t j0 = 0; j0 < k->B; j0 += CMF_EM_CB) {
+        const ptrdiff_t B = k->B - j0 < CMF_EM_CB ? k->B - j0 : CMF_EM_CB;
+        S(entmax_block)(n, B, k->in[0] + j0, k->ldi[0], k->out + j0, k->ldo, k->mask ? k->mask + j0 : NULL,
+                        k->ldm, k->it + j0, al + j0, k->sout[0] ? k->sout[0] + j0 : NULL);
+    }
+}
+
 cmf_status FN(sparsemax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
 {
     S(call) c;
@@ -969,13 +1308,14 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
     c.nsin = 1; c.sin[0] = alpha;
     c.nsout = 1; c.sout[0] = n_iter;
     c.scratch = CMF_CAND_SCRATCH;
-    /* one alpha for every slice, 1.5 or 2: short or strided slices go through the column
-     * kernel (any other alpha: the row kernel, slice by slice) */
+    /* short or strided slices go through a column kernel: sparsemax's or 1.5-entmax's
+     * for one alpha of 2 or 1.5 for every slice, else alpha-entmax's (one alpha above 2:
+     * the row kernel, slice by slice) */
     const int one = alpha.p && alpha.so == 0 && alpha.si == 0;
     const double a0 = one ? *(const double *)alpha.p : 0.0;
     if (one && a0 == 1.5) return S(run)(g, &c, S(entmax_rowfn), S(entmax15_colfn));
     if (one && a0 == 2.0) return S(run)(g, &c, S(entmax_rowfn), S(sparsemax_colfn));
-    return S(run)(g, &c, S(entmax_rowfn), NULL);
+    return S(run)(g, &c, S(entmax_rowfn), S(entmax_colfn));
 }
 
 /* y <- y^e in place for y in (0, 1] (NaN stays), 0 < e < 1 (float powers for float slices: e |log y|

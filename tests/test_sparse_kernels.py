@@ -28,6 +28,15 @@ FWD = {"sparsemax": (cmf.sparsemax, cmf.sparsemax_vjp, 2.0),
        "entmax15": (cmf.entmax15, cmf.entmax15_vjp, 1.5)}
 
 
+def _alpha_entmax(alpha):
+    return (lambda x, **kw: cmf.entmax(x, alpha, **kw),
+            lambda y, g, **kw: cmf.entmax_vjp(y, g, alpha, **kw), alpha)
+
+
+# the forwards with a column kernel: alpha-entmax's (Halley / Newton lanes) as well
+FWD_ALL = dict(FWD, **{f"entmax@{a}": _alpha_entmax(a) for a in (1.05, 1.3, 1.75, 3.0)})
+
+
 def _tol(dtype):
     return dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-13)
 
@@ -55,10 +64,10 @@ def _padded(x, w, width=48):
     return xp, wp
 
 
-@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("name", FWD_ALL)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_slices_are_independent_of_their_neighbours(name, dtype):
-    fwd, vjp, _ = FWD[name]
+    fwd, vjp, _ = FWD_ALL[name]
     rng = np.random.default_rng(11)
     for n in (3, 10, 47, 100):
         x = _rows(rng, 300, n, dtype)
@@ -74,11 +83,11 @@ def test_slices_are_independent_of_their_neighbours(name, dtype):
         np.testing.assert_array_equal(fwd(x[perm].T.copy(), axis=0), fwd(x.T.copy(), axis=0)[:, perm])
 
 
-@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("name", FWD_ALL)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_long_lanes_of_axis_0_are_the_rows(name, dtype):
     """n >= 48 along a non-last axis: transposed into rows, the row kernel's bits."""
-    fwd, vjp, _ = FWD[name]
+    fwd, vjp, _ = FWD_ALL[name]
     rng = np.random.default_rng(12)
     for n, m in ((48, 5), (100, 37), (1000, 70)):
         x = _rows(rng, m, n, dtype)
@@ -91,10 +100,10 @@ def test_long_lanes_of_axis_0_are_the_rows(name, dtype):
             np.testing.assert_array_equal(fwd(np.asfortranarray(x.T), axis=0, **kwt), y.T)
 
 
-@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("name", FWD_ALL)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_short_slices_agree_with_the_row_kernel(name, dtype):
-    fwd, vjp, _ = FWD[name]
+    fwd, vjp, _ = FWD_ALL[name]
     rng = np.random.default_rng(13)
     for n in (2, 3, 7, 16, 47):
         x = _rows(rng, 200, n, dtype)
@@ -235,3 +244,40 @@ def test_row_vjp_powers_over_decades(n, dtype):
     assert np.all(np.isnan(r2[3][y[3] != 0]))
     keep = np.arange(m) != 3
     np.testing.assert_array_equal(r2[keep], r[keep])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_short_slices_with_a_per_slice_alpha(dtype):
+    """alpha-entmax's column kernel with one alpha per slice: slices with alpha 1, 1.5 or 2
+    (and the special ones) go through the row kernel inside a block of Halley lanes; every
+    slice agrees with the row kernel (padded slices), keeps its bits when moved, and a fully
+    masked slice gives zeros."""
+    rng = np.random.default_rng(15)
+    for n in (2, 5, 10, 33):
+        x = _rows(rng, 150, n, dtype)
+        a = rng.choice([1.0, 1.05, 1.3, 1.5, 1.75, 2.0, 3.0, 7.0], size=(150, 1))
+        w = rng.random(x.shape) > 0.25
+        w[:, 0] = True
+        w[9, :] = False                                  # fully masked: zeros
+        for where in (None, w):
+            y = cmf.entmax(x, a, where=where)
+            xp, wp = _padded(x, where)
+            yp = cmf.entmax(xp, a, where=wp)[:, :n]
+            np.testing.assert_allclose(y, yp, equal_nan=True, **_tol(dtype))
+            assert np.all((y == 0) == (yp == 0)), "the same supports"
+            perm = rng.permutation(150)
+            np.testing.assert_array_equal(cmf.entmax(x[perm], a[perm], where=None if where is None else where[perm]),
+                                          y[perm])
+        assert np.all(cmf.entmax(x, a, where=w)[9] == 0)
+
+
+@pytest.mark.parametrize("alpha", [1.25, 1.5, 1.75, 3.0, 1.3, 1.05])
+def test_short_slice_iterations(alpha):
+    """the column kernel's lanes take the row kernel's steps: a handful of iterations per
+    slice (median <= 8), as many as the row kernel takes on the same slices padded"""
+    from cmaxfam._sparse import _entmax_iterations
+    x = np.random.default_rng(16).standard_normal((2000, 10)).astype(np.float32)
+    xp = np.concatenate([x, np.full((2000, 40), -inf, np.float32)], axis=1)
+    it, itp = _entmax_iterations(x, alpha), _entmax_iterations(xp, alpha)
+    assert np.median(it) <= 8, (np.median(it), it.max())
+    assert abs(it.mean() - itp.mean()) <= 0.1, (it.mean(), itp.mean())
