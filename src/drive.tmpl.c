@@ -151,8 +151,8 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
     size_t nt = (size_t)(stage_in[0] + stage_in[1] + stage_in[2] + stage_out);
     size_t bytes = nt * (size_t)(B * ld) * sizeof(T) + (size_t)c->scratch * (size_t)n * sizeof(T)
                    + (stage_mask ? (size_t)(B * n) : 0) + 1;
-    char *buf = (char *)malloc(bytes);
-    if (!buf) return CMF_ENOMEM;
+    char *buf = bytes > 1 ? (char *)malloc(bytes) : NULL;    /* (none needed: no allocation) */
+    if (bytes > 1 && !buf) return CMF_ENOMEM;
     T *tile_in[3] = {NULL, NULL, NULL}, *tile_out = NULL, *scratch = NULL;
     uint8_t *tile_mask = NULL;
     {
@@ -174,11 +174,36 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
     r.scratch = scratch;
     const int t_scalar = !c->t.p || (c->t.so == 0 && c->t.si == 0);
 
+    if (!any) {
+        /* every slice in place: one slice after the other, pointers advanced by strides */
+        for (ptrdiff_t o = 0; o < g->n_outer; o++)
+            for (ptrdiff_t i = 0; i < g->n_inner; i++) {
+                for (int a = 0; a < 3; a++)
+                    r.in[a] = a < c->nin && c->in[a].p ? (const T *)c->in[a].p + o * c->in[a].so + i * c->in[a].si
+                                                       : NULL;
+                if (c->nout) r.out[0] = (T *)c->out.p + o * c->out.so + i * c->out.si;
+                r.mask = c->mask.p ? (const uint8_t *)c->mask.p + o * c->mask.so + i * c->mask.si : NULL;
+                if (!t_scalar || (o == 0 && i == 0)) {
+                    r.t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
+                    r.it = S(inv_temperature)(r.t);
+                }
+                for (int a = 0; a < c->nsin; a++)
+                    r.sin[a] = c->sin[a].p ? ((const double *)c->sin[a].p)[o * c->sin[a].so + i * c->sin[a].si]
+                                           : 1.0;
+                fn(&r);
+                for (int a = 0; a < c->nsout; a++)
+                    if (c->sout[a].p)
+                        ((double *)c->sout[a].p)[o * c->sout[a].so + i * c->sout[a].si] = r.sout[a];
+            }
+        free(buf);
+        return CMF_OK;
+    }
     for (ptrdiff_t q0 = 0; q0 < nslices; q0 += B) {
         ptrdiff_t nb = nslices - q0 < B ? nslices - q0 : B;
         for (ptrdiff_t j = 0; j < nb; j++) {
-            ptrdiff_t q = q0 + j;
-            ptrdiff_t o = q / g->n_inner, i = q % g->n_inner;
+            const ptrdiff_t q = q0 + j;
+            /* (rows: no division per slice) */
+            const ptrdiff_t o = g->n_inner == 1 ? q : q / g->n_inner, i = g->n_inner == 1 ? 0 : q % g->n_inner;
             oo[j] = o; ii[j] = i;
             for (int a = 0; a < c->nin; a++)
                 in_base[a][j] = c->in[a].p ? (const T *)c->in[a].p + o * c->in[a].so + i * c->in[a].si

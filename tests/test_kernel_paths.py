@@ -143,6 +143,16 @@ def test_softmax_vjp_paths(n, dtype, rng):
     ops.assert_close(cmf.softmax_vjp(yt, g, temperature=0.7),
                      ref.softmax_vjp(x.astype(np.float64), g.astype(np.float64), temperature=0.7), dtype,
                      scale=10.0, err_msg=f"n={n} temperature")
+    if n >= 48:
+        # rows in place run in one loop without the driver; with a per-row temperature
+        # they go through the driver's loop into the row kernel: the same bits, in place too
+        for kw in (dict(), dict(temperature=0.7)):
+            full = cmf.softmax_vjp(yt, g, **kw)
+            t_rows = np.full((x.shape[0], 1), kw.get("temperature", 1.0))
+            np.testing.assert_array_equal(cmf.softmax_vjp(yt, g, temperature=t_rows), full, err_msg=f"n={n} t rows")
+            inplace = g.copy()
+            cmf.softmax_vjp(yt, inplace, out=inplace, **kw)
+            np.testing.assert_array_equal(inplace, full, err_msg=f"n={n} in place")
 
 
 def _ulps(got, want, dtype):
