@@ -269,20 +269,40 @@ static void S(sp_out_quad)(ptrdiff_t n, T *CMF_RESTRICT y, const uint8_t *CMF_RE
  * has mass 1): tau <- (sum_{z > tau} z - 1) / #{z > tau} increases monotonically and stops
  * when the support no longer changes (the support shrinks at every other step, so at most
  * na + 1 steps); exact (tau is the support's closed form).  Sums in double lanes. */
+/* the root finders' state, advanced one pass at a time by S(sparsemax_step) /
+ * S(entmax15_step) (so that rows can take their steps interleaved: S(sparse_mid_rows)) */
+typedef struct {
+    double tau, ts;
+    ptrdiff_t na;
+    int iter;
+} S(tau_state);
+
+static void S(tau_init)(S(tau_state) *st, ptrdiff_t na)
+{
+    st->tau = st->ts = -1.0;
+    st->na = na;
+    st->iter = 0;
+}
+
+/* one step of Michelot's iteration; 1 when done (st->tau is then the threshold) */
+static int S(sparsemax_step)(const T *zs, S(tau_state) *st)
+{
+    double r[4];
+    S(sp_sums)(st->na, zs, st->tau, 0.0, 0, r);
+    const double tn = (r[1] - 1.0) / r[0];
+    st->iter++;
+    if (!(tn > st->tau) || st->iter > st->na + 1) return 1;   /* support stable: tau is exact */
+    st->tau = tn;
+    return 0;
+}
+
 static double S(sparsemax_tau)(ptrdiff_t na, const T *zs, int *n_iter)
 {
-    double tau = -1.0;
-    int iter = 0;
-    for (;;) {
-        double r[4];
-        S(sp_sums)(na, zs, tau, 0.0, 0, r);
-        const double tn = (r[1] - 1.0) / r[0];
-        iter++;
-        if (!(tn > tau) || iter > na + 1) break;   /* support stable: tau is exact */
-        tau = tn;
-    }
-    *n_iter = iter;
-    return tau;
+    S(tau_state) st;
+    S(tau_init)(&st, na);
+    while (!S(sparsemax_step)(zs, &st)) {}
+    *n_iter = st.iter;
+    return st.tau;
 }
 
 /* sparsemax of a slice (scratch: CMF_CAND_SCRATCH rows) */
@@ -306,47 +326,55 @@ static void S(sparsemax_row)(ptrdiff_t n, const T *x, T *y, const uint8_t *mk, T
  * the larger of a Newton step on the convex f(tau) = sum (z - tau)_+^2 - 1 from below and
  * Jensen's bound tau + mean(u) - |A|^(-1/2) (mean u^2 >= mean(u)^2); the active set is
  * compacted as it shrinks.  zs is overwritten. */
+static int S(entmax15_step)(T *zs, S(tau_state) *st)
+{
+    const ptrdiff_t na = st->na;
+    const double tau = st->tau;
+    double r[4];
+    S(sp_sums)(na, zs, tau, tau, 1, r);
+    const double c = r[0], s1 = r[1], s2 = r[2], um = r[3];
+    st->iter++;
+    const double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
+    const double t1 = mu - sqrt(d > 0 ? d : 0.0);
+    double ts = tau + t1;
+    st->ts = ts;
+    if ((d >= 0 && um >= t1) || st->iter >= 64) return 1;   /* the support: exact */
+    /* a better lower bound (both are, in exact arithmetic) */
+    const double tn = s2 > 1.0 ? tau + (s2 - 1.0) / (2.0 * s1) : tau;
+    const double tj = tau + mu - 1.0 / sqrt(c);
+    const double t2 = tn > tj ? tn : tj;
+    if (!(t2 > tau)) {
+        /* tau is the root to this precision (only rounding kept A from passing):
+         * settle the support of the closed form itself */
+        for (int rep = 0; rep < 4; rep++) {
+            double a1 = 0.0, a2 = 0.0, ac = 0.0;
+            for (ptrdiff_t q = 0; q < na; q++) {
+                const double z = (double)zs[q];
+                if (z > ts) { a1 += z; a2 += z * z; ac += 1.0; }
+            }
+            const double m1 = a1 / ac, dd = m1 * m1 - (a2 - 1.0) / ac;
+            const double tn2 = m1 - sqrt(dd > 0 ? dd : 0.0);
+            if (tn2 == ts) break;
+            ts = tn2;
+        }
+        st->ts = ts;
+        return 1;
+    }
+    st->tau = t2;
+    /* drop the entries left behind (z >= (T)tau keeps every z > tau: no T lies
+     * strictly between tau and its rounding) */
+    if (c < (double)na) st->na = S(sp_filter)(na, zs, zs, (T)t2);
+    return 0;
+}
+
 static double S(entmax15_tau)(ptrdiff_t na, T *zs, int *n_iter, ptrdiff_t *na_out)
 {
-    double tau = -1.0, ts = -1.0;
-    int iter = 0;
-    for (;;) {
-        double r[4];
-        S(sp_sums)(na, zs, tau, tau, 1, r);
-        const double c = r[0], s1 = r[1], s2 = r[2], um = r[3];
-        iter++;
-        const double mu = s1 / c, d = mu * mu - (s2 - 1.0) / c;
-        const double t1 = mu - sqrt(d > 0 ? d : 0.0);
-        ts = tau + t1;
-        if ((d >= 0 && um >= t1) || iter >= 64) break;   /* the support: exact */
-        /* a better lower bound (both are, in exact arithmetic) */
-        const double tn = s2 > 1.0 ? tau + (s2 - 1.0) / (2.0 * s1) : tau;
-        const double tj = tau + mu - 1.0 / sqrt(c);
-        const double t2 = tn > tj ? tn : tj;
-        if (!(t2 > tau)) {
-            /* tau is the root to this precision (only rounding kept A from passing):
-             * settle the support of the closed form itself */
-            for (int rep = 0; rep < 4; rep++) {
-                double a1 = 0.0, a2 = 0.0, ac = 0.0;
-                for (ptrdiff_t q = 0; q < na; q++) {
-                    const double z = (double)zs[q];
-                    if (z > ts) { a1 += z; a2 += z * z; ac += 1.0; }
-                }
-                const double m1 = a1 / ac, dd = m1 * m1 - (a2 - 1.0) / ac;
-                const double tn2 = m1 - sqrt(dd > 0 ? dd : 0.0);
-                if (tn2 == ts) break;
-                ts = tn2;
-            }
-            break;
-        }
-        tau = t2;
-        /* drop the entries left behind (z >= (T)tau keeps every z > tau: no T lies
-         * strictly between tau and its rounding) */
-        if (c < (double)na) na = S(sp_filter)(na, zs, zs, (T)tau);
-    }
-    *n_iter = iter;
-    *na_out = na;
-    return ts;
+    S(tau_state) st;
+    S(tau_init)(&st, na);
+    while (!S(entmax15_step)(zs, &st)) {}
+    *n_iter = st.iter;
+    *na_out = st.na;
+    return st.ts;
 }
 
 /* u^beta for u in (0, 1], beta > 0 (exp of a non-positive argument) */
@@ -1290,13 +1318,83 @@ static void S(entmax_colfn)(const S(cols) *k)
     }
 }
 
+/* sparsemax (quad = 0) or 1.5-entmax (quad = 1) of rows the row kernel takes (contiguous,
+ * at least CMF_SHORT_SLICE entries, at any row strides; no mask, one temperature), as
+ * S(sparsemax_row) / S(entmax_row) compute them, but CMF_SPG_GROUP rows at a time with
+ * their root finders' steps interleaved: one step of each unsettled row in turn, so that
+ * the steps' divisions and square roots (a chain of latencies within a row) overlap
+ * across rows.  Each row gets the row kernel's bits.  Returns the number of rows done
+ * (whole groups), 0 when the candidates' buffer cannot be had. */
+#ifndef CMF_SPG_GROUP
+#define CMF_SPG_GROUP 8
+#endif
+static ptrdiff_t S(sparse_mid_rows)(ptrdiff_t R, ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrdiff_t sy,
+                                    T it, const int quad)
+{
+    enum { G = CMF_SPG_GROUP };
+    if (R < G) return 0;
+    T *zb = (T *)malloc((size_t)(G * n) * sizeof(T));
+    if (!zb) return 0;
+    const T sc = quad ? ((T)((double)it * 0.5) > 0 ? (T)((double)it * 0.5) : (T)0) : it;
+    S(tau_state) st[G];
+    ptrdiff_t q0 = 0;
+    for (; q0 + G <= R; q0 += G) {
+        int live[G], solved[G], nlive = 0;
+        for (int j = 0; j < G; j++) {
+            T m;
+            const ptrdiff_t na = S(sp_prep)(n, x + (q0 + j) * sx, y + (q0 + j) * sy, NULL, sc, zb + j * n, &m);
+            live[j] = solved[j] = na >= 0;          /* (else the output is written: a special row) */
+            if (live[j]) S(tau_init)(&st[j], na);
+            nlive += live[j];
+        }
+        while (nlive) {
+            for (int j = 0; j < G; j++)
+                if (live[j] && (quad ? S(entmax15_step)(zb + j * n, &st[j]) : S(sparsemax_step)(zb + j * n, &st[j]))) {
+                    live[j] = 0;
+                    nlive--;
+                }
+        }
+        for (int j = 0; j < G; j++) {
+            if (!solved[j]) continue;
+            T *yr = y + (q0 + j) * sy;
+            if (quad) S(sp_out_quad)(n, yr, NULL, st[j].ts, (T)(1.0 / S(quad_total)(st[j].na, zb + j * n, st[j].ts)));
+            else S(sp_out_lin)(n, yr, NULL, st[j].tau);
+        }
+    }
+    free(zb);
+    return q0;
+}
+
+/* the rows of S(sparse_mid_rows) first (when the call has them), the rest as usual */
+static cmf_status S(sparse_run)(const cmf_geom *g, const S(call) *c, S(rowfn) rowfn, S(colfn) colfn, int quad)
+{
+#ifdef CMF_VEC
+    const cmf_arr x = c->in[0], y = c->out, t = c->t;
+    const int no_iter = !c->nsout || !c->sout[0].p;
+    if (no_iter && g->n >= CMF_SHORT_SLICE && g->n_inner == 1 && g->n_outer >= CMF_SPG_GROUP && x.sa == 1 &&
+        y.sa == 1 && !c->mask.p && (!t.p || (t.so == 0 && t.si == 0))) {
+        const ptrdiff_t done = S(sparse_mid_rows)(g->n_outer, g->n, (const T *)x.p, x.so, (T *)y.p, y.so,
+                                                  S(inv_temperature)(t.p ? *(const double *)t.p : 1.0), quad);
+        if (done == g->n_outer) return CMF_OK;
+        cmf_geom rest = *g;
+        rest.n_outer -= done;
+        S(call) c2 = *c;
+        c2.in[0].p = (T *)x.p + done * x.so;
+        c2.out.p = (T *)y.p + done * y.so;
+        return S(run)(&rest, &c2, rowfn, colfn);
+    }
+#endif
+    (void)quad;
+    return S(run)(g, c, rowfn, colfn);
+}
+
 cmf_status FN(sparsemax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask, cmf_arr y)
 {
     S(call) c;
     memset(&c, 0, sizeof c);
     c.nin = 1; c.in[0] = x; c.nout = 1; c.out = y; c.mask = mask; c.t = t;
     c.scratch = CMF_CAND_SCRATCH;
-    return S(run)(g, &c, S(sparsemax_rowfn), S(sparsemax_colfn));
+    return S(sparse_run)(g, &c, S(sparsemax_rowfn), S(sparsemax_colfn), 0);
 }
 
 cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cmf_arr mask,
@@ -1313,7 +1411,7 @@ cmf_status FN(entmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr alpha, cm
      * the row kernel, slice by slice) */
     const int one = alpha.p && alpha.so == 0 && alpha.si == 0;
     const double a0 = one ? *(const double *)alpha.p : 0.0;
-    if (one && a0 == 1.5) return S(run)(g, &c, S(entmax_rowfn), S(entmax15_colfn));
+    if (one && a0 == 1.5) return S(sparse_run)(g, &c, S(entmax_rowfn), S(entmax15_colfn), 1);
     if (one && a0 == 2.0) return S(run)(g, &c, S(entmax_rowfn), S(sparsemax_colfn));
     return S(run)(g, &c, S(entmax_rowfn), S(entmax_colfn));
 }

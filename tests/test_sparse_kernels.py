@@ -281,3 +281,22 @@ def test_short_slice_iterations(alpha):
     it, itp = _entmax_iterations(x, alpha), _entmax_iterations(xp, alpha)
     assert np.median(it) <= 8, (np.median(it), it.max())
     assert abs(it.mean() - itp.mean()) <= 0.1, (it.mean(), itp.mean())
+
+
+@pytest.mark.parametrize("name", FWD)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_grouped_rows_are_the_row_kernel(name, dtype):
+    """rows of 48+ entries with one temperature take their root finders' steps interleaved,
+    8 rows at a time: each row keeps the bits the row kernel gives it alone (a single row,
+    or the row with a mask that excludes nothing), special rows inside a group included"""
+    fwd, _, _ = FWD[name]
+    rng = np.random.default_rng(17)
+    for n in (48, 129, 1000):
+        x = _rows(rng, 37, n, dtype)
+        x[20, : n // 2] = inf
+        for kw in ({}, {"temperature": 0.7}):
+            y = fwd(x, **kw)
+            np.testing.assert_array_equal(y, fwd(x, where=np.ones(x.shape, bool), **kw))
+            for i in (0, 1, 2, 3, 5, 20, 36):
+                np.testing.assert_array_equal(fwd(x[i:i + 1], **kw), y[i:i + 1], err_msg=f"n={n} row {i}")
+            np.testing.assert_array_equal(fwd(x[3:], **kw), y[3:], err_msg=f"n={n} shifted")
