@@ -1144,30 +1144,37 @@ cmf_status FN(log_softmax)(const cmf_geom *g, cmf_arr x, cmf_arr t, cmf_arr mask
 /* ---------- derivatives of softmax / log_softmax (row kernels for the driver) ---------- */
 
 #ifdef CMF_VEC
-/* sum_k y_k v_k: four T-lane accumulators within blocks of CMF_BLOCK elements, double
- * across blocks */
-static double S(vdot_row)(ptrdiff_t n, const T *y, const T *v)
+/* sum_k y_k v_k (prod), or sum_k v_k: four T-lane accumulators within blocks of CMF_BLOCK
+ * elements, double across blocks */
+static CMF_INLINE double S(vdot_impl)(ptrdiff_t n, const T *y, const T *v, const int prod)
 {
     const V zero = VSET1(0);
     VDACC tot = VDZERO();
     ptrdiff_t k = 0;
+#define CMF_DOT_TERM(acc, off, ry, rv) acc = prod ? VFMA(ry(y + k + (off)), rv(v + k + (off)), acc) \
+                                               : VADD(acc, rv(v + k + (off)))
     while (k < n) {
         const ptrdiff_t kend = n - k > CMF_BLOCK ? k + CMF_BLOCK : n;
         V a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         for (; k + 4 * VN <= kend; k += 4 * VN) {
-            a0 = VFMA(VLD(y + k), VLD(v + k), a0);
-            a1 = VFMA(VLD(y + k + VN), VLD(v + k + VN), a1);
-            a2 = VFMA(VLD(y + k + 2 * VN), VLD(v + k + 2 * VN), a2);
-            a3 = VFMA(VLD(y + k + 3 * VN), VLD(v + k + 3 * VN), a3);
+            CMF_DOT_TERM(a0, 0, VLD, VLD);
+            CMF_DOT_TERM(a1, VN, VLD, VLD);
+            CMF_DOT_TERM(a2, 2 * VN, VLD, VLD);
+            CMF_DOT_TERM(a3, 3 * VN, VLD, VLD);
         }
         for (; k < kend; k += VN) {
             const ptrdiff_t r = kend - k;
-            a0 = VFMA(r >= VN ? VLD(y + k) : VLDT(y + k, r, zero), r >= VN ? VLD(v + k) : VLDT(v + k, r, zero), a0);
+#define CMF_LDR(p) (r >= VN ? VLD(p) : VLDT(p, r, zero))
+            CMF_DOT_TERM(a0, 0, CMF_LDR, CMF_LDR);
+#undef CMF_LDR
         }
         VDADD(&tot, VADD(VADD(a0, a1), VADD(a2, a3)));
     }
+#undef CMF_DOT_TERM
     return VDSUM(tot);
 }
+static double S(vdot_row)(ptrdiff_t n, const T *y, const T *v) { return S(vdot_impl)(n, y, v, 1); }
+static double S(vsum_row)(ptrdiff_t n, const T *v) { return S(vdot_impl)(n, NULL, v, 0); }
 
 /* r = y (v - d) it, 0 where y == 0; `scaled` == 0 skips the product with it == 1 (exact) */
 static CMF_INLINE void S(vvjp_out)(ptrdiff_t n, const T *y, const T *v, T *r, T d, T it, const int scaled)
@@ -1224,6 +1231,21 @@ static void S(log_softmax_d_row)(S(row) *a, int jvp)
     const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
     const uint8_t *mk = a->mask;
     T *r = a->out[0];
+#ifdef CMF_VEC
+    if (!jvp && !mk) {
+        /* the VJP of a slice without a mask: vector sums and exps (float32 256 x 128 in
+         * cache: 19.8 -> 8.5 us a call, 256 x 10 6.7 -> 3.6) */
+        const V dd = VSET1((T)S(vsum_row)(n, v)), vit = VSET1(a->it);
+        ptrdiff_t k = 0;
+        for (; k + VN <= n; k += VN)
+            VST(r + k, VMUL(VSUB(VLD(v + k), VMUL(VEXPM(VLD(y + k)), dd)), vit));
+        if (k < n) {
+            const V ninf = VSET1(-INFINITY), zero = VSET1(0);
+            VSTT(r + k, n - k, VMUL(VSUB(VLDT(v + k, n - k, zero), VMUL(VEXPM(VLDT(y + k, n - k, ninf)), dd)), vit));
+        }
+        return;
+    }
+#endif
     double acc[CMF_LANES];
     for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
     ptrdiff_t k = 0;
