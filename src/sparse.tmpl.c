@@ -800,6 +800,7 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
         /* state: 0 iterating, 1 settled, 2 special, 3 NaN, 4 redo (doubles: the steps are
          * lane arrays that vectorise) */
         double state[CMF_SP_CB], iters[CMF_SP_CB];
+        ptrdiff_t slot[CMF_SP_CB];                 /* a state-2 or -4 lane's row in spec / redo */
         S(cols_max)(n, B, x, ldx, mk, ldm, m);
         /* lanes with a non-finite maximum: the row kernel, from x as it is now */
         T *spec = NULL;
@@ -820,9 +821,9 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
             ptrdiff_t q = 0;
             for (ptrdiff_t j = 0; j < B; j++)
                 if (state[j] == 2) {
-                    if (!spec || !S(sp_lane_row)(n, mk, ldm, j, x, ldx, itl[j], alpha, spec + q * n, NULL))
+                    slot[j] = q++;
+                    if (!spec || !S(sp_lane_row)(n, mk, ldm, j, x, ldx, itl[j], alpha, spec + slot[j] * n, NULL))
                         state[j] = 3;                  /* out of memory: NaN */
-                    q++;
                 }
         }
         /* pass 1: z into y */
@@ -873,10 +874,10 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
             for (ptrdiff_t j = 0; j < B; j++)
                 if (state[j] == 4) {
                     double it2 = 0.0;
-                    if (!redo || !S(sp_lane_row)(n, mk, ldm, j, y, ldy, (T)(1.0 / zk), alpha, redo + q * n, &it2))
+                    slot[j] = q++;
+                    if (!redo || !S(sp_lane_row)(n, mk, ldm, j, y, ldy, (T)(1.0 / zk), alpha, redo + slot[j] * n, &it2))
                         state[j] = 3;
                     iters[j] += it2;
-                    q++;
                 }
         }
         /* the output, in place over z */
@@ -902,10 +903,11 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
                 }
         }
         /* the lanes computed apart */
-        ptrdiff_t qs = 0, qr = 0;
         for (ptrdiff_t j = 0; j < B; j++) {
             if (state[j] == 2 || state[j] == 4) {
-                const T *src = state[j] == 2 ? spec + (qs++) * n : redo + (qr++) * n;
+                /* (each by its slot: a lane whose row kernel failed, now NaN, keeps its
+                 * slot, so the lanes after it read their own rows) */
+                const T *src = (state[j] == 2 ? spec : redo) + slot[j] * n;
                 for (ptrdiff_t q = 0; q < n; q++) y[q * ldy + j] = src[q];
             } else if (state[j] == 3) {
                 for (ptrdiff_t q = 0; q < n; q++) y[q * ldy + j] = (!mk || mk[q * ldm + j]) ? (T)NAN : (T)0;
