@@ -133,6 +133,22 @@ static void S(gather_mask)(ptrdiff_t n, ptrdiff_t nb, const uint8_t *const *base
     }
 }
 
+/* slice (o, i) of a call, its slice pointers set in r: its temperature (when set_t: per
+ * slice, or the first slice), its per-slice inputs, the row kernel, its per-slice results */
+static CMF_INLINE void S(drive_slice)(const S(call) *c, S(rowfn) fn, S(row) *r, ptrdiff_t o, ptrdiff_t i,
+                                      int set_t)
+{
+    if (set_t) {
+        r->t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
+        r->it = S(inv_temperature)(r->t);
+    }
+    for (int a = 0; a < c->nsin; a++)
+        r->sin[a] = c->sin[a].p ? ((const double *)c->sin[a].p)[o * c->sin[a].so + i * c->sin[a].si] : 1.0;
+    fn(r);
+    for (int a = 0; a < c->nsout; a++)
+        if (c->sout[a].p) ((double *)c->sout[a].p)[o * c->sout[a].so + i * c->sout[a].si] = r->sout[a];
+}
+
 static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
 {
     const ptrdiff_t n = g->n, nslices = g->n_outer * g->n_inner;
@@ -183,17 +199,7 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
                                                        : NULL;
                 if (c->nout) r.out[0] = (T *)c->out.p + o * c->out.so + i * c->out.si;
                 r.mask = c->mask.p ? (const uint8_t *)c->mask.p + o * c->mask.so + i * c->mask.si : NULL;
-                if (!t_scalar || (o == 0 && i == 0)) {
-                    r.t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
-                    r.it = S(inv_temperature)(r.t);
-                }
-                for (int a = 0; a < c->nsin; a++)
-                    r.sin[a] = c->sin[a].p ? ((const double *)c->sin[a].p)[o * c->sin[a].so + i * c->sin[a].si]
-                                           : 1.0;
-                fn(&r);
-                for (int a = 0; a < c->nsout; a++)
-                    if (c->sout[a].p)
-                        ((double *)c->sout[a].p)[o * c->sout[a].so + i * c->sout[a].si] = r.sout[a];
+                S(drive_slice)(c, fn, &r, o, i, !t_scalar || (o == 0 && i == 0));
             }
         free(buf);
         return CMF_OK;
@@ -238,17 +244,7 @@ static cmf_status S(drive)(const cmf_geom *g, const S(call) *c, S(rowfn) fn)
                 r.in[a] = a < c->nin ? (stage_in[a] ? tile_in[a] + j * ld : in_base[a][j]) : NULL;
             if (c->nout) r.out[0] = stage_out ? tile_out + j * ld : out_base[j];
             r.mask = c->mask.p ? (stage_mask ? tile_mask + j * n : mask_base[j]) : NULL;
-            if (!t_scalar || q0 + j == 0) {
-                r.t = c->t.p ? ((const double *)c->t.p)[o * c->t.so + i * c->t.si] : 1.0;
-                r.it = S(inv_temperature)(r.t);
-            }
-            for (int a = 0; a < c->nsin; a++)
-                r.sin[a] = c->sin[a].p ? ((const double *)c->sin[a].p)[o * c->sin[a].so + i * c->sin[a].si]
-                                       : 1.0;
-            fn(&r);
-            for (int a = 0; a < c->nsout; a++)
-                if (c->sout[a].p)
-                    ((double *)c->sout[a].p)[o * c->sout[a].so + i * c->sout[a].si] = r.sout[a];
+            S(drive_slice)(c, fn, &r, o, i, !t_scalar || q0 + j == 0);
         }
         if (stage_out && run) {
             const ptrdiff_t sj = run_o ? c->out.si : c->out.so;

@@ -731,6 +731,29 @@ static int S(sp_lane_row)(ptrdiff_t n, const uint8_t *mk, ptrdiff_t ldm, ptrdiff
     return 1;
 }
 
+/* The lanes j < B with state[j] == 2 through the row kernel, from x as it is now (alpha,
+ * or each lane's al[j] when al is given), each into row slot[j] of the buffer returned
+ * (NULL when there is none); a lane whose row kernel could not be had gets state 3 (NaN);
+ * the iterations into iters[j] when iters is given. */
+static T *S(sp_lanes_apart)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx, const uint8_t *mk, ptrdiff_t ldm,
+                            const T *itl, double alpha, const double *al, double *state, ptrdiff_t *slot,
+                            double *iters)
+{
+    ptrdiff_t ns = 0;
+    for (ptrdiff_t j = 0; j < B; j++) ns += state[j] == 2;
+    if (!ns) return NULL;
+    T *spec = (T *)malloc((size_t)(ns * n + 1) * sizeof(T));
+    ptrdiff_t q = 0;
+    for (ptrdiff_t j = 0; j < B; j++)
+        if (state[j] == 2) {
+            slot[j] = q++;
+            if (!spec || !S(sp_lane_row)(n, mk, ldm, j, x, ldx, itl[j], al ? al[j] : alpha, spec + slot[j] * n,
+                                         iters ? &iters[j] : NULL))
+                state[j] = 3;                  /* out of memory: NaN */
+        }
+    return spec;
+}
+
 /* One pass of a strip of jl <= CMF_SP_SL lanes (lane j: y[q * ldy + j], q < n): over the
  * included z > tau[j], with u = z - tau[j] (1.5-entmax) or z (sparsemax): count, sum u,
  * sum u^2, min u; and the number of included NaN.  Register accumulators: the strip is
@@ -816,16 +839,7 @@ static void S(sparse_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
             sc[j] = (T)((double)itl[j] * zk);
             if (state[j]) m[j] = 0;
         }
-        if (nspec) {
-            spec = (T *)malloc((size_t)(nspec * n + 1) * sizeof(T));
-            ptrdiff_t q = 0;
-            for (ptrdiff_t j = 0; j < B; j++)
-                if (state[j] == 2) {
-                    slot[j] = q++;
-                    if (!spec || !S(sp_lane_row)(n, mk, ldm, j, x, ldx, itl[j], alpha, spec + slot[j] * n, NULL))
-                        state[j] = 3;                  /* out of memory: NaN */
-                }
-        }
+        if (nspec) spec = S(sp_lanes_apart)(n, B, x, ldx, mk, ldm, itl, alpha, NULL, state, slot, NULL);
         /* pass 1: z into y */
         for (ptrdiff_t q = 0; q < n; q++) {
             const T *xq = x + q * ldx;
@@ -1090,7 +1104,7 @@ static void S(em_pass)(ptrdiff_t n, ptrdiff_t B, const T *zt, const double *tau,
 /* S(entmax_block)'s lanes computed apart into y: state 2, the row kernel's result (row
  * slot[j] of spec); 3, NaN (0 where masked); and every lane's iterations into nit */
 static void S(em_apart)(ptrdiff_t n, ptrdiff_t B, T *y, ptrdiff_t ldy, const uint8_t *mk, ptrdiff_t ldm,
-                        const int *state, const ptrdiff_t *slot, const T *spec, double *iters, double *nit)
+                        const double *state, const ptrdiff_t *slot, const T *spec, double *iters, double *nit)
 {
     for (ptrdiff_t j = 0; j < B; j++) {
         if (state[j] == 2) {
@@ -1113,7 +1127,8 @@ static void S(entmax_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
     T zt[CMF_EM_NMAX * CMF_EM_CB], m[CMF_EM_CB], sc[CMF_EM_CB];
     double tau[CMF_EM_CB], lo[CMF_EM_CB], hi[CMF_EM_CB], beta[CMF_EM_CB], ftol[CMF_EM_CB];
     double iters[CMF_EM_CB], nanc[CMF_EM_CB], live[CMF_EM_CB], ncand[CMF_EM_CB];
-    int want[CMF_EM_CB], jens[CMF_EM_CB], state[CMF_EM_CB];   /* state: 0 here, 2 row kernel, 3 NaN */
+    int want[CMF_EM_CB], jens[CMF_EM_CB];
+    double state[CMF_EM_CB];                                  /* 0 here, 2 row kernel, 3 NaN */
     ptrdiff_t slot[CMF_EM_CB];                                /* a state-2 lane's row in spec */
     const ptrdiff_t Bs = (B + CMF_EM_SL - 1) / CMF_EM_SL * CMF_EM_SL;
     S(cols_max)(n, B, x, ldx, mk, ldm, m);
@@ -1132,17 +1147,7 @@ static void S(entmax_block)(ptrdiff_t n, ptrdiff_t B, const T *x, ptrdiff_t ldx,
         iters[j] = nanc[j] = live[j] = ncand[j] = 0.0;
     }
     /* the row kernel's lanes, from x as it is now */
-    T *spec = NULL;
-    if (nspec) {
-        spec = (T *)malloc((size_t)(nspec * n + 1) * sizeof(T));
-        ptrdiff_t q = 0;
-        for (ptrdiff_t j = 0; j < B; j++)
-            if (state[j] == 2) {
-                slot[j] = q++;
-                if (!spec || !S(sp_lane_row)(n, mk, ldm, j, x, ldx, itl[j], al[j], spec + slot[j] * n, &iters[j]))
-                    state[j] = 3;
-            }
-    }
+    T *spec = S(sp_lanes_apart)(n, B, x, ldx, mk, ldm, itl, 0.0, al, state, slot, iters);
     if (nspec == B) {          /* every lane through the row kernel (alpha > 2): no passes */
         S(em_apart)(n, B, y, ldy, mk, ldm, state, slot, spec, iters, nit);
         free(spec);
